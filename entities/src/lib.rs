@@ -1,0 +1,30 @@
+//! sea-orm entities for Portcullis' database tables.
+//!
+//! Conventions: ids and keys are strings, times are unix seconds (`i64`),
+//! JSON documents are stored as text and (de)serialised by the server.
+
+pub mod authorization_codes;
+pub mod clients;
+pub mod consents;
+pub mod credentials;
+pub mod memberships;
+pub mod organizations;
+pub mod refresh_tokens;
+pub mod revoked_grants;
+pub mod sessions;
+pub mod signing_keys;
+pub mod users;
+
+pub mod prelude {
+    pub use super::authorization_codes::Entity as AuthorizationCodes;
+    pub use super::clients::Entity as Clients;
+    pub use super::consents::Entity as Consents;
+    pub use super::credentials::Entity as Credentials;
+    pub use super::memberships::Entity as Memberships;
+    pub use super::organizations::Entity as Organizations;
+    pub use super::refresh_tokens::Entity as RefreshTokens;
+    pub use super::revoked_grants::Entity as RevokedGrants;
+    pub use super::sessions::Entity as Sessions;
+    pub use super::signing_keys::Entity as SigningKeys;
+    pub use super::users::Entity as Users;
+}

@@ -1,0 +1,313 @@
+//! The command line (CONTRACT §1). Every failure is one line on stderr and a
+//! non-zero exit.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{LogFormat, Settings};
+use crate::login::email::Email;
+use crate::oauth::client::{Client, NewClient, build_admin_client};
+use crate::state::{AppState, key_retention_secs};
+use crate::store;
+
+#[derive(Parser)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "OAuth 2.0 / OpenID Connect authorisation server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run migrations, make sure signing keys exist, and serve HTTP (the default).
+    Serve,
+    /// Run database migrations and exit.
+    Migrate,
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client; prints its client_id and, for confidential clients, the secret (shown once).
+    Create(ClientCreate),
+    /// List registered clients.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a client, its tokens and consents.
+    Delete {
+        /// The client_id.
+        id: String,
+    },
+}
+
+#[derive(Args)]
+struct ClientCreate {
+    /// Name shown on the consent screen.
+    #[arg(long)]
+    name: String,
+    /// Grant type (repeatable): authorization_code, refresh_token, client_credentials,
+    /// urn:ietf:params:oauth:grant-type:device_code. Default: authorization_code + refresh_token.
+    #[arg(long = "grant")]
+    grants: Vec<String>,
+    /// Redirect URI (repeatable).
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// Space-separated scopes the client may request.
+    #[arg(long)]
+    scope: Option<String>,
+    /// A public client (no secret; PKCE required).
+    #[arg(long)]
+    public: bool,
+    /// Skip the consent screen for this client.
+    #[arg(long)]
+    trusted: bool,
+    /// Print the RFC 7591 registration response as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user and their personal organisation.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Mark the email as verified.
+        #[arg(long)]
+        verified: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Retire the active signing keys and create new ones; retired public keys
+    /// stay in the JWKS until every token they signed has expired.
+    Rotate,
+    /// List signing keys.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    init_tracing(settings.log_format, serving);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    let line = e.to_string().replace('\n', " ");
+    eprintln!("portcullis: error: {line}");
+    ExitCode::FAILURE
+}
+
+fn init_tracing(format: LogFormat, serving: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if serving { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match command {
+        Command::Serve => {
+            let bind = settings.bind.clone();
+            let state = AppState::build(settings, clock).await?;
+            let listener = std::net::TcpListener::bind(&bind)
+                .map_err(|e| anyhow::anyhow!("cannot listen on PORTCULLIS_BIND ({bind}): {e}"))?;
+            tracing::info!(address = %bind, issuer = %state.settings.issuer, "serving");
+            crate::http::server(state, listener, None)?.await?;
+            Ok(())
+        }
+        Command::Migrate => {
+            let db = crate::db::connect(&settings.database_url).await?;
+            crate::db::migrate(&db).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Client(c) => client(c, settings, clock).await,
+        Command::User(UserCommand::Create {
+            email,
+            password,
+            name,
+            verified,
+        }) => {
+            let state = AppState::build(settings, clock).await?;
+            let email = Email::parse(&email)
+                .ok_or_else(|| anyhow::anyhow!("--email: not a valid email address"))?;
+            crate::login::password::check_policy(&password, email.as_str())
+                .map_err(|e| anyhow::anyhow!("--password: {}", e.message))?;
+            let hash = state.passwords.hash(password).await?;
+            let user = crate::login::email_password::create_user(
+                &state,
+                &email,
+                name.as_deref().unwrap_or(""),
+                hash,
+                verified,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let org = crate::account::organisations::ensure_personal(&state.db, &user, state.now())
+                .await?;
+            println!(
+                "{}",
+                json!({ "id": user.id, "email": user.email, "organization_id": org })
+            );
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            let db = connect_migrated(&settings).await?;
+            let created =
+                store::keys::rotate(&db, clock.now(), key_retention_secs(&settings)).await?;
+            for k in created {
+                println!("{} {} active", k.alg, k.kid);
+            }
+            Ok(())
+        }
+        Command::Keys(KeysCommand::List { json }) => {
+            let db = connect_migrated(&settings).await?;
+            store::keys::ensure_active(&db, clock.now()).await?;
+            let keys = store::keys::all(&db).await?;
+            if json {
+                let list: Vec<_> = keys
+                    .iter()
+                    .map(|k| json!({ "kid": k.kid, "alg": k.alg, "status": k.status, "created_at": k.created_at, "not_after": k.not_after }))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for k in keys {
+                    let until = k
+                        .not_after
+                        .map(|t| format!(" published until {t}"))
+                        .unwrap_or_default();
+                    println!("{:<6} {} {}{until}", k.alg, k.kid, k.status);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn connect_migrated(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let db = crate::db::connect(&settings.database_url).await?;
+    crate::db::migrate(&db).await?;
+    Ok(db)
+}
+
+async fn client(
+    command: ClientCommand,
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<()> {
+    let db = connect_migrated(&settings).await?;
+    match command {
+        ClientCommand::Create(c) => {
+            let registered = build_admin_client(
+                NewClient {
+                    name: c.name,
+                    grant_types: c.grants,
+                    redirect_uris: c.redirect_uris,
+                    scope: c.scope,
+                    public: c.public,
+                    trusted: c.trusted,
+                },
+                clock.now(),
+            )
+            .map_err(|e| anyhow::anyhow!(e))?;
+            store::clients::insert(&db, registered.row).await?;
+            let client = registered.client;
+            if c.json {
+                println!(
+                    "{}",
+                    client.registration_response(registered.secret.as_deref())
+                );
+            } else {
+                println!("client_id: {}", client.id);
+                if let Some(s) = registered.secret {
+                    println!("client_secret: {s}");
+                    println!("(the secret is shown only now; it is stored hashed)");
+                }
+            }
+            Ok(())
+        }
+        ClientCommand::List { json } => {
+            let clients = store::clients::list(&db)
+                .await?
+                .into_iter()
+                .map(Client::from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            if json {
+                let list: Vec<_> = clients
+                    .iter()
+                    .map(|c| c.registration_response(None))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for c in clients {
+                    let kind = if c.is_public() {
+                        "public"
+                    } else {
+                        "confidential"
+                    };
+                    println!("{}  {kind:<12} {:<9} {}", c.id, c.origin, c.name);
+                }
+            }
+            Ok(())
+        }
+        ClientCommand::Delete { id } => {
+            if store::clients::delete(&db, &id).await? {
+                println!("deleted {id}");
+                Ok(())
+            } else {
+                anyhow::bail!("no client with id {id:?}")
+            }
+        }
+    }
+}

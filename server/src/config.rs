@@ -1,0 +1,359 @@
+//! Settings: built-in defaults, then `portcullis.toml` (or `$PORTCULLIS_CONFIG`),
+//! then environment variables (CONTRACT §2). [`Settings::load`] fails with one
+//! line that names the offending variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use url::Url;
+
+/// Everything configurable. Field names are the TOML keys; the environment
+/// variable is `PORTCULLIS_<SECTION>__<KEY>` (see [`env_name`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub bind: String,
+    /// The `iss`, byte for byte as configured (CONTRACT §3).
+    pub issuer: String,
+    pub database_url: String,
+    pub log_format: LogFormat,
+    /// Resource URIs (RFC 8707) this server issues access tokens for.
+    #[serde(default)]
+    pub resources: Vec<String>,
+    pub mail: MailSettings,
+    pub smtp: SmtpSettings,
+    pub registration: RegistrationSettings,
+    pub client_metadata: ClientMetadataSettings,
+    pub tokens: TokenSettings,
+    pub session: SessionSettings,
+    pub password: PasswordSettings,
+    /// Extra origins trusted for cookie-authenticated requests.
+    #[serde(default)]
+    pub auth_allowed_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    Outbox,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    pub outbox_dir: PathBuf,
+}
+
+#[derive(Clone, Deserialize, Default)]
+pub struct SmtpSettings {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from: Option<String>,
+    pub tls: Option<String>,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("from", &self.from)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RegistrationSettings {
+    pub open: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClientMetadataSettings {
+    pub allow_loopback: bool,
+}
+
+/// Lifetimes in seconds.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenSettings {
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub refresh_token_ttl: i64,
+    pub code_ttl: i64,
+    pub refresh_reuse_grace: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionSettings {
+    /// Seconds a session lives.
+    pub ttl: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PasswordSettings {
+    /// How many Argon2id hashes may run at once (each takes 19 MiB).
+    pub max_concurrent_hashes: usize,
+}
+
+const DEFAULTS: &str = r#"
+bind = "127.0.0.1:8080"
+issuer = "http://localhost:8080"
+database_url = "sqlite://portcullis.db?mode=rwc"
+log_format = "text"
+
+[mail]
+transport = "outbox"
+outbox_dir = "./mail-outbox"
+
+[smtp]
+
+[registration]
+open = true
+
+[client_metadata]
+allow_loopback = false
+
+[tokens]
+access_token_ttl = 900
+id_token_ttl = 3600
+refresh_token_ttl = 2592000
+code_ttl = 60
+refresh_reuse_grace = 10
+
+[session]
+ttl = 604800
+
+[password]
+max_concurrent_hashes = 4
+"#;
+
+/// Variables read without the `PORTCULLIS_` prefix (CONTRACT §2), and the key
+/// each sets.
+const UNPREFIXED: &[(&str, &str)] = &[
+    ("DATABASE_URL", "database_url"),
+    ("AUTH_ALLOWED_ORIGINS", "auth_allowed_origins"),
+    ("SMTP_HOST", "smtp.host"),
+    ("SMTP_PORT", "smtp.port"),
+    ("SMTP_USERNAME", "smtp.username"),
+    ("SMTP_PASSWORD", "smtp.password"),
+    ("SMTP_FROM", "smtp.from"),
+    ("SMTP_TLS", "smtp.tls"),
+];
+
+/// Keys whose value is a comma-separated list in the environment.
+const LIST_KEYS: &[&str] = &["resources", "auth_allowed_origins"];
+
+/// A configuration problem, already phrased as the one line to print.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Settings {
+    /// Reads the process environment and the configuration file.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::load_from(std::env::vars().collect())
+    }
+
+    /// Loads from the given environment (tests pass their own).
+    pub fn load_from(env: Vec<(String, String)>) -> Result<Self, ConfigError> {
+        let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let file = lookup("PORTCULLIS_CONFIG");
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        builder = match &file {
+            Some(path) => builder.add_source(config::File::new(path, config::FileFormat::Toml)),
+            None => builder.add_source(
+                config::File::new("portcullis.toml", config::FileFormat::Toml).required(false),
+            ),
+        };
+        for (var, key) in UNPREFIXED {
+            if let Some(v) = lookup(var) {
+                builder = builder
+                    .set_override(*key, list_or_value(key, &v))
+                    .map_err(|e| ConfigError(format!("invalid {var}: {e}")))?;
+            }
+        }
+        let mut source: std::collections::HashMap<String, String> = Default::default();
+        for (k, v) in &env {
+            if k.starts_with("PORTCULLIS_") && k != "PORTCULLIS_CONFIG" {
+                source.insert(k.clone(), v.clone());
+            }
+        }
+        let mut environment = config::Environment::with_prefix("PORTCULLIS")
+            .prefix_separator("_")
+            .separator("__")
+            .try_parsing(true)
+            .list_separator(",")
+            .source(Some(source));
+        for key in LIST_KEYS {
+            environment = environment.with_list_parse_key(key);
+        }
+        let settings: Settings = builder
+            .add_source(environment)
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| describe(e, file.as_deref()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what serde cannot: URLs, addresses, schemes.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: String| ConfigError(format!("invalid {}: {why}", env_name(key)));
+        self.bind.parse::<SocketAddr>().map_err(|_| {
+            bad(
+                "bind",
+                format!("{:?} is not an address like 127.0.0.1:8080", self.bind),
+            )
+        })?;
+        let issuer = Url::parse(&self.issuer)
+            .map_err(|e| bad("issuer", format!("{:?} is not a URL ({e})", self.issuer)))?;
+        if !matches!(issuer.scheme(), "http" | "https")
+            || issuer.host().is_none()
+            || issuer.query().is_some()
+            || issuer.fragment().is_some()
+        {
+            return Err(bad(
+                "issuer",
+                format!(
+                    "{:?} must be an http(s) URL without query or fragment",
+                    self.issuer
+                ),
+            ));
+        }
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err(bad(
+                "database_url",
+                "expected sqlite:… or postgres://…".to_string(),
+            ));
+        }
+        for r in &self.resources {
+            match Url::parse(r) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.fragment().is_none() => {}
+                _ => {
+                    return Err(bad(
+                        "resources",
+                        format!("{r:?} is not an absolute http(s) URI without fragment"),
+                    ));
+                }
+            }
+        }
+        for o in &self.auth_allowed_origins {
+            match Url::parse(o) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => {
+                    return Err(bad(
+                        "auth_allowed_origins",
+                        format!("{o:?} is not an origin"),
+                    ));
+                }
+            }
+        }
+        if self.mail.transport == MailTransport::Smtp && self.smtp.host.is_none() {
+            return Err(ConfigError(
+                "invalid PORTCULLIS_MAIL__TRANSPORT: smtp needs SMTP_HOST".to_string(),
+            ));
+        }
+        if let Some(tls) = &self.smtp.tls
+            && !matches!(tls.as_str(), "starttls" | "tls" | "none")
+        {
+            return Err(ConfigError(format!(
+                "invalid SMTP_TLS: {tls:?} (expected starttls, tls or none)"
+            )));
+        }
+        for (key, v) in [
+            ("tokens.access_token_ttl", self.tokens.access_token_ttl),
+            ("tokens.id_token_ttl", self.tokens.id_token_ttl),
+            ("tokens.refresh_token_ttl", self.tokens.refresh_token_ttl),
+            ("tokens.code_ttl", self.tokens.code_ttl),
+            ("session.ttl", self.session.ttl),
+        ] {
+            if v <= 0 {
+                return Err(bad(
+                    key,
+                    format!("{v} must be a positive number of seconds"),
+                ));
+            }
+        }
+        if self.password.max_concurrent_hashes == 0 {
+            return Err(bad(
+                "password.max_concurrent_hashes",
+                "must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The resources tokens may be issued for; `<issuer>/mcp` unless configured.
+    pub fn resources(&self) -> Vec<String> {
+        if self.resources.is_empty() {
+            vec![format!("{}/mcp", self.issuer.trim_end_matches('/'))]
+        } else {
+            self.resources.clone()
+        }
+    }
+
+    /// Whether the issuer is served over TLS (decides `Secure` and `__Host-` cookies).
+    pub fn issuer_is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}
+
+fn list_or_value(key: &str, v: &str) -> config::Value {
+    if LIST_KEYS.contains(&key) {
+        let items: Vec<config::Value> = v
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| config::Value::from(s.to_string()))
+            .collect();
+        config::Value::from(items)
+    } else {
+        config::Value::from(v.to_string())
+    }
+}
+
+/// The environment variable that sets a key (`mail.outbox_dir` →
+/// `PORTCULLIS_MAIL__OUTBOX_DIR`), or its unprefixed name.
+pub fn env_name(key: &str) -> String {
+    if let Some((var, _)) = UNPREFIXED.iter().find(|(_, k)| *k == key) {
+        if *var == "DATABASE_URL" {
+            return "PORTCULLIS_DATABASE_URL".into();
+        }
+        return (*var).to_string();
+    }
+    format!("PORTCULLIS_{}", key.replace('.', "__").to_uppercase())
+}
+
+/// Turns a `config` error into one line naming the variable.
+fn describe(e: config::ConfigError, file: Option<&str>) -> ConfigError {
+    let text = e.to_string().replace('\n', " ");
+    // config phrases type errors as "... for key `a.b`"; name the variable instead.
+    if let Some(start) = text.find("for key `") {
+        let rest = &text[start + 9..];
+        if let Some(end) = rest.find('`') {
+            let key = &rest[..end];
+            let what = text[..start].trim_end();
+            return ConfigError(format!("invalid {}: {what}", env_name(key)));
+        }
+    }
+    match file {
+        Some(f) => ConfigError(format!("invalid configuration ({f}): {text}")),
+        None => ConfigError(format!("invalid configuration: {text}")),
+    }
+}

@@ -1,0 +1,56 @@
+//! Connecting to SQLite or PostgreSQL and running the one migration crate.
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+
+use crate::config::ConfigError;
+
+/// Opens the pool. SQLite gets WAL (readers never block the writer) and a busy
+/// timeout so concurrent writers wait instead of failing.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, ConfigError> {
+    let mut opts = ConnectOptions::new(url.to_string());
+    opts.sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(5));
+    if url.starts_with("sqlite:") {
+        opts.max_connections(8).map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    } else {
+        opts.max_connections(16);
+    }
+    Database::connect(opts).await.map_err(|e| {
+        ConfigError(format!(
+            "cannot use PORTCULLIS_DATABASE_URL ({}): {e}",
+            redact(url)
+        ))
+    })
+}
+
+/// Brings the schema up to date; run at every start.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await?;
+    Ok(())
+}
+
+/// For `/readyz`.
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.execute_unprepared("SELECT 1").await.is_ok()
+}
+
+/// The URL with any password replaced, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,34 @@
+//! Errors shown as a readable HTML page (screens, and authorization requests
+//! that must not redirect: RFC 6749 §4.1.2.1).
+
+use super::Error;
+
+#[derive(Debug, Clone)]
+pub struct PageError {
+    pub status: u16,
+    pub title: String,
+    pub message: String,
+}
+
+impl PageError {
+    pub fn new(status: u16, title: impl Into<String>, message: impl Into<String>) -> Self {
+        PageError {
+            status,
+            title: title.into(),
+            message: message.into(),
+        }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, "This request cannot be completed", message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(403, "Not allowed", message)
+    }
+}
+
+impl From<Error> for PageError {
+    fn from(e: Error) -> Self {
+        tracing::error!(error = %e, "internal error");
+        PageError::new(500, "Something went wrong", "Please try again in a moment.")
+    }
+}

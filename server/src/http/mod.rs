@@ -1,0 +1,40 @@
+//! The only module that knows actix-web: routes, extractors, middleware, and
+//! the one mapping of each error type to HTTP.
+
+pub mod cookies;
+pub mod errors;
+pub mod extract;
+pub mod middleware;
+pub mod pages;
+pub mod routes;
+
+use std::net::TcpListener;
+
+use actix_web::{App, HttpServer, web};
+
+use crate::state::AppState;
+
+/// Builds the server on an already bound listener. `workers` defaults to one
+/// per core. actix handles SIGTERM/SIGINT with a graceful shutdown that lets
+/// in-flight requests finish.
+pub fn server(
+    state: AppState,
+    listener: TcpListener,
+    workers: Option<usize>,
+) -> std::io::Result<actix_web::dev::Server> {
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::FormConfig::default().limit(64 * 1024))
+            .app_data(web::JsonConfig::default().limit(64 * 1024))
+            .wrap(actix_web::middleware::from_fn(middleware::security_headers))
+            .wrap(actix_web::middleware::from_fn(middleware::observe))
+            .configure(routes::configure)
+    })
+    .shutdown_timeout(10);
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    Ok(server.listen(listener)?.run())
+}

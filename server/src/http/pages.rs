@@ -1,0 +1,64 @@
+//! The screens' templates (askama: compile-time checked, auto-escaped).
+
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct Login<'a> {
+    pub csrf_token: &'a str,
+    pub return_to: &'a str,
+    pub return_query: String,
+    pub email: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+pub struct Signup<'a> {
+    pub csrf_token: &'a str,
+    pub return_to: &'a str,
+    pub return_query: String,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct Home<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub organization: &'a str,
+    pub csrf_token: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// Renders a template; a rendering failure (a bug) becomes a plain page.
+pub fn render(t: &impl Template) -> String {
+    t.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "template failed");
+        "<!doctype html><title>Error</title><p>Something went wrong.</p>".to_string()
+    })
+}
+
+pub fn error_page(title: &str, message: &str) -> String {
+    render(&ErrorPage { title, message })
+}
+
+/// `?return_to=…` for links between the sign-in and sign-up screens.
+pub fn return_query(return_to: &str) -> String {
+    if return_to.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "?{}",
+            serde_urlencoded::to_string([("return_to", return_to)]).unwrap_or_default()
+        )
+    }
+}

@@ -1,0 +1,180 @@
+//! The first-party JSON API under `/.auth/api/v1/auth/` (CONTRACT §4; names and
+//! shapes from seed 000, Better Auth).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::http::cookies;
+use crate::http::extract::{CurrentSession, client_info, origin_allowed, session_token};
+use crate::login::email_password;
+use crate::login::session::{self, SessionInfo};
+use crate::state::AppState;
+
+pub const PREFIX: &str = "/.auth/api/v1/auth";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope(PREFIX)
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(64 * 1024)
+                    .error_handler(|err, _| {
+                        ApiError::bad_request(
+                            "INVALID_REQUEST_BODY",
+                            format!("The request body is not valid JSON for this endpoint: {err}"),
+                        )
+                        .into()
+                    }),
+            )
+            .route("/sign-up/email", web::post().to(sign_up))
+            .route("/sign-in/email", web::post().to(sign_in))
+            .route("/sign-out", web::post().to(sign_out))
+            .route("/get-session", web::get().to(get_session))
+            .default_service(web::to(not_found)),
+    );
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(404, "NOT_FOUND", "No such endpoint."))
+}
+
+/// Cookie-authenticated (and cookie-setting) calls must come from a trusted
+/// origin: a cross-site page must not sign a visitor in or out.
+fn require_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    if origin_allowed(req, state) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "INVALID_ORIGIN",
+            "This origin is not allowed.",
+        ))
+    }
+}
+
+fn iso(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+pub fn user_json(u: &entities::users::Model) -> Value {
+    json!({
+        "id": u.id,
+        "email": u.email,
+        "name": u.name,
+        "emailVerified": u.email_verified,
+        "image": u.image,
+        "createdAt": iso(u.created_at),
+        "updatedAt": iso(u.updated_at),
+    })
+}
+
+fn session_json(info: &SessionInfo) -> Value {
+    let s = &info.session;
+    json!({
+        "session": {
+            "id": s.id,
+            "userId": s.user_id,
+            "activeOrganizationId": s.active_organization_id,
+            "expiresAt": iso(s.expires_at),
+            "createdAt": iso(s.created_at),
+            "updatedAt": iso(s.created_at),
+            "ipAddress": s.ip,
+            "userAgent": s.user_agent,
+        },
+        "user": user_json(&info.user),
+    })
+}
+
+#[derive(Deserialize)]
+struct SignUp {
+    email: String,
+    password: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST sign-up/email`: creates the account and signs it in.
+async fn sign_up(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<SignUp>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    let user = email_password::sign_up(&state, &body.email, &body.password, &body.name).await?;
+    state
+        .metrics
+        .sign_ups
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (token, info) = session::start(&state, user, &["pwd"], client_info(&req)).await?;
+    Ok(HttpResponse::Ok()
+        .cookie(cookies::session(&state.settings, token))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "token": null, "user": user_json(&info.user) })))
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    email: String,
+    password: String,
+}
+
+/// `POST sign-in/email`. Unknown email and wrong password answer the same.
+async fn sign_in(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<SignIn>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    let user = match email_password::sign_in(&state, &body.email, &body.password).await {
+        Ok(u) => u,
+        Err(e) => {
+            state
+                .metrics
+                .sign_ins_failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Err(e);
+        }
+    };
+    state
+        .metrics
+        .sign_ins_ok
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (token, info) = session::start(&state, user, &["pwd"], client_info(&req)).await?;
+    Ok(HttpResponse::Ok()
+        .cookie(cookies::session(&state.settings, token))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(
+            json!({ "redirect": false, "token": null, "url": null, "user": user_json(&info.user) }),
+        ))
+}
+
+/// `POST sign-out`: ends the session and clears the cookie. Idempotent.
+async fn sign_out(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    if let Some(token) = session_token(&req, &state) {
+        session::end(&state, &token).await?;
+    }
+    Ok(HttpResponse::Ok()
+        .cookie(cookies::clear_session(&state.settings))
+        .json(json!({ "success": true })))
+}
+
+/// `GET get-session`: the session and user, or `null` when signed out (as
+/// Better Auth answers).
+async fn get_session(current: CurrentSession) -> HttpResponse {
+    let body = match current.0 {
+        Some(info) => session_json(&info),
+        None => Value::Null,
+    };
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}

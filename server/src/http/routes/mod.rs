@@ -1,0 +1,15 @@
+//! Route registration: each module registers its own.
+
+pub mod api;
+pub mod oauth;
+pub mod ops;
+pub mod screens;
+
+use actix_web::web::ServiceConfig;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    ops::configure(cfg);
+    oauth::configure(cfg);
+    api::configure(cfg);
+    screens::configure(cfg);
+}

@@ -1,0 +1,288 @@
+//! The HTML screens (CONTRACT §5): plain forms that work without JavaScript,
+//! 303 after every successful POST, `return_to` only as a same-origin path.
+
+use actix_web::http::header;
+use actix_web::http::header::ContentType;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use crate::error::{ApiError, PageError};
+use crate::http::extract::{
+    CurrentSession, client_info, csrf_token, csrf_valid, origin_allowed, session_token,
+    state as app_state,
+};
+use crate::http::{cookies, pages};
+use crate::login::{email_password, session};
+use crate::oauth::redirect::safe_return_to;
+use crate::state::AppState;
+use crate::store;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/login", web::get().to(login_form))
+        .route("/login", web::post().to(login_submit))
+        .route("/signup", web::get().to(signup_form))
+        .route("/signup", web::post().to(signup_submit))
+        .route("/logout", web::post().to(logout))
+        .route("/static/css/portcullis.css", web::get().to(css));
+}
+
+const CSS: &str = include_str!("../../../../static/css/portcullis.css");
+
+async fn css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(CSS)
+}
+
+fn html(
+    status: u16,
+    body: String,
+    cookie: Option<actix_web::cookie::Cookie<'static>>,
+) -> HttpResponse {
+    let mut res = HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK),
+    );
+    res.content_type(ContentType::html())
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(c) = cookie {
+        res.cookie(c);
+    }
+    res.body(body)
+}
+
+/// 303 See Other: after a form POST the browser must GET the target.
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .finish()
+}
+
+/// Parses an urlencoded form body into `T`, or a readable page.
+fn parse_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
+    serde_urlencoded::from_bytes(body)
+        .map_err(|_| PageError::bad_request("The form was incomplete. Go back and try again."))
+}
+
+/// CSRF token and origin must both check out for a form POST.
+fn check_form(req: &HttpRequest, state: &AppState, csrf: &str) -> Result<(), PageError> {
+    if !origin_allowed(req, state) {
+        return Err(PageError::forbidden(
+            "This form was submitted from another site.",
+        ));
+    }
+    if !csrf_valid(req, state, csrf) {
+        return Err(PageError::forbidden(
+            "This form has expired. Go back, reload the page and try again.",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, Default)]
+struct ReturnTo {
+    return_to: Option<String>,
+}
+
+async fn home(req: HttpRequest, current: CurrentSession) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let Some(info) = current.0 else {
+        return Ok(see_other("/login"));
+    };
+    let org = match &info.session.active_organization_id {
+        Some(id) => store::orgs::find(&state.db, id)
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let (csrf, cookie) = csrf_token(&req, &state);
+    let page = pages::Home {
+        name: &info.user.name,
+        email: &info.user.email,
+        organization: &org,
+        csrf_token: &csrf,
+    };
+    Ok(html(200, pages::render(&page), cookie))
+}
+
+fn render_login(
+    req: &HttpRequest,
+    state: &AppState,
+    status: u16,
+    return_to: &str,
+    email: &str,
+    error: Option<&str>,
+) -> HttpResponse {
+    let (csrf, cookie) = csrf_token(req, state);
+    let page = pages::Login {
+        csrf_token: &csrf,
+        return_to,
+        return_query: pages::return_query(return_to),
+        email,
+        error,
+    };
+    html(status, pages::render(&page), cookie)
+}
+
+async fn login_form(
+    req: HttpRequest,
+    query: web::Query<ReturnTo>,
+    current: CurrentSession,
+) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let return_to = safe_return_to(query.return_to.as_deref());
+    if current.0.is_some() {
+        return Ok(see_other(return_to.as_deref().unwrap_or("/")));
+    }
+    Ok(render_login(
+        &req,
+        &state,
+        200,
+        return_to.as_deref().unwrap_or(""),
+        "",
+        None,
+    ))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+    return_to: Option<String>,
+}
+
+async fn login_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let form: LoginForm = parse_form(&body)?;
+    check_form(&req, &state, &form.csrf_token)?;
+    let return_to = safe_return_to(form.return_to.as_deref());
+    let rt = return_to.as_deref().unwrap_or("");
+    let user = match email_password::sign_in(&state, &form.email, &form.password).await {
+        Ok(u) => u,
+        Err(e) if e.status == 401 => {
+            return Ok(render_login(
+                &req,
+                &state,
+                401,
+                rt,
+                form.email.trim(),
+                Some(&e.message),
+            ));
+        }
+        Err(e) => return Err(api_to_page(e)),
+    };
+    let (token, _) = session::start(&state, user, &["pwd"], client_info(&req)).await?;
+    let mut res = see_other(return_to.as_deref().unwrap_or("/"));
+    res.add_cookie(&cookies::session(&state.settings, token))
+        .map_err(|_| PageError::bad_request("cookie"))?;
+    Ok(res)
+}
+
+fn api_to_page(e: ApiError) -> PageError {
+    PageError::new(e.status, "This request cannot be completed", e.message)
+}
+
+fn render_signup(
+    req: &HttpRequest,
+    state: &AppState,
+    status: u16,
+    return_to: &str,
+    name: &str,
+    email: &str,
+    error: Option<&str>,
+) -> HttpResponse {
+    let (csrf, cookie) = csrf_token(req, state);
+    let page = pages::Signup {
+        csrf_token: &csrf,
+        return_to,
+        return_query: pages::return_query(return_to),
+        name,
+        email,
+        error,
+    };
+    html(status, pages::render(&page), cookie)
+}
+
+async fn signup_form(
+    req: HttpRequest,
+    query: web::Query<ReturnTo>,
+) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let return_to = safe_return_to(query.return_to.as_deref());
+    Ok(render_signup(
+        &req,
+        &state,
+        200,
+        return_to.as_deref().unwrap_or(""),
+        "",
+        "",
+        None,
+    ))
+}
+
+#[derive(Deserialize)]
+struct SignupForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+    return_to: Option<String>,
+}
+
+async fn signup_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let form: SignupForm = parse_form(&body)?;
+    check_form(&req, &state, &form.csrf_token)?;
+    let return_to = safe_return_to(form.return_to.as_deref());
+    let rt = return_to.as_deref().unwrap_or("");
+    let user = match email_password::sign_up(&state, &form.email, &form.password, &form.name).await
+    {
+        Ok(u) => u,
+        Err(e) if e.status < 500 => {
+            return Ok(render_signup(
+                &req,
+                &state,
+                e.status,
+                rt,
+                form.name.trim(),
+                form.email.trim(),
+                Some(&e.message),
+            ));
+        }
+        Err(e) => return Err(api_to_page(e)),
+    };
+    let (token, _) = session::start(&state, user, &["pwd"], client_info(&req)).await?;
+    let mut res = see_other(return_to.as_deref().unwrap_or("/"));
+    res.add_cookie(&cookies::session(&state.settings, token))
+        .map_err(|_| PageError::bad_request("cookie"))?;
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+struct LogoutForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+async fn logout(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let form: LogoutForm = parse_form(&body)?;
+    check_form(&req, &state, &form.csrf_token)?;
+    if let Some(token) = session_token(&req, &state) {
+        session::end(&state, &token).await?;
+    }
+    let mut res = see_other("/login");
+    res.add_cookie(&cookies::clear_session(&state.settings))
+        .map_err(|_| PageError::bad_request("cookie"))?;
+    Ok(res)
+}

@@ -1,0 +1,151 @@
+//! Passwords: Argon2id with OWASP's parameters (19 MiB, t=2, p=1), run on the
+//! blocking pool behind a semaphore, so a login storm queues instead of
+//! exhausting memory or stalling the request threads.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use argon2::{Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier as _};
+use tokio::sync::Semaphore;
+
+use crate::error::{ApiError, Error};
+
+pub const MIN_LEN: usize = 8;
+pub const MAX_LEN: usize = 128;
+
+/// The bounded Argon2id pool.
+pub struct PasswordHasher {
+    permits: Arc<Semaphore>,
+    /// A hash of a random password: unknown emails are verified against it so
+    /// they cost exactly what a wrong password costs.
+    dummy_hash: String,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl PasswordHasher {
+    pub async fn new(max_concurrent: usize) -> Result<Self, Error> {
+        let permits = Arc::new(Semaphore::new(max_concurrent));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let mut hasher = PasswordHasher {
+            permits,
+            dummy_hash: String::new(),
+            in_flight,
+        };
+        hasher.dummy_hash = hasher.hash(crate::tokens::opaque::new_secret()).await?;
+        Ok(hasher)
+    }
+
+    /// Hashes a new password (PHC string).
+    pub async fn hash(&self, password: String) -> Result<String, Error> {
+        self.run(move || {
+            Argon2::default()
+                .hash_password(password.as_bytes())
+                .map(|h: PasswordHash| h.to_string())
+                .map_err(|e| Error::internal(format!("argon2: {e}")))
+        })
+        .await?
+    }
+
+    /// Checks a password against a stored hash; with no hash (unknown account)
+    /// does the same work against the dummy and answers false.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, Error> {
+        let known = stored.is_some();
+        let hash = stored.unwrap_or_else(|| self.dummy_hash.clone());
+        let matched = self
+            .run(move || {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), hash.as_str())
+                    .is_ok()
+            })
+            .await?;
+        Ok(known && matched)
+    }
+
+    /// Hashes currently running or queued.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let _count = DecrementOnDrop(self.in_flight.clone());
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::internal("password pool closed"))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| Error::internal(format!("password task: {e}")))
+    }
+}
+
+struct DecrementOnDrop(Arc<AtomicUsize>);
+
+impl Drop for DecrementOnDrop {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The password policy for new passwords: 8–128 characters, not the email.
+pub fn check_policy(password: &str, email: &str) -> Result<(), ApiError> {
+    let len = password.chars().count();
+    if len < MIN_LEN {
+        return Err(ApiError::bad_request(
+            "PASSWORD_TOO_SHORT",
+            format!("Use at least {MIN_LEN} characters."),
+        ));
+    }
+    if len > MAX_LEN {
+        return Err(ApiError::bad_request(
+            "PASSWORD_TOO_LONG",
+            format!("Use at most {MAX_LEN} characters."),
+        ));
+    }
+    if password.trim().eq_ignore_ascii_case(email) {
+        return Err(ApiError::bad_request(
+            "PASSWORD_IS_EMAIL",
+            "Your password cannot be your email address.",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hash_then_verify() {
+        let h = PasswordHasher::new(2).await.expect("hasher");
+        let stored = h.hash("correct horse".into()).await.expect("hash");
+        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(
+            h.verify("correct horse".into(), Some(stored.clone()))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !h.verify("wrong horse".into(), Some(stored))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !h.verify("correct horse".into(), None)
+                .await
+                .expect("verify")
+        );
+    }
+
+    #[test]
+    fn policy() {
+        assert!(check_policy("short", "a@b.io").is_err());
+        assert!(check_policy(&"x".repeat(129), "a@b.io").is_err());
+        assert!(check_policy("a@b.io.xx", "a@b.io.xx").is_err());
+        assert!(check_policy("long enough", "a@b.io").is_ok());
+    }
+}

@@ -1,0 +1,98 @@
+//! Prometheus text-format counters, kept in atomics (no registry needed for a
+//! handful of series).
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Default)]
+pub struct Metrics {
+    /// Responses by status class: 1xx..5xx.
+    responses: [AtomicU64; 5],
+    /// Total request time in microseconds.
+    request_micros: AtomicU64,
+    pub sign_ins_ok: AtomicU64,
+    pub sign_ins_failed: AtomicU64,
+    pub sign_ups: AtomicU64,
+}
+
+impl Metrics {
+    pub fn observe(&self, status: u16, micros: u64) {
+        let class = (status / 100).clamp(1, 5) as usize - 1;
+        self.responses[class].fetch_add(1, Ordering::Relaxed);
+        self.request_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// Renders the exposition format. `password_hashes_in_flight` is read live.
+    pub fn render(&self, password_hashes_in_flight: usize) -> String {
+        let mut out = String::with_capacity(1024);
+        let total: u64 = self
+            .responses
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum();
+        let _ = writeln!(
+            out,
+            "# HELP portcullis_http_responses_total HTTP responses by status class."
+        );
+        let _ = writeln!(out, "# TYPE portcullis_http_responses_total counter");
+        for (i, c) in self.responses.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "portcullis_http_responses_total{{class=\"{}xx\"}} {}",
+                i + 1,
+                c.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP portcullis_http_request_duration_seconds Time spent serving requests."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE portcullis_http_request_duration_seconds summary"
+        );
+        let _ = writeln!(
+            out,
+            "portcullis_http_request_duration_seconds_sum {}",
+            self.request_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(
+            out,
+            "portcullis_http_request_duration_seconds_count {total}"
+        );
+        for (name, help, c) in [
+            (
+                "portcullis_sign_ins_total{result=\"ok\"}",
+                "Password sign-ins.",
+                &self.sign_ins_ok,
+            ),
+            (
+                "portcullis_sign_ins_total{result=\"failed\"}",
+                "",
+                &self.sign_ins_failed,
+            ),
+            (
+                "portcullis_sign_ups_total",
+                "Accounts created.",
+                &self.sign_ups,
+            ),
+        ] {
+            if !help.is_empty() {
+                let family = name.split('{').next().unwrap_or(name);
+                let _ = writeln!(out, "# HELP {family} {help}");
+                let _ = writeln!(out, "# TYPE {family} counter");
+            }
+            let _ = writeln!(out, "{name} {}", c.load(Ordering::Relaxed));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP portcullis_password_hashes_in_flight Argon2id hashes running or queued."
+        );
+        let _ = writeln!(out, "# TYPE portcullis_password_hashes_in_flight gauge");
+        let _ = writeln!(
+            out,
+            "portcullis_password_hashes_in_flight {password_hashes_in_flight}"
+        );
+        out
+    }
+}

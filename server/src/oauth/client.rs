@@ -1,0 +1,212 @@
+//! Registered clients and their metadata (RFC 7591 §2). Admin registration
+//! (`portcullis client create`) lives here; dynamic registration reuses the
+//! same metadata checks.
+
+use entities::clients;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::error::Error;
+use crate::oauth::redirect::check_registrable;
+use crate::oauth::scope::{self, DEFAULT_CLIENT_SCOPE};
+use crate::tokens::opaque;
+
+/// Grant types (RFC 7591 §2 `grant_types`).
+pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
+pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
+pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
+pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+const KNOWN_GRANTS: &[&str] = &[
+    GRANT_AUTHORIZATION_CODE,
+    GRANT_REFRESH_TOKEN,
+    GRANT_CLIENT_CREDENTIALS,
+    GRANT_DEVICE_CODE,
+];
+
+/// Where a client came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Admin,
+    Dynamic,
+    MetadataDocument,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Admin => "admin",
+            Origin::Dynamic => "dynamic",
+            Origin::MetadataDocument => "metadata_document",
+        }
+    }
+}
+
+/// The client metadata we keep (RFC 7591 §2); stored as JSON.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct ClientMetadata {
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    pub response_types: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<String>,
+    /// Resources (RFC 8707) this client may ask tokens for; empty means all of
+    /// the deployment's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+}
+
+/// A client as the protocol code sees it.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub secret_hash: Option<String>,
+    pub metadata: ClientMetadata,
+    pub origin: String,
+    pub trusted: bool,
+    pub created_at: i64,
+}
+
+impl Client {
+    pub fn from_row(row: clients::Model) -> Result<Self, Error> {
+        let metadata: ClientMetadata = serde_json::from_str(&row.metadata)
+            .map_err(|e| Error::internal(format!("client {} metadata: {e}", row.id)))?;
+        Ok(Client {
+            id: row.id,
+            name: row.name,
+            secret_hash: row.secret_hash,
+            metadata,
+            origin: row.origin,
+            trusted: row.trusted,
+            created_at: row.created_at,
+        })
+    }
+
+    pub fn is_public(&self) -> bool {
+        self.metadata.token_endpoint_auth_method == "none"
+    }
+
+    /// The RFC 7591 §3.2.1 response shape, with the secret when just issued.
+    pub fn registration_response(&self, secret: Option<&str>) -> Value {
+        let mut v = serde_json::to_value(&self.metadata).unwrap_or_else(|_| json!({}));
+        v["client_id"] = json!(self.id);
+        v["client_name"] = json!(self.name);
+        v["client_id_issued_at"] = json!(self.created_at);
+        if let Some(s) = secret {
+            v["client_secret"] = json!(s);
+            // RFC 7591 §3.2.1: 0 means the secret does not expire.
+            v["client_secret_expires_at"] = json!(0);
+        }
+        v
+    }
+}
+
+/// What an admin asks for with `portcullis client create`.
+#[derive(Debug, Clone, Default)]
+pub struct NewClient {
+    pub name: String,
+    pub grant_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub scope: Option<String>,
+    pub public: bool,
+    pub trusted: bool,
+}
+
+/// A checked client ready to store, and its secret (shown once).
+pub struct Registered {
+    pub client: Client,
+    pub row: clients::Model,
+    pub secret: Option<String>,
+}
+
+/// Validates an admin's request and builds the client. Confidential clients get
+/// a 256-bit secret, stored as SHA-256.
+pub fn build_admin_client(req: NewClient, now: i64) -> Result<Registered, String> {
+    let name = req.name.trim();
+    if name.is_empty() {
+        return Err("--name must not be empty".into());
+    }
+    let grants = if req.grant_types.is_empty() {
+        vec![
+            GRANT_AUTHORIZATION_CODE.to_string(),
+            GRANT_REFRESH_TOKEN.to_string(),
+        ]
+    } else {
+        req.grant_types.clone()
+    };
+    for g in &grants {
+        if !KNOWN_GRANTS.contains(&g.as_str()) {
+            return Err(format!(
+                "unknown grant type {g:?} (expected one of {})",
+                KNOWN_GRANTS.join(", ")
+            ));
+        }
+    }
+    if req.public && grants.iter().any(|g| g == GRANT_CLIENT_CREDENTIALS) {
+        return Err("a --public client cannot use client_credentials".into());
+    }
+    if grants.iter().any(|g| g == GRANT_AUTHORIZATION_CODE) && req.redirect_uris.is_empty() {
+        return Err("authorization_code needs at least one --redirect-uri".into());
+    }
+    for uri in &req.redirect_uris {
+        check_registrable(uri)?;
+    }
+    let scope_str = req
+        .scope
+        .clone()
+        .unwrap_or_else(|| DEFAULT_CLIENT_SCOPE.to_string());
+    let scopes = scope::parse(&scope_str);
+    if let Some(bad) = scopes.iter().find(|s| !scope::is_valid_token(s)) {
+        return Err(format!("invalid scope {bad:?}"));
+    }
+    let metadata = ClientMetadata {
+        redirect_uris: req.redirect_uris.clone(),
+        response_types: if grants.iter().any(|g| g == GRANT_AUTHORIZATION_CODE) {
+            vec!["code".into()]
+        } else {
+            vec![]
+        },
+        grant_types: grants,
+        token_endpoint_auth_method: if req.public {
+            "none"
+        } else {
+            "client_secret_basic"
+        }
+        .into(),
+        scope: scopes.join(" "),
+        ..Default::default()
+    };
+    let secret = (!req.public).then(|| opaque::new_prefixed_secret("pcs_"));
+    let id = opaque::new_id();
+    let row = clients::Model {
+        id: id.clone(),
+        name: name.to_string(),
+        secret_hash: secret.as_deref().map(opaque::hash_secret),
+        metadata: serde_json::to_string(&metadata).map_err(|e| e.to_string())?,
+        origin: Origin::Admin.as_str().into(),
+        trusted: req.trusted,
+        registration_token_hash: None,
+        created_at: now,
+    };
+    let client = Client::from_row(row.clone()).map_err(|e| e.to_string())?;
+    Ok(Registered {
+        client,
+        row,
+        secret,
+    })
+}

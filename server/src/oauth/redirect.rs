@@ -1,0 +1,167 @@
+//! Redirect targets: which redirect URIs a client may register, how a request's
+//! `redirect_uri` is matched (exact, RFC 6749 §3.1.2; any port on loopback,
+//! RFC 8252 §7.3), and which `return_to` values the screens accept.
+
+use url::{Host, Url};
+
+/// Why a redirect URI cannot be registered (RFC 7591 `invalid_redirect_uri`).
+pub fn check_registrable(uri: &str) -> Result<Url, String> {
+    let url = Url::parse(uri).map_err(|_| format!("{uri:?} is not an absolute URI"))?;
+    if url.fragment().is_some() || uri.contains('#') {
+        return Err(format!(
+            "{uri:?} must not contain a fragment (RFC 6749 §3.1.2)"
+        ));
+    }
+    match url.scheme() {
+        "javascript" | "data" | "file" | "vbscript" | "about" | "blob" | "filesystem" => {
+            Err(format!("{uri:?} uses a forbidden scheme"))
+        }
+        "https" => {
+            if url.host().is_none() {
+                return Err(format!("{uri:?} has no host"));
+            }
+            Ok(url)
+        }
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(format!(
+            "{uri:?}: plain http is allowed only for loopback hosts (RFC 8252 §7.3)"
+        )),
+        // Private-use URI schemes for native apps (RFC 8252 §7.1): `cursor://…`,
+        // `com.example.app:/cb`. They must look like a reverse domain or a
+        // product name, not a web scheme.
+        scheme if scheme.len() >= 2 => Ok(url),
+        _ => Err(format!("{uri:?} has an unusable scheme")),
+    }
+}
+
+/// Whether the URL's host is a loopback interface name or address.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Whether a requested `redirect_uri` matches a registered one: byte for byte,
+/// or for `http` loopback URIs on scheme, host, path and query with any port.
+pub fn matches(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    let (Ok(reg), Ok(req)) = (Url::parse(registered), Url::parse(requested)) else {
+        return false;
+    };
+    reg.scheme() == "http"
+        && req.scheme() == "http"
+        && is_loopback(&reg)
+        && reg.host() == req.host()
+        && reg.path() == req.path()
+        && reg.query() == req.query()
+        && reg.fragment().is_none()
+        && req.fragment().is_none()
+        && req.username().is_empty()
+        && req.password().is_none()
+}
+
+/// A `return_to` the screens may redirect to after sign-in: a path on this
+/// origin, never a scheme-relative `//host` or a backslash trick.
+pub fn safe_return_to(raw: Option<&str>) -> Option<String> {
+    let r = raw?.trim();
+    let ok = r.starts_with('/')
+        && !r.starts_with("//")
+        && !r.starts_with("/\\")
+        && !r.chars().any(|c| c.is_control() || c == '\\')
+        && r.len() <= 4096;
+    ok.then(|| r.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registrable() {
+        for ok in [
+            "https://app.example/cb",
+            "http://127.0.0.1/cb",
+            "http://[::1]:8000/cb",
+            "http://localhost:3000/cb",
+            "cursor://anysphere.cursor-retrieval/oauth/callback",
+            "vscode://vscode.github-authentication/did-authenticate",
+            "com.example.app:/oauth2redirect",
+        ] {
+            assert!(check_registrable(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "file:///etc/passwd",
+            "vbscript:x",
+            "https://app.example/cb#frag",
+            "http://app.example/cb",
+            "/relative",
+            "https:///nohost",
+        ] {
+            assert!(check_registrable(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn loopback_ports_are_free_elsewhere_exact() {
+        let table = [
+            ("https://app.example/cb", "https://app.example/cb", true),
+            ("https://app.example/cb", "https://app.example/cb/", false),
+            (
+                "https://app.example/cb",
+                "https://app.example:444/cb",
+                false,
+            ),
+            (
+                "https://app.example/cb",
+                "https://APP.example/cb?x=1",
+                false,
+            ),
+            ("http://127.0.0.1/cb", "http://127.0.0.1:53682/cb", true),
+            (
+                "http://127.0.0.1:9000/cb",
+                "http://127.0.0.1:53682/cb",
+                true,
+            ),
+            ("http://[::1]/cb", "http://[::1]:6000/cb", true),
+            ("http://localhost/cb", "http://localhost:6000/cb", true),
+            ("http://127.0.0.1/cb", "http://127.0.0.1:6000/other", false),
+            ("http://127.0.0.1/cb", "http://localhost:6000/cb", false),
+            ("http://127.0.0.1/cb", "http://127.0.0.2:6000/cb", false),
+            ("http://127.0.0.1/cb", "https://127.0.0.1:6000/cb", false),
+            (
+                "http://127.0.0.1/cb",
+                "http://user@127.0.0.1:6000/cb",
+                false,
+            ),
+            ("cursor://x/cb", "cursor://x/cb", true),
+        ];
+        for (reg, req, want) in table {
+            assert_eq!(matches(reg, req), want, "{reg} vs {req}");
+        }
+    }
+
+    #[test]
+    fn return_to_is_same_origin_path_only() {
+        assert_eq!(
+            safe_return_to(Some("/oauth2/authorize?x=1")),
+            Some("/oauth2/authorize?x=1".into())
+        );
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:x",
+            "evil",
+            "/a\nb",
+        ] {
+            assert_eq!(safe_return_to(Some(bad)), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Everything a request needs, built once at start and passed explicitly.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::login::password::PasswordHasher;
+use crate::login::session::SessionCache;
+use crate::metrics::Metrics;
+use crate::oauth::discovery::Discovery;
+use crate::tokens::keys::KeyStore;
+
+/// Cheap to clone: one `Arc`.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: DatabaseConnection,
+    pub settings: Settings,
+    pub clock: Arc<dyn Clock>,
+    pub keys: KeyStore,
+    pub passwords: PasswordHasher,
+    pub sessions: SessionCache,
+    pub discovery: Discovery,
+    pub metrics: Metrics,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Connects, migrates, makes sure signing keys exist, and warms what the
+    /// hot paths need.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = crate::db::connect(&settings.database_url).await?;
+        crate::db::migrate(&db).await?;
+        Self::with_db(settings, clock, db).await
+    }
+
+    /// As [`build`](Self::build) on an already migrated connection.
+    pub async fn with_db(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        db: DatabaseConnection,
+    ) -> anyhow::Result<Self> {
+        let now = clock.now();
+        let keys = KeyStore::open(db.clone(), now).await?;
+        let passwords = PasswordHasher::new(settings.password.max_concurrent_hashes).await?;
+        let discovery = Discovery::new(&settings)?;
+        Ok(AppState(Arc::new(Inner {
+            db,
+            sessions: SessionCache::new(),
+            keys,
+            passwords,
+            discovery,
+            metrics: Metrics::default(),
+            settings,
+            clock,
+        })))
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// How long a retired key stays in the JWKS: longer than any token it
+    /// signed can live, plus the time other instances may still sign with it.
+    pub fn key_retention_secs(&self) -> i64 {
+        key_retention_secs(&self.settings)
+    }
+}
+
+pub fn key_retention_secs(settings: &Settings) -> i64 {
+    let t = &settings.tokens;
+    t.access_token_ttl.max(t.id_token_ttl) + crate::tokens::keys::RELOAD_AFTER_SECS + 60
+}

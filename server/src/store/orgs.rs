@@ -1,0 +1,77 @@
+//! `organizations` and `memberships`.
+
+use entities::{memberships, organizations};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, TransactionSession, TransactionTrait,
+};
+
+use super::is_unique_violation;
+use crate::error::Error;
+use crate::tokens::opaque;
+
+/// The organisation of the user's oldest membership.
+pub async fn first_membership(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+) -> Result<Option<String>, Error> {
+    Ok(memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user_id))
+        .order_by_asc(memberships::Column::CreatedAt)
+        .one(db)
+        .await?
+        .map(|m| m.organization_id))
+}
+
+/// Creates the user's personal organisation with them as owner. A concurrent
+/// sign-in may have created it first (unique `personal_owner_id`): then that
+/// one is returned.
+pub async fn create_personal(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    user_id: &str,
+    name: &str,
+    now: i64,
+) -> Result<String, Error> {
+    let id = opaque::new_id();
+    let org = organizations::Model {
+        id: id.clone(),
+        name: name.to_string(),
+        slug: format!("personal-{id}"),
+        personal_owner_id: Some(user_id.to_string()),
+        created_at: now,
+    };
+    let membership = memberships::Model {
+        organization_id: id.clone(),
+        user_id: user_id.to_string(),
+        role: "owner".to_string(),
+        created_at: now,
+    };
+    let txn = db.begin().await?;
+    let inserted = org.into_active_model().insert(&txn).await;
+    match inserted {
+        Ok(_) => {
+            membership.into_active_model().insert(&txn).await?;
+            txn.commit().await?;
+            Ok(id)
+        }
+        Err(e) if is_unique_violation(&e) => {
+            txn.rollback().await?;
+            let existing = organizations::Entity::find()
+                .filter(organizations::Column::PersonalOwnerId.eq(user_id))
+                .one(db)
+                .await?
+                .ok_or_else(|| Error::internal("personal organisation vanished"))?;
+            Ok(existing.id)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn find(
+    db: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<organizations::Model>, Error> {
+    Ok(organizations::Entity::find_by_id(id.to_string())
+        .one(db)
+        .await?)
+}

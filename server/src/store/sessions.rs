@@ -1,0 +1,36 @@
+//! `sessions`, looked up by token hash.
+
+use entities::{sessions, users};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
+
+use crate::error::Error;
+
+pub async fn insert(db: &impl ConnectionTrait, session: sessions::Model) -> Result<(), Error> {
+    session.into_active_model().insert(db).await?;
+    Ok(())
+}
+
+/// An unexpired session and its user.
+pub async fn find_live(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<(sessions::Model, users::Model)>, Error> {
+    let found = sessions::Entity::find()
+        .filter(sessions::Column::TokenHash.eq(token_hash))
+        .filter(sessions::Column::ExpiresAt.gt(now))
+        .find_also_related(users::Entity)
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(s, u)| u.map(|u| (s, u))))
+}
+
+pub async fn delete_by_hash(db: &impl ConnectionTrait, token_hash: &str) -> Result<(), Error> {
+    sessions::Entity::delete_many()
+        .filter(sessions::Column::TokenHash.eq(token_hash))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! `users` and `credentials`.
+
+use entities::{credentials, users};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    TransactionSession, TransactionTrait,
+};
+
+use super::is_unique_violation;
+use crate::error::Error;
+
+pub enum InsertError {
+    EmailTaken,
+    Other(Error),
+}
+
+impl From<sea_orm::DbErr> for InsertError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        if is_unique_violation(&e) {
+            InsertError::EmailTaken
+        } else {
+            InsertError::Other(e.into())
+        }
+    }
+}
+
+/// Inserts a user and their password hash together.
+pub async fn insert_with_password(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    user: users::Model,
+    password_hash: String,
+) -> Result<(), InsertError> {
+    let txn = db.begin().await?;
+    let credential = credentials::Model {
+        user_id: user.id.clone(),
+        password_hash,
+        updated_at: user.created_at,
+    };
+    user.into_active_model().insert(&txn).await?;
+    credential.into_active_model().insert(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A user by (normalised) email, with their password hash if they have one.
+pub async fn find_with_password(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<(users::Model, Option<String>)>, Error> {
+    let Some(user) = users::Entity::find()
+        .filter(users::Column::Email.eq(email))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let hash = credentials::Entity::find_by_id(user.id.clone())
+        .one(db)
+        .await?
+        .map(|c| c.password_hash);
+    Ok(Some((user, hash)))
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<users::Model>, Error> {
+    Ok(users::Entity::find_by_id(id.to_string()).one(db).await?)
+}

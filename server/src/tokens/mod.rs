@@ -1,0 +1,5 @@
+//! Signing keys, JWTs and opaque secrets.
+
+pub mod jws;
+pub mod keys;
+pub mod opaque;
