@@ -1,1 +1,15 @@
+//! End-to-end tests: each starts the real server on an ephemeral port and
+//! speaks HTTP to it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+mod html;
+mod rp;
+
+mod accounts;
+mod cli;
+mod discovery;
+mod keys;
+mod ops;
+mod screens;

@@ -18,7 +18,7 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !e.chars().any(|c| c.is_whitespace() || c.is_control())
-            && !domain.contains('@');
+            && !local.contains('@');
         ok.then_some(Email(e))
     }
 

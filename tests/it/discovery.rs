@@ -1,0 +1,129 @@
+use openidconnect::IssuerUrl;
+use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
+use serde_json::Value;
+
+use crate::harness::TestServer;
+use crate::rp::http_client;
+
+#[tokio::test]
+async fn openidconnect_accepts_the_metadata_and_jwks() {
+    let s = TestServer::start().await;
+    let issuer = IssuerUrl::new(s.base.clone()).unwrap();
+    let http = http_client(s.new_browser());
+    let metadata = CoreProviderMetadata::discover_async(issuer.clone(), &http)
+        .await
+        .expect("discovery accepted");
+    assert_eq!(metadata.issuer(), &issuer);
+    assert_eq!(
+        metadata.issuer().as_str(),
+        s.base,
+        "issuer byte for byte, no trailing slash"
+    );
+    let jwks: &CoreJsonWebKeySet = metadata.jwks();
+    assert_eq!(jwks.keys().len(), 3, "one key per algorithm");
+}
+
+#[tokio::test]
+async fn both_well_known_documents_are_identical_and_cors_enabled() {
+    let s = TestServer::start().await;
+    let oidc = s
+        .http
+        .get(s.url("/.well-known/openid-configuration"))
+        .header("Origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oidc.status(), 200);
+    assert_eq!(oidc.headers()["access-control-allow-origin"], "*");
+    assert!(
+        oidc.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let oidc = oidc.text().await.unwrap();
+    let oauth = s
+        .http
+        .get(s.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(oidc, oauth);
+    let doc: Value = serde_json::from_str(&oidc).unwrap();
+    assert_eq!(doc["issuer"], s.base);
+    assert_eq!(doc["jwks_uri"], format!("{}/oauth2/jwks", s.base));
+    assert_eq!(
+        doc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    // Every URL in the document starts with the issuer exactly.
+    for (k, v) in doc.as_object().unwrap() {
+        if k.ends_with("_endpoint") || k.ends_with("_uri") {
+            assert!(v.as_str().unwrap().starts_with(&s.base), "{k}");
+        }
+    }
+    let preflight = s
+        .http
+        .request(reqwest::Method::OPTIONS, s.url("/oauth2/jwks"))
+        .header("Origin", "https://app.example")
+        .header("Access-Control-Request-Method", "GET")
+        .header("Access-Control-Request-Headers", "mcp-protocol-version")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    assert!(
+        preflight.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("mcp-protocol-version")
+    );
+}
+
+#[tokio::test]
+async fn jwks_keys_have_kid_alg_use() {
+    let s = TestServer::start().await;
+    let res = s.http.get(s.url("/oauth2/jwks")).send().await.unwrap();
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    let jwks: Value = res.json().await.unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    let mut algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();
+    algs.sort();
+    assert_eq!(algs, ["ES256", "EdDSA", "RS256"]);
+    for k in keys {
+        assert_eq!(k["use"], "sig");
+        assert!(k["kid"].as_str().unwrap().len() >= 16);
+        assert!(
+            k.get("d").is_none() && k.get("p").is_none(),
+            "no private members"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_issuer_with_a_trailing_slash_is_kept_as_configured() {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = probe.local_addr().unwrap().port();
+    drop(probe);
+    let issuer = format!("http://localhost:{port}/");
+    let s = TestServer::start_with(vec![("PORTCULLIS_ISSUER", issuer.as_str())]).await;
+    let doc: Value = s
+        .http
+        .get(s.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["issuer"], issuer);
+    assert_eq!(
+        doc["jwks_uri"],
+        format!("http://localhost:{port}/oauth2/jwks")
+    );
+}
