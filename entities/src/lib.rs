@@ -5,6 +5,7 @@
 
 pub mod authorization_codes;
 pub mod clients;
+pub mod consent_requests;
 pub mod consents;
 pub mod credentials;
 pub mod memberships;
@@ -13,11 +14,13 @@ pub mod refresh_tokens;
 pub mod revoked_grants;
 pub mod sessions;
 pub mod signing_keys;
+pub mod used_assertions;
 pub mod users;
 
 pub mod prelude {
     pub use super::authorization_codes::Entity as AuthorizationCodes;
     pub use super::clients::Entity as Clients;
+    pub use super::consent_requests::Entity as ConsentRequests;
     pub use super::consents::Entity as Consents;
     pub use super::credentials::Entity as Credentials;
     pub use super::memberships::Entity as Memberships;
@@ -26,5 +29,6 @@ pub mod prelude {
     pub use super::revoked_grants::Entity as RevokedGrants;
     pub use super::sessions::Entity as Sessions;
     pub use super::signing_keys::Entity as SigningKeys;
+    pub use super::used_assertions::Entity as UsedAssertions;
     pub use super::users::Entity as Users;
 }

@@ -1,6 +1,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_core_tables;
+mod m20261122_000002_create_flow_tables;
 
 /// Runs the schema migrations in order.
 pub struct Migrator;
@@ -8,6 +9,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_create_core_tables::Migration)]
+        vec![
+            Box::new(m20261122_000001_create_core_tables::Migration),
+            Box::new(m20261122_000002_create_flow_tables::Migration),
+        ]
     }
 }

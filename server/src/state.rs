@@ -24,6 +24,7 @@ pub struct Inner {
     pub keys: KeyStore,
     pub passwords: PasswordHasher,
     pub sessions: SessionCache,
+    pub clients: crate::oauth::client::ClientCache,
     pub discovery: Discovery,
     pub metrics: Metrics,
 }
@@ -57,6 +58,7 @@ impl AppState {
         Ok(AppState(Arc::new(Inner {
             db,
             sessions: SessionCache::new(),
+            clients: crate::oauth::client::new_cache(),
             keys,
             passwords,
             discovery,

@@ -210,3 +210,34 @@ pub fn build_admin_client(req: NewClient, now: i64) -> Result<Registered, String
         secret,
     })
 }
+
+/// Clients served from a short-lived cache (DESIGN §1.2): a change made on
+/// another instance is seen within [`CLIENT_CACHE_SECS`].
+pub const CLIENT_CACHE_SECS: u64 = 30;
+
+pub type ClientCache = moka::future::Cache<String, std::sync::Arc<Client>>;
+
+pub fn new_cache() -> ClientCache {
+    moka::future::Cache::builder()
+        .max_capacity(50_000)
+        .time_to_live(std::time::Duration::from_secs(CLIENT_CACHE_SECS))
+        .build()
+}
+
+/// A registered client by `client_id`.
+pub async fn find(state: &crate::AppState, id: &str) -> Result<Option<std::sync::Arc<Client>>, Error> {
+    if let Some(c) = state.clients.get(id).await {
+        return Ok(Some(c));
+    }
+    let Some(row) = crate::store::clients::find(&state.db, id).await? else {
+        return Ok(None);
+    };
+    let client = std::sync::Arc::new(Client::from_row(row)?);
+    state.clients.insert(id.to_string(), client.clone()).await;
+    Ok(Some(client))
+}
+
+/// Drops a client from this instance's cache after it changed.
+pub async fn forget(state: &crate::AppState, id: &str) {
+    state.clients.invalidate(id).await;
+}
