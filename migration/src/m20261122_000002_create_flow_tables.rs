@@ -56,8 +56,12 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(UsedAssertions::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(ConsentRequests::Table).to_owned()).await?;
+        manager
+            .drop_table(Table::drop().table(UsedAssertions::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(ConsentRequests::Table).to_owned())
+            .await?;
         Ok(())
     }
 }

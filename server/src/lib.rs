@@ -15,6 +15,7 @@ pub mod http;
 pub mod login;
 pub mod metrics;
 pub mod oauth;
+pub mod ratelimit;
 pub mod state;
 pub mod store;
 pub mod tokens;

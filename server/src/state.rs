@@ -27,6 +27,7 @@ pub struct Inner {
     pub clients: crate::oauth::client::ClientCache,
     pub discovery: Discovery,
     pub metrics: Metrics,
+    pub limiter: crate::ratelimit::RateLimiter,
 }
 
 impl Deref for AppState {
@@ -63,6 +64,7 @@ impl AppState {
             passwords,
             discovery,
             metrics: Metrics::default(),
+            limiter: Default::default(),
             settings,
             clock,
         })))

@@ -9,6 +9,9 @@ use super::Error;
 pub struct ApiError {
     #[serde(skip)]
     pub status: u16,
+    /// Set when rate limited: sent as `Retry-After`.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
     pub code: &'static str,
     pub message: String,
 }
@@ -37,6 +40,16 @@ impl ApiError {
     }
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(403, code, message)
+    }
+    pub fn rate_limited(retry: crate::ratelimit::RetryAfter) -> Self {
+        ApiError {
+            retry_after: Some(retry.0),
+            ..Self::new(
+                429,
+                "TOO_MANY_REQUESTS",
+                "Too many attempts. Try again later.",
+            )
+        }
     }
     pub fn internal() -> Self {
         Self::new(

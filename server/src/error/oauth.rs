@@ -61,6 +61,9 @@ pub struct OAuthError {
     pub error: OAuthErrorCode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
+    /// Set when rate limited: answered as 429 with `Retry-After`.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -81,6 +84,16 @@ impl OAuthError {
     }
     pub fn invalid_scope(d: impl Into<String>) -> Self {
         Self::new(OAuthErrorCode::InvalidScope, d)
+    }
+    /// Too many attempts from this client or address.
+    pub fn rate_limited(retry: crate::ratelimit::RetryAfter) -> Self {
+        OAuthError {
+            retry_after: Some(retry.0),
+            ..Self::new(
+                OAuthErrorCode::TemporarilyUnavailable,
+                "too many requests; retry later",
+            )
+        }
     }
     pub fn server_error() -> Self {
         Self::new(OAuthErrorCode::ServerError, "internal error")

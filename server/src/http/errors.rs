@@ -18,9 +18,12 @@ impl ResponseError for ApiError {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code())
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(self)
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((header::CACHE_CONTROL, "no-store"));
+        if let Some(secs) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        res.json(self)
     }
 }
 
@@ -39,6 +42,9 @@ impl ResponseError for OAuthError {
     /// RFC 6749 §5.2: 400, except 401 for failed client authentication;
     /// RFC 6750 §3.1 for bearer-token errors.
     fn status_code(&self) -> StatusCode {
+        if self.retry_after.is_some() {
+            return StatusCode::TOO_MANY_REQUESTS;
+        }
         match self.error {
             OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => {
                 StatusCode::UNAUTHORIZED
@@ -55,6 +61,9 @@ impl ResponseError for OAuthError {
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"));
+        if let Some(secs) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
         match self.error {
             OAuthErrorCode::InvalidClient => {
                 res.insert_header((

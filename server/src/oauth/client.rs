@@ -225,7 +225,10 @@ pub fn new_cache() -> ClientCache {
 }
 
 /// A registered client by `client_id`.
-pub async fn find(state: &crate::AppState, id: &str) -> Result<Option<std::sync::Arc<Client>>, Error> {
+pub async fn find(
+    state: &crate::AppState,
+    id: &str,
+) -> Result<Option<std::sync::Arc<Client>>, Error> {
     if let Some(c) = state.clients.get(id).await {
         return Ok(Some(c));
     }
