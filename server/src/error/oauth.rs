@@ -71,6 +71,7 @@ impl OAuthError {
         OAuthError {
             error,
             error_description: Some(description.into()),
+            retry_after: None,
         }
     }
     pub fn invalid_request(d: impl Into<String>) -> Self {
