@@ -12,4 +12,5 @@ mod cli;
 mod discovery;
 mod keys;
 mod ops;
+mod registration;
 mod screens;

@@ -4,4 +4,5 @@
 pub mod client;
 pub mod discovery;
 pub mod redirect;
+pub mod registration;
 pub mod scope;

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod oauth;
 pub mod ops;
+pub mod registration;
 pub mod screens;
 
 use actix_web::web::ServiceConfig;
@@ -10,6 +11,7 @@ use actix_web::web::ServiceConfig;
 pub fn configure(cfg: &mut ServiceConfig) {
     ops::configure(cfg);
     oauth::configure(cfg);
+    registration::configure(cfg);
     api::configure(cfg);
     screens::configure(cfg);
 }
