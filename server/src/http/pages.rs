@@ -62,3 +62,35 @@ pub fn return_query(return_to: &str) -> String {
         )
     }
 }
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct Consent<'a> {
+    pub client_name: &'a str,
+    pub client_host: &'a str,
+    pub dynamic: bool,
+    pub email: &'a str,
+    pub scopes: Vec<String>,
+    pub resources: &'a [String],
+    /// The form's target and the hidden field naming the request.
+    pub action: &'a str,
+    pub id_field: &'a str,
+    pub id_value: &'a str,
+    pub csrf_token: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct Message<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutConfirm<'a> {
+    pub csrf_token: &'a str,
+    pub client_id: &'a str,
+    pub post_logout_redirect_uri: &'a str,
+    pub state: &'a str,
+}

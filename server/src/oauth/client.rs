@@ -68,6 +68,15 @@ pub struct ClientMetadata {
     /// the deployment's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// People responsible for the client, usually email addresses (RFC 7591 §2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<String>,
+    /// The client software's identifier, stable across instances (RFC 7591 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_id: Option<String>,
+    /// The client software's version (RFC 7591 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_version: Option<String>,
 }
 
 /// A client as the protocol code sees it.
@@ -243,4 +252,21 @@ pub async fn find(
 /// Drops a client from this instance's cache after it changed.
 pub async fn forget(state: &crate::AppState, id: &str) {
     state.clients.invalidate(id).await;
+}
+
+/// Token endpoint authentication methods (RFC 7591 §2 `token_endpoint_auth_method`).
+pub const AUTH_NONE: &str = "none";
+pub const AUTH_CLIENT_SECRET_BASIC: &str = "client_secret_basic";
+pub const AUTH_CLIENT_SECRET_POST: &str = "client_secret_post";
+pub const AUTH_PRIVATE_KEY_JWT: &str = "private_key_jwt";
+pub const TOKEN_ENDPOINT_AUTH_METHODS: &[&str] = &[
+    AUTH_NONE,
+    AUTH_CLIENT_SECRET_BASIC,
+    AUTH_CLIENT_SECRET_POST,
+    AUTH_PRIVATE_KEY_JWT,
+];
+
+/// Whether a client authenticating this way is issued a `client_secret`.
+pub fn uses_client_secret(auth_method: &str) -> bool {
+    auth_method == AUTH_CLIENT_SECRET_BASIC || auth_method == AUTH_CLIENT_SECRET_POST
 }

@@ -8,6 +8,9 @@ use url::Url;
 use crate::config::{ConfigError, Settings};
 use crate::oauth::scope::SUPPORTED_SCOPES;
 
+/// Client authentication methods (RFC 6749 §2.3, RFC 7523 §2.2).
+const AUTH_METHODS: [&str; 4] = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
+
 pub struct Discovery {
     /// The metadata document, serialised.
     pub document: String,
@@ -34,7 +37,18 @@ impl Discovery {
         let doc: Value = json!({
             "issuer": iss,
             "authorization_endpoint": endpoint(iss, "/oauth2/authorize"),
+            "token_endpoint": endpoint(iss, "/oauth2/token"),
+            "userinfo_endpoint": endpoint(iss, "/oauth2/userinfo"),
             "jwks_uri": endpoint(iss, "/oauth2/jwks"),
+            "registration_endpoint": endpoint(iss, "/oauth2/register"),
+            "introspection_endpoint": endpoint(iss, "/oauth2/introspect"),
+            "revocation_endpoint": endpoint(iss, "/oauth2/revoke"),
+            "end_session_endpoint": endpoint(iss, "/oauth2/end_session"),
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "token_endpoint_auth_methods_supported": AUTH_METHODS,
+            "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
+            "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+            "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "subject_types_supported": ["public"],

@@ -1,8 +1,18 @@
 //! OAuth 2.0 / OpenID Connect protocol logic, free of the web framework: one
 //! file per endpoint or concept.
 
+pub mod access_token;
+pub mod authorize;
 pub mod client;
+pub mod client_auth;
 pub mod discovery;
+pub mod end_session;
+pub mod introspection;
+pub mod pkce;
 pub mod redirect;
 pub mod registration;
+pub mod resource;
+pub mod revocation;
 pub mod scope;
+pub mod token;
+pub mod userinfo;

@@ -1,7 +1,11 @@
 //! `clients`: registered OAuth clients, metadata as JSON.
 
-use entities::clients;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryOrder};
+use entities::{clients, consents};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder,
+};
 
 use crate::error::Error;
 
@@ -29,4 +33,48 @@ pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<bool, Error> 
         .await?
         .rows_affected
         > 0)
+}
+
+/// Replaces a client's name, secret hash and metadata (RFC 7592 §2.2).
+/// Returns whether the client still existed.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: &str,
+    name: String,
+    secret_hash: Option<String>,
+    metadata: String,
+) -> Result<bool, Error> {
+    let res = clients::Entity::update_many()
+        .col_expr(clients::Column::Name, Expr::value(name))
+        .col_expr(clients::Column::SecretHash, Expr::value(secret_hash))
+        .col_expr(clients::Column::Metadata, Expr::value(metadata))
+        .filter(clients::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+/// Deletes the clients of `origin` created before `created_before` that no
+/// user has ever consented to (a correlated `NOT EXISTS`, portable across
+/// SQLite and PostgreSQL). Returns how many went.
+pub async fn delete_unconsented(
+    db: &impl ConnectionTrait,
+    origin: &str,
+    created_before: i64,
+) -> Result<u64, Error> {
+    let consented = Query::select()
+        .expr(Expr::value(1))
+        .from(consents::Entity)
+        .and_where(
+            Expr::col((consents::Entity, consents::Column::ClientId))
+                .equals((clients::Entity, clients::Column::Id)),
+        )
+        .to_owned();
+    let res = clients::Entity::delete_many()
+        .filter(clients::Column::Origin.eq(origin))
+        .filter(clients::Column::CreatedAt.lt(created_before))
+        .filter(Expr::not_exists(consented))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
 }

@@ -2,6 +2,8 @@
 //! so they run on the pool or inside a transaction alike.
 
 pub mod clients;
+pub mod consents;
+pub mod grants;
 pub mod keys;
 pub mod orgs;
 pub mod sessions;

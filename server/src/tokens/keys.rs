@@ -114,6 +114,16 @@ impl SigningKey {
         }
     }
 
+    /// Checks a signature made by this key.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+        match &self.pair {
+            Pair::Es256(k) => UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, k.public_key().as_ref()).verify(message, signature).is_ok(),
+            Pair::Rs256(k) => UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, k.public().as_ref()).verify(message, signature).is_ok(),
+            Pair::EdDsa(k) => UnparsedPublicKey::new(&ED25519, k.public_key().as_ref()).verify(message, signature).is_ok(),
+        }
+    }
+
     /// The members that identify the public key (RFC 7638 §3.2), sorted.
     fn public_jwk_members(&self) -> BTreeMap<&'static str, String> {
         let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
@@ -200,6 +210,8 @@ pub fn generate_pkcs8(alg: Alg) -> Result<Vec<u8>, Error> {
 #[derive(Debug)]
 pub struct KeySet {
     active: Vec<Arc<SigningKey>>,
+    /// Every published key (active and retired), for verifying our own tokens.
+    published: Vec<Arc<SigningKey>>,
     /// Pre-serialised JWKS document: active and still-published retired keys.
     pub jwks: String,
 }
@@ -210,6 +222,11 @@ impl KeySet {
             .iter()
             .find(|k| k.alg == alg)
             .ok_or_else(|| Error::internal(format!("no active {} key", alg.as_str())))
+    }
+
+    /// A published key by `kid`.
+    pub fn by_kid(&self, kid: &str) -> Option<&Arc<SigningKey>> {
+        self.published.iter().find(|k| k.kid == kid)
     }
 }
 
@@ -261,18 +278,20 @@ impl KeyStore {
 async fn load(db: &DatabaseConnection, now: i64) -> Result<KeySet, Error> {
     let rows = store::keys::published(db, now).await?;
     let mut active = Vec::new();
+    let mut published = Vec::new();
     let mut jwks = Vec::new();
     for row in rows {
         let Some(alg) = Alg::parse(&row.alg) else {
             continue;
         };
-        let key = SigningKey::from_pkcs8(alg, &row.private_key)?;
+        let key = Arc::new(SigningKey::from_pkcs8(alg, &row.private_key)?);
         jwks.push(key.public_jwk());
         if row.status == store::keys::ACTIVE {
-            active.push(Arc::new(key));
+            active.push(key.clone());
         }
+        published.push(key);
     }
     let jwks = serde_json::to_string(&json!({ "keys": jwks }))
         .map_err(|e| Error::internal(format!("jwks: {e}")))?;
-    Ok(KeySet { active, jwks })
+    Ok(KeySet { active, published, jwks })
 }

@@ -1,5 +1,7 @@
 //! Signing keys, JWTs and opaque secrets.
 
 pub mod jws;
+pub mod jwt;
 pub mod keys;
 pub mod opaque;
+pub mod seal;

@@ -1,6 +1,7 @@
 //! Route registration: each module registers its own.
 
 pub mod api;
+pub mod authorize;
 pub mod oauth;
 pub mod ops;
 pub mod registration;
@@ -11,6 +12,7 @@ use actix_web::web::ServiceConfig;
 pub fn configure(cfg: &mut ServiceConfig) {
     ops::configure(cfg);
     oauth::configure(cfg);
+    authorize::configure(cfg);
     registration::configure(cfg);
     api::configure(cfg);
     screens::configure(cfg);

@@ -36,7 +36,7 @@ async fn css() -> HttpResponse {
         .body(CSS)
 }
 
-fn html(
+pub(crate) fn html(
     status: u16,
     body: String,
     cookie: Option<actix_web::cookie::Cookie<'static>>,
@@ -53,20 +53,20 @@ fn html(
 }
 
 /// 303 See Other: after a form POST the browser must GET the target.
-fn see_other(location: &str) -> HttpResponse {
+pub(crate) fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location.to_string()))
         .finish()
 }
 
 /// Parses an urlencoded form body into `T`, or a readable page.
-fn parse_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
+pub(crate) fn parse_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
     serde_urlencoded::from_bytes(body)
         .map_err(|_| PageError::bad_request("The form was incomplete. Go back and try again."))
 }
 
 /// CSRF token and origin must both check out for a form POST.
-fn check_form(req: &HttpRequest, state: &AppState, csrf: &str) -> Result<(), PageError> {
+pub(crate) fn check_form(req: &HttpRequest, state: &AppState, csrf: &str) -> Result<(), PageError> {
     if !origin_allowed(req, state) {
         return Err(PageError::forbidden(
             "This form was submitted from another site.",
@@ -83,6 +83,8 @@ fn check_form(req: &HttpRequest, state: &AppState, csrf: &str) -> Result<(), Pag
 #[derive(Deserialize, Default)]
 struct ReturnTo {
     return_to: Option<String>,
+    /// `login` forces the form even with a session (re-authentication).
+    prompt: Option<String>,
 }
 
 async fn home(req: HttpRequest, current: CurrentSession) -> Result<HttpResponse, PageError> {
@@ -133,7 +135,7 @@ async fn login_form(
 ) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
     let return_to = safe_return_to(query.return_to.as_deref());
-    if current.0.is_some() {
+    if current.0.is_some() && query.prompt.as_deref() != Some("login") {
         return Ok(see_other(return_to.as_deref().unwrap_or("/")));
     }
     Ok(render_login(

@@ -1,0 +1,153 @@
+//! The browser side of the code flow: `/oauth2/authorize`, `/oauth2/consent`
+//! and `/oauth2/end_session`.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::screens::{check_form, html, parse_form, see_other};
+use crate::error::PageError;
+use crate::http::extract::{CurrentSession, csrf_token, session_token, state as app_state};
+use crate::http::{cookies, pages};
+use crate::login::session::{self, SessionInfo};
+use crate::oauth::authorize::{self, ConsentMode, Outcome, Params, describe_scope};
+use crate::oauth::end_session::{self, LogoutRequest};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/oauth2/authorize", web::get().to(authorize_get))
+        .route("/oauth2/authorize", web::post().to(authorize_post))
+        .route("/oauth2/consent", web::post().to(consent))
+        .route("/oauth2/end_session", web::get().to(end_session_get))
+        .route("/oauth2/end_session", web::post().to(end_session_post));
+}
+
+async fn authorize_get(req: HttpRequest, current: CurrentSession) -> Result<HttpResponse, PageError> {
+    let params = Params::from_pairs(url::form_urlencoded::parse(req.query_string().as_bytes()).collect::<Vec<_>>().iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
+    run(&req, params, current.0.as_deref(), false).await
+}
+
+/// RFC 6749 §3.1: the endpoint must also accept POST (form-encoded).
+async fn authorize_post(req: HttpRequest, current: CurrentSession, body: web::Bytes) -> Result<HttpResponse, PageError> {
+    let pairs: Vec<_> = url::form_urlencoded::parse(&body).collect();
+    let params = Params::from_pairs(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
+    run(&req, params, current.0.as_deref(), true).await
+}
+
+async fn run(req: &HttpRequest, params: Params, session: Option<&SessionInfo>, posted: bool) -> Result<HttpResponse, PageError> {
+    let state = app_state(req)?;
+    let outcome = authorize::decide(&state, &params, session, ConsentMode::Check).await?;
+    respond(req, &state, outcome, session, posted)
+}
+
+fn respond(req: &HttpRequest, state: &AppState, outcome: Outcome, session: Option<&SessionInfo>, posted: bool) -> Result<HttpResponse, PageError> {
+    Ok(match outcome {
+        Outcome::Page(p) => return Err(p),
+        // A GET is answered with 302 (RFC 6749 §4.1.2); after a form POST, 303
+        // makes the browser GET the client's redirect URI.
+        Outcome::Redirect(to) if posted => see_other(&to),
+        Outcome::Redirect(to) => HttpResponse::Found().insert_header((header::LOCATION, to)).insert_header((header::CACHE_CONTROL, "no-store")).finish(),
+        Outcome::Login { return_to, force } => {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("return_to", &return_to);
+            if force {
+                q.append_pair("prompt", "login");
+            }
+            see_other(&format!("/login?{}", q.finish()))
+        }
+        Outcome::Consent(screen) => {
+            let (csrf, cookie) = csrf_token(req, state);
+            let email = session.map(|s| s.user.email.as_str()).unwrap_or("");
+            let page = pages::Consent {
+                client_name: &screen.client_name,
+                client_host: &screen.client_host,
+                dynamic: screen.dynamic,
+                email,
+                scopes: screen.scopes.iter().map(|s| describe_scope(s)).collect(),
+                resources: &screen.resources,
+                action: "/oauth2/consent",
+                id_field: "consent_id",
+                id_value: &screen.request_id,
+                csrf_token: &csrf,
+            };
+            html(200, pages::render(&page), cookie)
+        }
+    })
+}
+
+#[derive(Deserialize)]
+struct ConsentForm {
+    #[serde(default)]
+    consent_id: String,
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    decision: String,
+}
+
+/// The consent screen's answer (CONTRACT §5).
+async fn consent(req: HttpRequest, current: CurrentSession, body: web::Bytes) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let form: ConsentForm = parse_form(&body)?;
+    check_form(&req, &state, &form.csrf_token)?;
+    let Some(session) = current.0 else {
+        return Err(PageError::forbidden("Your session has ended. Start again from the application."));
+    };
+    let allow = match form.decision.as_str() {
+        "allow" => true,
+        "deny" => false,
+        _ => return Err(PageError::bad_request("Choose Allow or Deny.")),
+    };
+    let outcome = authorize::answer_consent(&state, &form.consent_id, &session, allow).await?;
+    respond(&req, &state, outcome, Some(&session), true)
+}
+
+fn logout_request(pairs: &[(String, String)]) -> LogoutRequest {
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+    LogoutRequest {
+        id_token_hint: get("id_token_hint"),
+        post_logout_redirect_uri: get("post_logout_redirect_uri"),
+        state: get("state"),
+        client_id: get("client_id"),
+    }
+}
+
+async fn end_session_get(req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
+    let lr = logout_request(&pairs);
+    let plan = end_session::plan(&state, &lr).await??;
+    if !plan.confirm_first {
+        return logout_then(&req, &state, plan.redirect).await;
+    }
+    let (csrf, cookie) = csrf_token(&req, &state);
+    let page = pages::LogoutConfirm {
+        csrf_token: &csrf,
+        client_id: lr.client_id.as_deref().unwrap_or(""),
+        post_logout_redirect_uri: lr.post_logout_redirect_uri.as_deref().unwrap_or(""),
+        state: lr.state.as_deref().unwrap_or(""),
+    };
+    Ok(html(200, pages::render(&page), cookie))
+}
+
+/// The confirmation form's answer.
+async fn end_session_post(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let csrf = pairs.iter().find(|(k, _)| k == "csrf_token").map(|(_, v)| v.as_str()).unwrap_or("");
+    check_form(&req, &state, csrf)?;
+    let plan = end_session::plan(&state, &logout_request(&pairs)).await??;
+    logout_then(&req, &state, plan.redirect).await
+}
+
+async fn logout_then(req: &HttpRequest, state: &AppState, redirect: Option<String>) -> Result<HttpResponse, PageError> {
+    if let Some(token) = session_token(req, state) {
+        session::end(state, &token).await?;
+    }
+    let mut res = match redirect {
+        Some(to) => see_other(&to),
+        None => html(200, pages::render(&pages::Message { title: "Signed out", message: "You are signed out of Portcullis." }), None),
+    };
+    res.add_cookie(&cookies::clear_session(&state.settings)).map_err(|_| PageError::bad_request("cookie"))?;
+    Ok(res)
+}

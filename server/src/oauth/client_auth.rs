@@ -1,0 +1,148 @@
+//! Client authentication at the token, introspection, revocation and device
+//! endpoints (RFC 6749 §2.3): `client_secret_basic`, `client_secret_post`,
+//! `private_key_jwt` (RFC 7523 §2.2) and `none` for public clients.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::error::OAuthError;
+use crate::oauth::client::{self, Client};
+use crate::state::AppState;
+use crate::store;
+use crate::tokens::{jwt, opaque};
+
+pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// What the request presented, gathered by the HTTP layer.
+#[derive(Default)]
+pub struct Presented {
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
+}
+
+impl std::fmt::Debug for Presented {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Presented").field("client_id", &self.client_id).finish_non_exhaustive()
+    }
+}
+
+fn invalid() -> OAuthError {
+    OAuthError::invalid_client("client authentication failed")
+}
+
+/// `client_secret_basic`: the id and secret are form-urlencoded before
+/// base64 (RFC 6749 §2.3.1), so both must be decoded.
+fn parse_basic(header: &str) -> Option<(String, String)> {
+    let (scheme, value) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(value.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| -> Option<String> {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned())
+    };
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+/// Authenticates the client; `audiences` are the values a client assertion's
+/// `aud` may name (the issuer and this endpoint's URL).
+pub async fn authenticate(state: &AppState, p: &Presented, audiences: &[String]) -> Result<Arc<Client>, OAuthError> {
+    let basic = match p.authorization.as_deref() {
+        Some(h) if h.trim_start().to_ascii_lowercase().starts_with("basic") => Some(parse_basic(h).ok_or_else(invalid)?),
+        _ => None,
+    };
+    let methods = [basic.is_some(), p.client_secret.is_some(), p.client_assertion.is_some()];
+    if methods.iter().filter(|m| **m).count() > 1 {
+        return Err(OAuthError::invalid_request("use exactly one client authentication method (RFC 6749 §2.3)"));
+    }
+    if let Some((id, secret)) = basic {
+        if p.client_id.as_deref().is_some_and(|c| c != id) {
+            return Err(OAuthError::invalid_request("client_id differs from the authenticated client"));
+        }
+        return by_secret(state, &id, &secret).await;
+    }
+    if let Some(secret) = &p.client_secret {
+        let id = p.client_id.as_deref().ok_or_else(invalid)?;
+        return by_secret(state, id, secret).await;
+    }
+    if let Some(assertion) = &p.client_assertion {
+        if p.client_assertion_type.as_deref() != Some(JWT_BEARER_ASSERTION) {
+            return Err(OAuthError::invalid_request("client_assertion_type must be the JWT bearer type (RFC 7523 §2.2)"));
+        }
+        return by_assertion(state, p.client_id.as_deref(), assertion, audiences).await;
+    }
+    // `none`: a public client names itself.
+    let id = p.client_id.as_deref().ok_or_else(invalid)?;
+    let client = client::find(state, id).await?.ok_or_else(invalid)?;
+    if !client.is_public() {
+        return Err(invalid());
+    }
+    Ok(client)
+}
+
+async fn by_secret(state: &AppState, id: &str, secret: &str) -> Result<Arc<Client>, OAuthError> {
+    let client = client::find(state, id).await?.ok_or_else(invalid)?;
+    let Some(stored) = &client.secret_hash else { return Err(invalid()) };
+    if !matches!(client.metadata.token_endpoint_auth_method.as_str(), "client_secret_basic" | "client_secret_post") {
+        return Err(invalid());
+    }
+    if !opaque::constant_time_eq(&opaque::hash_secret(secret), stored) {
+        return Err(invalid());
+    }
+    Ok(client)
+}
+
+/// RFC 7523 §3: `iss` and `sub` are the client, `aud` names us, `exp` is in
+/// the future, `jti` is used once, and the signature checks out against the
+/// client's registered keys.
+async fn by_assertion(state: &AppState, claimed: Option<&str>, assertion: &str, audiences: &[String]) -> Result<Arc<Client>, OAuthError> {
+    let parsed = jwt::parse(assertion).ok_or_else(invalid)?;
+    let iss = parsed.str_claim("iss").ok_or_else(invalid)?;
+    if parsed.str_claim("sub") != Some(iss) || claimed.is_some_and(|c| c != iss) {
+        return Err(invalid());
+    }
+    let client = client::find(state, iss).await?.ok_or_else(invalid)?;
+    if client.metadata.token_endpoint_auth_method != "private_key_jwt" {
+        return Err(invalid());
+    }
+    let jwks = client.metadata.jwks.as_ref().ok_or_else(invalid)?;
+    if !parsed.verify_with_jwks(jwks) {
+        return Err(invalid());
+    }
+    if !parsed.audiences().iter().any(|a| audiences.iter().any(|ok| ok == a)) {
+        return Err(invalid());
+    }
+    let now = state.now();
+    let exp = parsed.int_claim("exp").ok_or_else(invalid)?;
+    if exp <= now || parsed.int_claim("nbf").is_some_and(|nbf| nbf > now + 60) {
+        return Err(invalid());
+    }
+    let jti = parsed.str_claim("jti").ok_or_else(invalid)?;
+    let key = opaque::hash_secret(&format!("{iss}\u{0}{jti}"));
+    if !store::grants::record_assertion(&state.db, &key, exp).await? {
+        return Err(OAuthError::invalid_client("client assertion already used (jti replay)"));
+    }
+    Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_basic;
+
+    #[test]
+    fn basic_credentials_are_urlencoded_before_base64() {
+        // id "a:b" and secret "p+ss w%rd" encoded as RFC 6749 §2.3.1 says.
+        use base64::Engine;
+        let raw = "a%3Ab:p%2Bss+w%25rd";
+        let header = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw));
+        assert_eq!(parse_basic(&header), Some(("a:b".into(), "p+ss w%rd".into())));
+        assert_eq!(parse_basic("Bearer x"), None);
+    }
+}

@@ -1,0 +1,71 @@
+//! RP-Initiated Logout (OpenID Connect RP-Initiated Logout 1.0 §2–3).
+//!
+//! With a valid `id_token_hint` the session ends at once; without one the
+//! user is asked to confirm (a cross-site link must not sign people out).
+//! `post_logout_redirect_uri` is honoured only when registered, byte for byte,
+//! for the client the hint (or `client_id`) names.
+
+use url::Url;
+
+use crate::error::{Error, PageError};
+use crate::oauth::client;
+use crate::state::AppState;
+use crate::tokens::jwt;
+
+#[derive(Debug, Default, Clone)]
+pub struct LogoutRequest {
+    pub id_token_hint: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+    pub client_id: Option<String>,
+}
+
+/// What to do: end the session (after asking, without a valid hint), then
+/// go to `redirect` or show the signed-out page.
+#[derive(Debug)]
+pub struct Plan {
+    pub confirm_first: bool,
+    pub redirect: Option<String>,
+}
+
+/// Validates the request. Errors are pages: we never redirect to an
+/// unvalidated address.
+pub async fn plan(state: &AppState, req: &LogoutRequest) -> Result<Result<Plan, PageError>, Error> {
+    let mut client_id = req.client_id.clone();
+    let mut hinted = false;
+    if let Some(hint) = req.id_token_hint.as_deref() {
+        let keys = state.keys.get(state.now()).await?;
+        // An expired ID token is still a fine hint (§2); a forged one is not.
+        let valid = jwt::parse(hint)
+            .filter(|p| p.verify_own(&keys) && p.str_claim("iss") == Some(state.settings.issuer.as_str()))
+            .and_then(|p| p.audiences().first().map(|a| a.to_string()));
+        let Some(aud) = valid else {
+            return Ok(Err(PageError::bad_request("The id_token_hint is not an ID token issued here.")));
+        };
+        if client_id.as_deref().is_some_and(|c| c != aud) {
+            return Ok(Err(PageError::bad_request("client_id does not match the id_token_hint.")));
+        }
+        client_id = Some(aud);
+        hinted = true;
+    }
+    let redirect = match req.post_logout_redirect_uri.as_deref() {
+        None => None,
+        Some(uri) => {
+            let Some(id) = client_id.as_deref() else {
+                return Ok(Err(PageError::bad_request("post_logout_redirect_uri needs id_token_hint or client_id.")));
+            };
+            let Some(c) = client::find(state, id).await? else {
+                return Ok(Err(PageError::bad_request("Unknown client.")));
+            };
+            if !c.metadata.post_logout_redirect_uris.iter().any(|r| r == uri) {
+                return Ok(Err(PageError::bad_request("This post_logout_redirect_uri is not registered for the client.")));
+            }
+            let mut url = Url::parse(uri).map_err(|_| Error::internal("registered URI does not parse"))?;
+            if let Some(s) = &req.state {
+                url.query_pairs_mut().append_pair("state", s);
+            }
+            Some(url.to_string())
+        }
+    };
+    Ok(Ok(Plan { confirm_first: !hinted, redirect }))
+}

@@ -1,0 +1,194 @@
+//! Minting the token response: an RFC 9068 access token (ES256), an OpenID
+//! Connect ID token (RS256 unless the client registered another alg) and an
+//! opaque rotating refresh token.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use entities::{refresh_tokens, users};
+use ring::digest::{SHA256, SHA512, digest};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::error::Error;
+use crate::oauth::client::Client;
+use crate::state::AppState;
+use crate::tokens::keys::{Alg, KeySet};
+use crate::tokens::{jws, opaque};
+
+/// Everything a grant carries into the tokens.
+pub struct Grant<'a> {
+    pub client: &'a Client,
+    pub user: Option<&'a users::Model>,
+    pub scope: Vec<String>,
+    pub resources: Vec<String>,
+    pub grant_id: String,
+    pub session_id: Option<String>,
+    pub auth_time: Option<i64>,
+    pub amr: Vec<String>,
+    pub acr: Option<String>,
+    pub org_id: Option<String>,
+    pub nonce: Option<String>,
+}
+
+/// RFC 6749 §5.1 success body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub id_token: Option<String>,
+}
+
+/// The response, and the refresh-token row to store with it.
+pub struct Minted {
+    pub response: TokenResponse,
+    pub refresh_row: Option<refresh_tokens::Model>,
+}
+
+/// The audience: the resources asked for, or the issuer (CONTRACT §3).
+fn audience(state: &AppState, resources: &[String]) -> Value {
+    match resources {
+        [] => json!(state.settings.issuer),
+        [one] => json!(one),
+        many => json!(many),
+    }
+}
+
+/// `at_hash`: left half of the hash of the access token, with the hash of the
+/// ID token's alg (OIDC Core §3.1.3.6; SHA-512 for Ed25519).
+fn at_hash(alg: Alg, access_token: &str) -> String {
+    let d = match alg {
+        Alg::EdDsa => digest(&SHA512, access_token.as_bytes()),
+        _ => digest(&SHA256, access_token.as_bytes()),
+    };
+    let bytes = d.as_ref();
+    URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
+}
+
+pub async fn mint(state: &AppState, grant: &Grant<'_>, with_refresh: bool, parent_hash: Option<String>) -> Result<Minted, Error> {
+    let now = state.now();
+    let ttl = state.settings.tokens.access_token_ttl;
+    let keys = state.keys.get(now).await?;
+    let scope = grant.scope.join(" ");
+    let sub = grant.user.map(|u| u.id.clone()).unwrap_or_else(|| grant.client.id.clone());
+
+    let mut at = Map::new();
+    at.insert("iss".into(), json!(state.settings.issuer));
+    at.insert("sub".into(), json!(sub));
+    at.insert("aud".into(), audience(state, &grant.resources));
+    at.insert("client_id".into(), json!(grant.client.id));
+    at.insert("scope".into(), json!(scope));
+    at.insert("iat".into(), json!(now));
+    at.insert("exp".into(), json!(now + ttl));
+    at.insert("jti".into(), json!(opaque::new_id()));
+    at.insert("gid".into(), json!(grant.grant_id));
+    if let Some(org) = &grant.org_id {
+        at.insert("org_id".into(), json!(org));
+    }
+    if let Some(t) = grant.auth_time {
+        at.insert("auth_time".into(), json!(t));
+    }
+    if let Some(sid) = &grant.session_id {
+        at.insert("sid".into(), json!(sid));
+    }
+    let access_token = jws::sign(keys.active(Alg::Es256)?, "at+jwt", &at)?;
+
+    let id_token = match grant.user {
+        Some(user) if grant.scope.iter().any(|s| s == "openid") => Some(id_token(state, &keys, grant, user, &access_token, now)?),
+        _ => None,
+    };
+
+    let (refresh_token, refresh_row) = if with_refresh && grant.user.is_some() {
+        let token = opaque::new_secret();
+        let row = refresh_tokens::Model {
+            token_hash: opaque::hash_secret(&token),
+            grant_id: grant.grant_id.clone(),
+            parent_hash,
+            client_id: grant.client.id.clone(),
+            user_id: grant.user.map(|u| u.id.clone()),
+            session_id: grant.session_id.clone(),
+            scope: scope.clone(),
+            resources: grant.resources.join(" "),
+            auth_time: grant.auth_time.unwrap_or(now),
+            amr: serde_json::to_string(&grant.amr).unwrap_or_else(|_| "[]".into()),
+            acr: grant.acr.clone(),
+            organization_id: grant.org_id.clone(),
+            created_at: now,
+            expires_at: now + state.settings.tokens.refresh_token_ttl,
+            used_at: None,
+            revoked_at: None,
+            successor: None,
+        };
+        (Some(token), Some(row))
+    } else {
+        (None, None)
+    };
+
+    Ok(Minted {
+        response: TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: ttl,
+            scope,
+            refresh_token,
+            id_token,
+        },
+        refresh_row,
+    })
+}
+
+/// The claims about the user that the granted scopes release (OIDC Core §5.4).
+pub fn user_claims(user: &users::Model, scope: &[String], out: &mut Map<String, Value>) {
+    if scope.iter().any(|s| s == "profile") {
+        out.insert("name".into(), json!(user.name));
+        if let Some(img) = &user.image {
+            out.insert("picture".into(), json!(img));
+        }
+        out.insert("updated_at".into(), json!(user.updated_at));
+    }
+    if scope.iter().any(|s| s == "email") {
+        out.insert("email".into(), json!(user.email));
+        out.insert("email_verified".into(), json!(user.email_verified));
+    }
+}
+
+fn id_token(state: &AppState, keys: &KeySet, grant: &Grant<'_>, user: &users::Model, access_token: &str, now: i64) -> Result<String, Error> {
+    let alg = grant
+        .client
+        .metadata
+        .id_token_signed_response_alg
+        .as_deref()
+        .and_then(Alg::parse)
+        .unwrap_or(Alg::Rs256);
+    let mut c = Map::new();
+    c.insert("iss".into(), json!(state.settings.issuer));
+    c.insert("sub".into(), json!(user.id));
+    c.insert("aud".into(), json!(grant.client.id));
+    c.insert("azp".into(), json!(grant.client.id));
+    c.insert("iat".into(), json!(now));
+    c.insert("exp".into(), json!(now + state.settings.tokens.id_token_ttl));
+    c.insert("auth_time".into(), json!(grant.auth_time.unwrap_or(now)));
+    if let Some(n) = &grant.nonce {
+        c.insert("nonce".into(), json!(n));
+    }
+    c.insert("at_hash".into(), json!(at_hash(alg, access_token)));
+    if let Some(sid) = &grant.session_id {
+        c.insert("sid".into(), json!(sid));
+    }
+    if !grant.amr.is_empty() {
+        c.insert("amr".into(), json!(grant.amr));
+    }
+    if let Some(acr) = &grant.acr {
+        c.insert("acr".into(), json!(acr));
+    }
+    if let Some(org) = &grant.org_id {
+        c.insert("org_id".into(), json!(org));
+    }
+    user_claims(user, &grant.scope, &mut c);
+    jws::sign(keys.active(alg)?, "JWT", &c)
+}

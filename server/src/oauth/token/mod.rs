@@ -1,0 +1,87 @@
+//! The token endpoint (RFC 6749 §3.2): the grant type picks one file.
+
+pub mod authorization_code;
+pub mod client_credentials;
+pub mod issue;
+pub mod refresh_token;
+
+use std::sync::Arc;
+
+use crate::error::{OAuthError, OAuthErrorCode};
+use crate::oauth::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN};
+use crate::state::AppState;
+
+/// The grants this endpoint knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+    DeviceCode,
+}
+
+impl GrantType {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            GRANT_AUTHORIZATION_CODE => Some(GrantType::AuthorizationCode),
+            GRANT_REFRESH_TOKEN => Some(GrantType::RefreshToken),
+            GRANT_CLIENT_CREDENTIALS => Some(GrantType::ClientCredentials),
+            GRANT_DEVICE_CODE => Some(GrantType::DeviceCode),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => GRANT_AUTHORIZATION_CODE,
+            GrantType::RefreshToken => GRANT_REFRESH_TOKEN,
+            GrantType::ClientCredentials => GRANT_CLIENT_CREDENTIALS,
+            GrantType::DeviceCode => GRANT_DEVICE_CODE,
+        }
+    }
+}
+
+/// The token request's parameters (client authentication already removed).
+#[derive(Debug, Default)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+    pub resource: Vec<String>,
+    pub device_code: Option<String>,
+}
+
+/// Dispatches on `grant_type` and answers with the JSON body to send.
+pub async fn exchange(state: &AppState, client: Arc<Client>, req: TokenRequest) -> Result<String, OAuthError> {
+    let grant = match req.grant_type.as_deref() {
+        None => return Err(OAuthError::invalid_request("grant_type is required")),
+        Some(g) => GrantType::parse(g).ok_or_else(|| {
+            OAuthError::new(OAuthErrorCode::UnsupportedGrantType, format!("grant_type {g:?} is not supported"))
+        })?,
+    };
+    if !client.metadata.grant_types.iter().any(|g| g == grant.as_str()) {
+        return Err(OAuthError::new(
+            OAuthErrorCode::UnauthorizedClient,
+            format!("this client may not use the {} grant", grant.as_str()),
+        ));
+    }
+    match grant {
+        GrantType::AuthorizationCode => authorization_code::exchange(state, &client, &req).await,
+        GrantType::RefreshToken => refresh_token::exchange(state, &client, &req).await,
+        GrantType::ClientCredentials => client_credentials::exchange(state, &client, &req).await,
+        GrantType::DeviceCode => Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "the device grant is not available yet")),
+    }
+}
+
+/// Serialises a success body.
+pub(crate) fn body(resp: &issue::TokenResponse) -> Result<String, OAuthError> {
+    serde_json::to_string(resp).map_err(|_| OAuthError::server_error())
+}
+
+/// How long a revocation-list entry must outlive the access tokens it kills.
+pub(crate) fn revocation_horizon(state: &AppState) -> i64 {
+    state.now() + state.settings.tokens.access_token_ttl + 60
+}

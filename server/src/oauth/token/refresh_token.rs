@@ -1,0 +1,114 @@
+//! `grant_type=refresh_token` (RFC 6749 §6) with rotation and reuse detection
+//! (RFC 9700 §4.14).
+//!
+//! Each refresh token works once. Whoever wins the conditional update mints
+//! the next pair and seals the response under a key derived from the old
+//! token. A reuse inside the grace window (network retries, concurrent tabs)
+//! gets that same response back; a reuse after it revokes the whole family.
+
+use std::time::Duration;
+
+use sea_orm::TransactionTrait;
+
+use super::issue::{Grant, TokenResponse, mint};
+use super::{TokenRequest, body, revocation_horizon};
+use crate::error::{Error, OAuthError, OAuthErrorCode};
+use crate::oauth::client::Client;
+use crate::oauth::{resource, scope};
+use crate::state::AppState;
+use crate::store;
+use crate::tokens::{opaque, seal};
+
+fn bad() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
+}
+
+pub async fn exchange(state: &AppState, client: &Client, req: &TokenRequest) -> Result<String, OAuthError> {
+    let token = req.refresh_token.as_deref().ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let hash = opaque::hash_secret(token);
+    let now = state.now();
+    let row = store::grants::find_refresh(&state.db, &hash).await?.ok_or_else(bad)?;
+    if row.client_id != client.id || row.revoked_at.is_some() || row.expires_at <= now {
+        return Err(bad());
+    }
+    if row.used_at.is_some() {
+        return reuse(state, token, &hash).await;
+    }
+
+    // A narrower scope may be asked for; never a wider one (RFC 6749 §6).
+    let granted = scope::parse(&row.scope);
+    let scopes = match req.scope.as_deref().map(scope::parse) {
+        Some(s) if !s.is_empty() => {
+            if let Some(x) = s.iter().find(|x| !granted.contains(x)) {
+                return Err(OAuthError::invalid_scope(format!("scope {x:?} was not granted")));
+            }
+            s
+        }
+        _ => granted.clone(),
+    };
+    let resources = resource::narrow(&req.resource, &scope::parse(&row.resources))
+        .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
+    let Some(user_id) = row.user_id.as_deref() else { return Err(bad()) };
+    let user = store::users::find(&state.db, user_id).await?.ok_or_else(bad)?;
+    let grant = Grant {
+        client,
+        user: Some(&user),
+        scope: scopes,
+        resources,
+        grant_id: row.grant_id.clone(),
+        session_id: row.session_id.clone(),
+        auth_time: Some(row.auth_time),
+        amr: serde_json::from_str(&row.amr).unwrap_or_default(),
+        acr: row.acr.clone(),
+        org_id: row.organization_id.clone(),
+        nonce: None,
+    };
+    let mut minted = mint(state, &grant, true, Some(hash.clone())).await?;
+    // The new refresh token keeps the whole granted scope.
+    if let Some(r) = minted.refresh_row.as_mut() {
+        r.scope = row.scope.clone();
+        r.resources = row.resources.clone();
+    }
+    let json = body(&minted.response)?;
+    let sealed = seal::seal(token, json.as_bytes()).ok_or_else(OAuthError::server_error)?;
+
+    let txn = state.db.begin().await.map_err(Error::from)?;
+    if !store::grants::claim_refresh(&txn, &hash, now).await? {
+        // Someone else rotated it first: answer as a reuse.
+        drop(txn);
+        return reuse(state, token, &hash).await;
+    }
+    if let Some(r) = minted.refresh_row {
+        store::grants::insert_refresh(&txn, r).await?;
+    }
+    store::grants::set_successor(&txn, &hash, sealed).await?;
+    txn.commit().await.map_err(Error::from)?;
+    Ok(json)
+}
+
+/// A used token came back. Inside the grace window: the response it got the
+/// first time. After it: the family is revoked.
+async fn reuse(state: &AppState, token: &str, hash: &str) -> Result<String, OAuthError> {
+    let grace = state.settings.tokens.refresh_reuse_grace;
+    // The winner may still be committing; its row shows the successor shortly.
+    for attempt in 0..20 {
+        let row = store::grants::find_refresh(&state.db, hash).await?.ok_or_else(bad)?;
+        if row.revoked_at.is_some() {
+            return Err(bad());
+        }
+        let Some(used_at) = row.used_at else { return Err(bad()) };
+        if state.now() - used_at > grace {
+            store::grants::revoke_grant(&state.db, &row.grant_id, state.now(), revocation_horizon(state)).await?;
+            tracing::warn!(grant = %row.grant_id, "refresh token reused after the grace window; family revoked");
+            return Err(bad());
+        }
+        if let Some(sealed) = row.successor {
+            let plain = seal::open(token, &sealed).ok_or_else(bad)?;
+            // Check it still parses: we never send a half-written body.
+            let _: TokenResponse = serde_json::from_slice(&plain).map_err(|_| OAuthError::server_error())?;
+            return String::from_utf8(plain).map_err(|_| OAuthError::server_error());
+        }
+        tokio::time::sleep(Duration::from_millis(10 * (attempt + 1))).await;
+    }
+    Err(OAuthError::new(OAuthErrorCode::TemporarilyUnavailable, "the refresh is still in progress; retry"))
+}

@@ -1,0 +1,105 @@
+//! Authorization codes, refresh tokens and revoked grants: the rows behind the
+//! token endpoint. Single-use things are consumed with a conditional update
+//! whose row count decides the winner (DESIGN §1.4).
+
+use entities::{authorization_codes as codes, refresh_tokens as refresh, revoked_grants as revoked};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
+
+use crate::error::Error;
+
+pub async fn insert_code(db: &impl ConnectionTrait, code: codes::Model) -> Result<(), Error> {
+    code.into_active_model().insert(db).await?;
+    Ok(())
+}
+
+pub async fn find_code(db: &impl ConnectionTrait, hash: &str) -> Result<Option<codes::Model>, Error> {
+    Ok(codes::Entity::find_by_id(hash.to_string()).one(db).await?)
+}
+
+/// Marks a code used; true for exactly one caller.
+pub async fn consume_code(db: &impl ConnectionTrait, hash: &str, now: i64) -> Result<bool, Error> {
+    let res = codes::Entity::update_many()
+        .col_expr(codes::Column::ConsumedAt, Expr::value(now))
+        .filter(codes::Column::CodeHash.eq(hash))
+        .filter(codes::Column::ConsumedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn insert_refresh(db: &impl ConnectionTrait, token: refresh::Model) -> Result<(), Error> {
+    token.into_active_model().insert(db).await?;
+    Ok(())
+}
+
+pub async fn find_refresh(db: &impl ConnectionTrait, hash: &str) -> Result<Option<refresh::Model>, Error> {
+    Ok(refresh::Entity::find_by_id(hash.to_string()).one(db).await?)
+}
+
+/// Marks a refresh token used; true for exactly one caller.
+pub async fn claim_refresh(db: &impl ConnectionTrait, hash: &str, now: i64) -> Result<bool, Error> {
+    let res = refresh::Entity::update_many()
+        .col_expr(refresh::Column::UsedAt, Expr::value(now))
+        .filter(refresh::Column::TokenHash.eq(hash))
+        .filter(refresh::Column::UsedAt.is_null())
+        .filter(refresh::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Stores the sealed response a used refresh token got, for retries.
+pub async fn set_successor(db: &impl ConnectionTrait, hash: &str, sealed: Vec<u8>) -> Result<(), Error> {
+    refresh::Entity::update_many()
+        .col_expr(refresh::Column::Successor, Expr::value(sealed))
+        .filter(refresh::Column::TokenHash.eq(hash))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Revokes a whole grant: every refresh token of it, and (through the
+/// revocation list) every access token carrying its `gid`.
+pub async fn revoke_grant(db: &impl ConnectionTrait, grant_id: &str, now: i64, keep_until: i64) -> Result<(), Error> {
+    refresh::Entity::update_many()
+        .col_expr(refresh::Column::RevokedAt, Expr::value(now))
+        .filter(refresh::Column::GrantId.eq(grant_id))
+        .filter(refresh::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    revoke_id(db, grant_id, now, keep_until).await
+}
+
+/// Puts a grant id or access-token `jti` on the revocation list.
+pub async fn revoke_id(db: &impl ConnectionTrait, id: &str, now: i64, keep_until: i64) -> Result<(), Error> {
+    let row = revoked::ActiveModel {
+        grant_id: sea_orm::ActiveValue::Set(id.to_string()),
+        revoked_at: sea_orm::ActiveValue::Set(now),
+        expires_at: sea_orm::ActiveValue::Set(keep_until),
+    };
+    revoked::Entity::insert(row)
+        .on_conflict_do_nothing_on([revoked::Column::GrantId])
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Whether any of the ids (grant id, jti) is revoked.
+pub async fn any_revoked(db: &impl ConnectionTrait, ids: &[&str]) -> Result<bool, Error> {
+    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    Ok(revoked::Entity::find().filter(revoked::Column::GrantId.is_in(ids)).one(db).await?.is_some())
+}
+
+/// Records a client assertion's `jti`; false if it was seen before (RFC 7523 §3).
+pub async fn record_assertion(db: &impl ConnectionTrait, jti_hash: &str, expires_at: i64) -> Result<bool, Error> {
+    let row = entities::used_assertions::ActiveModel {
+        jti_hash: sea_orm::ActiveValue::Set(jti_hash.to_string()),
+        expires_at: sea_orm::ActiveValue::Set(expires_at),
+    };
+    match entities::used_assertions::Entity::insert(row).exec(db).await {
+        Ok(_) => Ok(true),
+        Err(e) if super::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
