@@ -26,8 +26,15 @@ impl AccessToken {
 
 /// `Ok(None)` for anything that is not a live access token of ours.
 pub async fn verify(state: &AppState, token: &str) -> Result<Option<AccessToken>, Error> {
-    let Some(parsed) = jwt::parse(token) else { return Ok(None) };
-    if !parsed.header.typ.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("at+jwt")) {
+    let Some(parsed) = jwt::parse(token) else {
+        return Ok(None);
+    };
+    if !parsed
+        .header
+        .typ
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("at+jwt"))
+    {
         return Ok(None);
     }
     let keys = state.keys.get(state.now()).await?;
@@ -40,9 +47,14 @@ pub async fn verify(state: &AppState, token: &str) -> Result<Option<AccessToken>
     if parsed.int_claim("exp").is_none_or(|exp| exp <= state.now()) {
         return Ok(None);
     }
-    let ids: Vec<&str> = [parsed.str_claim("jti"), parsed.str_claim("gid")].into_iter().flatten().collect();
+    let ids: Vec<&str> = [parsed.str_claim("jti"), parsed.str_claim("gid")]
+        .into_iter()
+        .flatten()
+        .collect();
     if store::grants::any_revoked(&state.db, &ids).await? {
         return Ok(None);
     }
-    Ok(Some(AccessToken { claims: parsed.claims.clone() }))
+    Ok(Some(AccessToken {
+        claims: parsed.claims.clone(),
+    }))
 }

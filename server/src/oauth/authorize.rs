@@ -144,7 +144,10 @@ pub enum Outcome {
     /// A redirect to the client (code or error).
     Redirect(String),
     /// Sign in first, then come back to `return_to`.
-    Login { return_to: String, force: bool },
+    Login {
+        return_to: String,
+        force: bool,
+    },
     Consent(ConsentScreen),
 }
 
@@ -179,14 +182,27 @@ struct Checked {
 
 impl Checked {
     fn error(&self, issuer: &str, code: OAuthErrorCode, description: &str) -> Outcome {
-        let code = serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-        Outcome::Redirect(redirect_to(&self.redirect_uri, &[("error", &code), ("error_description", description)], self.state.as_deref(), issuer))
+        let code = serde_json::to_value(code)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        Outcome::Redirect(redirect_to(
+            &self.redirect_uri,
+            &[("error", &code), ("error_description", description)],
+            self.state.as_deref(),
+            issuer,
+        ))
     }
 }
 
 /// The redirect URI with response parameters appended to its query, plus
 /// `state` exactly as received and `iss` (RFC 9207 §2).
-fn redirect_to(redirect_uri: &str, pairs: &[(&str, &str)], state: Option<&str>, issuer: &str) -> String {
+fn redirect_to(
+    redirect_uri: &str,
+    pairs: &[(&str, &str)],
+    state: Option<&str>,
+    issuer: &str,
+) -> String {
     let Ok(mut url) = Url::parse(redirect_uri) else {
         return redirect_uri.to_string();
     };
@@ -206,28 +222,51 @@ fn redirect_to(redirect_uri: &str, pairs: &[(&str, &str)], state: Option<&str>, 
 /// Client and redirect URI: problems here are shown, not redirected.
 async fn check_client(state: &AppState, p: &Params) -> Result<Result<Checked, PageError>, Error> {
     if matches!(p.duplicate.as_deref(), Some("client_id" | "redirect_uri")) {
-        return Ok(Err(PageError::bad_request("The request repeats client_id or redirect_uri.")));
+        return Ok(Err(PageError::bad_request(
+            "The request repeats client_id or redirect_uri.",
+        )));
     }
     let Some(client_id) = p.client_id.as_deref().filter(|c| !c.is_empty()) else {
-        return Ok(Err(PageError::bad_request("The request names no client (client_id is missing).")));
+        return Ok(Err(PageError::bad_request(
+            "The request names no client (client_id is missing).",
+        )));
     };
     let Some(client) = client::find(state, client_id).await? else {
-        return Ok(Err(PageError::bad_request("The application that sent you here is not registered.")));
+        return Ok(Err(PageError::bad_request(
+            "The application that sent you here is not registered.",
+        )));
     };
     let registered = &client.metadata.redirect_uris;
     let redirect_uri = match p.redirect_uri.as_deref() {
         Some(r) => match registered.iter().find(|reg| redirect::matches(reg, r)) {
             Some(_) => r.to_string(),
-            None => return Ok(Err(PageError::bad_request("The application asked to return to an address it has not registered."))),
+            None => {
+                return Ok(Err(PageError::bad_request(
+                    "The application asked to return to an address it has not registered.",
+                )));
+            }
         },
         None if registered.len() == 1 => registered[0].clone(),
-        None => return Ok(Err(PageError::bad_request("The request has no redirect_uri."))),
+        None => {
+            return Ok(Err(PageError::bad_request(
+                "The request has no redirect_uri.",
+            )));
+        }
     };
-    Ok(Ok(Checked { client, redirect_uri, state: p.state.clone() }))
+    Ok(Ok(Checked {
+        client,
+        redirect_uri,
+        state: p.state.clone(),
+    }))
 }
 
 /// Runs the authorization request to its next step.
-pub async fn decide(state: &AppState, p: &Params, session: Option<&SessionInfo>, mode: ConsentMode) -> Result<Outcome, Error> {
+pub async fn decide(
+    state: &AppState,
+    p: &Params,
+    session: Option<&SessionInfo>,
+    mode: ConsentMode,
+) -> Result<Outcome, Error> {
     let issuer = state.settings.issuer.as_str();
     let checked = match check_client(state, p).await? {
         Ok(c) => c,
@@ -237,21 +276,43 @@ pub async fn decide(state: &AppState, p: &Params, session: Option<&SessionInfo>,
     let client = checked.client.clone();
 
     if let Some(d) = &p.duplicate {
-        return err(OAuthErrorCode::InvalidRequest, &format!("parameter {d} repeated"));
+        return err(
+            OAuthErrorCode::InvalidRequest,
+            &format!("parameter {d} repeated"),
+        );
     }
     match p.response_type.as_deref() {
         None => return err(OAuthErrorCode::InvalidRequest, "response_type is required"),
         Some("code") => {}
-        Some(_) => return err(OAuthErrorCode::UnsupportedResponseType, "only response_type=code is supported"),
+        Some(_) => {
+            return err(
+                OAuthErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            );
+        }
     }
     if p.request.is_some() || p.request_uri.is_some() {
-        return err(OAuthErrorCode::InvalidRequest, "request objects are not supported");
+        return err(
+            OAuthErrorCode::InvalidRequest,
+            "request objects are not supported",
+        );
     }
     if p.response_mode.as_deref().is_some_and(|m| m != "query") {
-        return err(OAuthErrorCode::InvalidRequest, "only response_mode=query is supported");
+        return err(
+            OAuthErrorCode::InvalidRequest,
+            "only response_mode=query is supported",
+        );
     }
-    if !client.metadata.grant_types.iter().any(|g| g == GRANT_AUTHORIZATION_CODE) {
-        return err(OAuthErrorCode::UnauthorizedClient, "this client may not use the authorization code grant");
+    if !client
+        .metadata
+        .grant_types
+        .iter()
+        .any(|g| g == GRANT_AUTHORIZATION_CODE)
+    {
+        return err(
+            OAuthErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code grant",
+        );
     }
 
     // Scope: the client's registered scope when none is asked for (RFC 6749 §3.3).
@@ -261,20 +322,40 @@ pub async fn decide(state: &AppState, p: &Params, session: Option<&SessionInfo>,
         _ => allowed.clone(),
     };
     if let Some(bad) = scopes.iter().find(|s| !allowed.contains(s)) {
-        return err(OAuthErrorCode::InvalidScope, &format!("scope {bad:?} is not allowed for this client"));
+        return err(
+            OAuthErrorCode::InvalidScope,
+            &format!("scope {bad:?} is not allowed for this client"),
+        );
     }
 
     // PKCE (RFC 7636): S256 only; required for public clients.
-    match (p.code_challenge.as_deref(), p.code_challenge_method.as_deref()) {
+    match (
+        p.code_challenge.as_deref(),
+        p.code_challenge_method.as_deref(),
+    ) {
         (Some(_), Some(m)) if m != "S256" => {
-            return err(OAuthErrorCode::InvalidRequest, "code_challenge_method must be S256 (plain is not supported)");
+            return err(
+                OAuthErrorCode::InvalidRequest,
+                "code_challenge_method must be S256 (plain is not supported)",
+            );
         }
         (Some(c), _) if !pkce::is_well_formed(c) => {
-            return err(OAuthErrorCode::InvalidRequest, "code_challenge must be 43-128 characters of base64url");
+            return err(
+                OAuthErrorCode::InvalidRequest,
+                "code_challenge must be 43-128 characters of base64url",
+            );
         }
-        (None, Some(_)) => return err(OAuthErrorCode::InvalidRequest, "code_challenge_method without code_challenge"),
+        (None, Some(_)) => {
+            return err(
+                OAuthErrorCode::InvalidRequest,
+                "code_challenge_method without code_challenge",
+            );
+        }
         (None, None) if client.is_public() => {
-            return err(OAuthErrorCode::InvalidRequest, "PKCE is required: send code_challenge with code_challenge_method=S256");
+            return err(
+                OAuthErrorCode::InvalidRequest,
+                "PKCE is required: send code_challenge with code_challenge_method=S256",
+            );
         }
         _ => {}
     }
@@ -284,38 +365,72 @@ pub async fn decide(state: &AppState, p: &Params, session: Option<&SessionInfo>,
         Err(d) => return err(OAuthErrorCode::InvalidTarget, &d),
     };
 
-    let prompts: Vec<&str> = p.prompt.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty()).collect();
-    if prompts.iter().any(|x| !matches!(*x, "none" | "login" | "consent" | "select_account")) {
+    let prompts: Vec<&str> = p
+        .prompt
+        .as_deref()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if prompts
+        .iter()
+        .any(|x| !matches!(*x, "none" | "login" | "consent" | "select_account"))
+    {
         return err(OAuthErrorCode::InvalidRequest, "unknown prompt value");
     }
     let prompt_none = prompts.contains(&"none");
     if prompt_none && prompts.len() > 1 {
-        return err(OAuthErrorCode::InvalidRequest, "prompt=none cannot be combined with other values");
+        return err(
+            OAuthErrorCode::InvalidRequest,
+            "prompt=none cannot be combined with other values",
+        );
     }
     let max_age = match p.max_age.as_deref().map(str::parse::<i64>) {
         None => None,
         Some(Ok(m)) if m >= 0 => Some(m),
-        Some(_) => return err(OAuthErrorCode::InvalidRequest, "max_age must be a non-negative integer"),
+        Some(_) => {
+            return err(
+                OAuthErrorCode::InvalidRequest,
+                "max_age must be a non-negative integer",
+            );
+        }
     };
 
     // Authentication.
     let now = state.now();
     let login_required = |p: &Params| -> Outcome {
         if prompt_none {
-            return checked.error(issuer, OAuthErrorCode::LoginRequired, "the user is not signed in");
+            return checked.error(
+                issuer,
+                OAuthErrorCode::LoginRequired,
+                "the user is not signed in",
+            );
         }
         let mut again = p.clone();
         again.auth_after = Some(now);
-        again.prompt = p.prompt.as_deref().map(|pr| {
-            pr.split(' ').filter(|x| *x != "login").collect::<Vec<_>>().join(" ")
-        }).filter(|s| !s.is_empty());
-        Outcome::Login { return_to: format!("/oauth2/authorize?{}", again.to_query()), force: true }
+        again.prompt = p
+            .prompt
+            .as_deref()
+            .map(|pr| {
+                pr.split(' ')
+                    .filter(|x| *x != "login")
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .filter(|s| !s.is_empty());
+        Outcome::Login {
+            return_to: format!("/oauth2/authorize?{}", again.to_query()),
+            force: true,
+        }
     };
     let Some(session) = session else {
         if prompt_none {
             return err(OAuthErrorCode::LoginRequired, "the user is not signed in");
         }
-        return Ok(Outcome::Login { return_to: format!("/oauth2/authorize?{}", p.to_query()), force: false });
+        return Ok(Outcome::Login {
+            return_to: format!("/oauth2/authorize?{}", p.to_query()),
+            force: false,
+        });
     };
     let fresh_enough = p.auth_after.is_some_and(|t| session.session.auth_time >= t);
     if !fresh_enough {
@@ -327,16 +442,34 @@ pub async fn decide(state: &AppState, p: &Params, session: Option<&SessionInfo>,
 
     // Consent.
     match mode {
-        ConsentMode::Denied => return err(OAuthErrorCode::AccessDenied, "the user denied the request"),
+        ConsentMode::Denied => {
+            return err(OAuthErrorCode::AccessDenied, "the user denied the request");
+        }
         ConsentMode::Given => {}
         ConsentMode::Check => {
             let covered = client.trusted && !prompts.contains(&"consent")
-                || (!prompts.contains(&"consent") && consent_covers(state, &session.user.id, &client.id, &scopes, &resources).await?);
+                || (!prompts.contains(&"consent")
+                    && consent_covers(state, &session.user.id, &client.id, &scopes, &resources)
+                        .await?);
             if !covered {
                 if prompt_none {
-                    return err(OAuthErrorCode::ConsentRequired, "the user has not approved this client");
+                    return err(
+                        OAuthErrorCode::ConsentRequired,
+                        "the user has not approved this client",
+                    );
                 }
-                return Ok(Outcome::Consent(ask_consent(state, p, session, &client, &checked.redirect_uri, scopes, resources).await?));
+                return Ok(Outcome::Consent(
+                    ask_consent(
+                        state,
+                        p,
+                        session,
+                        &client,
+                        &checked.redirect_uri,
+                        scopes,
+                        resources,
+                    )
+                    .await?,
+                ));
             }
         }
     }
@@ -363,16 +496,28 @@ pub async fn decide(state: &AppState, p: &Params, session: Option<&SessionInfo>,
         grant_id: opaque::new_id(),
     };
     store::grants::insert_code(&state.db, row).await?;
-    Ok(Outcome::Redirect(redirect_to(&checked.redirect_uri, &[("code", &code)], checked.state.as_deref(), issuer)))
+    Ok(Outcome::Redirect(redirect_to(
+        &checked.redirect_uri,
+        &[("code", &code)],
+        checked.state.as_deref(),
+        issuer,
+    )))
 }
 
-async fn consent_covers(state: &AppState, user: &str, client: &str, scopes: &[String], resources: &[String]) -> Result<bool, Error> {
+async fn consent_covers(
+    state: &AppState,
+    user: &str,
+    client: &str,
+    scopes: &[String],
+    resources: &[String],
+) -> Result<bool, Error> {
     let Some(c) = store::consents::find(&state.db, user, client).await? else {
         return Ok(false);
     };
     let granted = scope::parse(&c.scopes);
     let granted_res = scope::parse(&c.resources);
-    Ok(scopes.iter().all(|s| granted.contains(s)) && resources.iter().all(|r| granted_res.contains(r)))
+    Ok(scopes.iter().all(|s| granted.contains(s))
+        && resources.iter().all(|r| granted_res.contains(r)))
 }
 
 async fn ask_consent(
@@ -386,7 +531,8 @@ async fn ask_consent(
 ) -> Result<ConsentScreen, Error> {
     let now = state.now();
     let id = opaque::new_secret();
-    let params = serde_json::to_string(p).map_err(|e| Error::internal(format!("consent params: {e}")))?;
+    let params =
+        serde_json::to_string(p).map_err(|e| Error::internal(format!("consent params: {e}")))?;
     store::consents::insert_request(
         &state.db,
         consent_requests::Model {
@@ -400,7 +546,11 @@ async fn ask_consent(
         },
     )
     .await?;
-    let host_of = |u: &str| Url::parse(u).ok().and_then(|u| u.host_str().map(str::to_string));
+    let host_of = |u: &str| {
+        Url::parse(u)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+    };
     let client_host = client
         .metadata
         .client_uri
@@ -420,14 +570,27 @@ async fn ask_consent(
 
 /// The user's answer on the consent screen. The request is taken (deleted)
 /// first, so each is decided once, and only by the session that saw it.
-pub async fn answer_consent(state: &AppState, request_id: &str, session: &SessionInfo, allow: bool) -> Result<Outcome, Error> {
+pub async fn answer_consent(
+    state: &AppState,
+    request_id: &str,
+    session: &SessionInfo,
+    allow: bool,
+) -> Result<Outcome, Error> {
     let Some(req) = store::consents::take_request(&state.db, request_id).await? else {
-        return Ok(Outcome::Page(PageError::bad_request("This consent request has expired or was already answered. Start again from the application.")));
+        return Ok(Outcome::Page(PageError::bad_request(
+            "This consent request has expired or was already answered. Start again from the application.",
+        )));
     };
-    if req.session_id != session.session.id || req.user_id != session.user.id || req.expires_at < state.now() {
-        return Ok(Outcome::Page(PageError::bad_request("This consent request has expired. Start again from the application.")));
+    if req.session_id != session.session.id
+        || req.user_id != session.user.id
+        || req.expires_at < state.now()
+    {
+        return Ok(Outcome::Page(PageError::bad_request(
+            "This consent request has expired. Start again from the application.",
+        )));
     }
-    let p: Params = serde_json::from_str(&req.params).map_err(|e| Error::internal(format!("consent params: {e}")))?;
+    let p: Params = serde_json::from_str(&req.params)
+        .map_err(|e| Error::internal(format!("consent params: {e}")))?;
     if allow {
         remember_consent(state, &p, session, &req.client_id).await?;
         decide(state, &p, Some(session), ConsentMode::Given).await
@@ -437,18 +600,27 @@ pub async fn answer_consent(state: &AppState, request_id: &str, session: &Sessio
 }
 
 /// Records what was allowed, widening any earlier consent.
-async fn remember_consent(state: &AppState, p: &Params, session: &SessionInfo, client_id: &str) -> Result<(), Error> {
-    let Some(client) = client::find(state, client_id).await? else { return Ok(()) };
+async fn remember_consent(
+    state: &AppState,
+    p: &Params,
+    session: &SessionInfo,
+    client_id: &str,
+) -> Result<(), Error> {
+    let Some(client) = client::find(state, client_id).await? else {
+        return Ok(());
+    };
     let requested = match p.scope.as_deref().map(scope::parse) {
         Some(s) if !s.is_empty() => s,
         _ => scope::parse(&client.metadata.scope),
     };
-    let resources = resource::resolve(&p.resource, &state.settings.resources(), &client).unwrap_or_default();
+    let resources =
+        resource::resolve(&p.resource, &state.settings.resources(), &client).unwrap_or_default();
     let now = state.now();
-    let (mut scopes, mut res) = match store::consents::find(&state.db, &session.user.id, client_id).await? {
-        Some(c) => (scope::parse(&c.scopes), scope::parse(&c.resources)),
-        None => (vec![], vec![]),
-    };
+    let (mut scopes, mut res) =
+        match store::consents::find(&state.db, &session.user.id, client_id).await? {
+            Some(c) => (scope::parse(&c.scopes), scope::parse(&c.resources)),
+            None => (vec![], vec![]),
+        };
     for s in requested {
         if !scopes.contains(&s) {
             scopes.push(s);

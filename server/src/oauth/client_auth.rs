@@ -28,7 +28,9 @@ pub struct Presented {
 
 impl std::fmt::Debug for Presented {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Presented").field("client_id", &self.client_id).finish_non_exhaustive()
+        f.debug_struct("Presented")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -46,25 +48,41 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
     let decoded = String::from_utf8(STANDARD.decode(value.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
     let unescape = |s: &str| -> Option<String> {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned())
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
     };
     Some((unescape(id)?, unescape(secret)?))
 }
 
 /// Authenticates the client; `audiences` are the values a client assertion's
 /// `aud` may name (the issuer and this endpoint's URL).
-pub async fn authenticate(state: &AppState, p: &Presented, audiences: &[String]) -> Result<Arc<Client>, OAuthError> {
+pub async fn authenticate(
+    state: &AppState,
+    p: &Presented,
+    audiences: &[String],
+) -> Result<Arc<Client>, OAuthError> {
     let basic = match p.authorization.as_deref() {
-        Some(h) if h.trim_start().to_ascii_lowercase().starts_with("basic") => Some(parse_basic(h).ok_or_else(invalid)?),
+        Some(h) if h.trim_start().to_ascii_lowercase().starts_with("basic") => {
+            Some(parse_basic(h).ok_or_else(invalid)?)
+        }
         _ => None,
     };
-    let methods = [basic.is_some(), p.client_secret.is_some(), p.client_assertion.is_some()];
+    let methods = [
+        basic.is_some(),
+        p.client_secret.is_some(),
+        p.client_assertion.is_some(),
+    ];
     if methods.iter().filter(|m| **m).count() > 1 {
-        return Err(OAuthError::invalid_request("use exactly one client authentication method (RFC 6749 §2.3)"));
+        return Err(OAuthError::invalid_request(
+            "use exactly one client authentication method (RFC 6749 §2.3)",
+        ));
     }
     if let Some((id, secret)) = basic {
         if p.client_id.as_deref().is_some_and(|c| c != id) {
-            return Err(OAuthError::invalid_request("client_id differs from the authenticated client"));
+            return Err(OAuthError::invalid_request(
+                "client_id differs from the authenticated client",
+            ));
         }
         return by_secret(state, &id, &secret).await;
     }
@@ -74,7 +92,9 @@ pub async fn authenticate(state: &AppState, p: &Presented, audiences: &[String])
     }
     if let Some(assertion) = &p.client_assertion {
         if p.client_assertion_type.as_deref() != Some(JWT_BEARER_ASSERTION) {
-            return Err(OAuthError::invalid_request("client_assertion_type must be the JWT bearer type (RFC 7523 §2.2)"));
+            return Err(OAuthError::invalid_request(
+                "client_assertion_type must be the JWT bearer type (RFC 7523 §2.2)",
+            ));
         }
         return by_assertion(state, p.client_id.as_deref(), assertion, audiences).await;
     }
@@ -89,8 +109,13 @@ pub async fn authenticate(state: &AppState, p: &Presented, audiences: &[String])
 
 async fn by_secret(state: &AppState, id: &str, secret: &str) -> Result<Arc<Client>, OAuthError> {
     let client = client::find(state, id).await?.ok_or_else(invalid)?;
-    let Some(stored) = &client.secret_hash else { return Err(invalid()) };
-    if !matches!(client.metadata.token_endpoint_auth_method.as_str(), "client_secret_basic" | "client_secret_post") {
+    let Some(stored) = &client.secret_hash else {
+        return Err(invalid());
+    };
+    if !matches!(
+        client.metadata.token_endpoint_auth_method.as_str(),
+        "client_secret_basic" | "client_secret_post"
+    ) {
         return Err(invalid());
     }
     if !opaque::constant_time_eq(&opaque::hash_secret(secret), stored) {
@@ -102,7 +127,12 @@ async fn by_secret(state: &AppState, id: &str, secret: &str) -> Result<Arc<Clien
 /// RFC 7523 §3: `iss` and `sub` are the client, `aud` names us, `exp` is in
 /// the future, `jti` is used once, and the signature checks out against the
 /// client's registered keys.
-async fn by_assertion(state: &AppState, claimed: Option<&str>, assertion: &str, audiences: &[String]) -> Result<Arc<Client>, OAuthError> {
+async fn by_assertion(
+    state: &AppState,
+    claimed: Option<&str>,
+    assertion: &str,
+    audiences: &[String],
+) -> Result<Arc<Client>, OAuthError> {
     let parsed = jwt::parse(assertion).ok_or_else(invalid)?;
     let iss = parsed.str_claim("iss").ok_or_else(invalid)?;
     if parsed.str_claim("sub") != Some(iss) || claimed.is_some_and(|c| c != iss) {
@@ -116,7 +146,11 @@ async fn by_assertion(state: &AppState, claimed: Option<&str>, assertion: &str, 
     if !parsed.verify_with_jwks(jwks) {
         return Err(invalid());
     }
-    if !parsed.audiences().iter().any(|a| audiences.iter().any(|ok| ok == a)) {
+    if !parsed
+        .audiences()
+        .iter()
+        .any(|a| audiences.iter().any(|ok| ok == a))
+    {
         return Err(invalid());
     }
     let now = state.now();
@@ -127,7 +161,9 @@ async fn by_assertion(state: &AppState, claimed: Option<&str>, assertion: &str, 
     let jti = parsed.str_claim("jti").ok_or_else(invalid)?;
     let key = opaque::hash_secret(&format!("{iss}\u{0}{jti}"));
     if !store::grants::record_assertion(&state.db, &key, exp).await? {
-        return Err(OAuthError::invalid_client("client assertion already used (jti replay)"));
+        return Err(OAuthError::invalid_client(
+            "client assertion already used (jti replay)",
+        ));
     }
     Ok(client)
 }
@@ -141,8 +177,14 @@ mod tests {
         // id "a:b" and secret "p+ss w%rd" encoded as RFC 6749 §2.3.1 says.
         use base64::Engine;
         let raw = "a%3Ab:p%2Bss+w%25rd";
-        let header = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw));
-        assert_eq!(parse_basic(&header), Some(("a:b".into(), "p+ss w%rd".into())));
+        let header = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        );
+        assert_eq!(
+            parse_basic(&header),
+            Some(("a:b".into(), "p+ss w%rd".into()))
+        );
         assert_eq!(parse_basic("Bearer x"), None);
     }
 }

@@ -9,7 +9,12 @@ use crate::config::{ConfigError, Settings};
 use crate::oauth::scope::SUPPORTED_SCOPES;
 
 /// Client authentication methods (RFC 6749 §2.3, RFC 7523 §2.2).
-const AUTH_METHODS: [&str; 4] = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
+const AUTH_METHODS: [&str; 4] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "none",
+];
 
 pub struct Discovery {
     /// The metadata document, serialised.

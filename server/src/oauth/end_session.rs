@@ -37,13 +37,19 @@ pub async fn plan(state: &AppState, req: &LogoutRequest) -> Result<Result<Plan, 
         let keys = state.keys.get(state.now()).await?;
         // An expired ID token is still a fine hint (§2); a forged one is not.
         let valid = jwt::parse(hint)
-            .filter(|p| p.verify_own(&keys) && p.str_claim("iss") == Some(state.settings.issuer.as_str()))
+            .filter(|p| {
+                p.verify_own(&keys) && p.str_claim("iss") == Some(state.settings.issuer.as_str())
+            })
             .and_then(|p| p.audiences().first().map(|a| a.to_string()));
         let Some(aud) = valid else {
-            return Ok(Err(PageError::bad_request("The id_token_hint is not an ID token issued here.")));
+            return Ok(Err(PageError::bad_request(
+                "The id_token_hint is not an ID token issued here.",
+            )));
         };
         if client_id.as_deref().is_some_and(|c| c != aud) {
-            return Ok(Err(PageError::bad_request("client_id does not match the id_token_hint.")));
+            return Ok(Err(PageError::bad_request(
+                "client_id does not match the id_token_hint.",
+            )));
         }
         client_id = Some(aud);
         hinted = true;
@@ -52,20 +58,33 @@ pub async fn plan(state: &AppState, req: &LogoutRequest) -> Result<Result<Plan, 
         None => None,
         Some(uri) => {
             let Some(id) = client_id.as_deref() else {
-                return Ok(Err(PageError::bad_request("post_logout_redirect_uri needs id_token_hint or client_id.")));
+                return Ok(Err(PageError::bad_request(
+                    "post_logout_redirect_uri needs id_token_hint or client_id.",
+                )));
             };
             let Some(c) = client::find(state, id).await? else {
                 return Ok(Err(PageError::bad_request("Unknown client.")));
             };
-            if !c.metadata.post_logout_redirect_uris.iter().any(|r| r == uri) {
-                return Ok(Err(PageError::bad_request("This post_logout_redirect_uri is not registered for the client.")));
+            if !c
+                .metadata
+                .post_logout_redirect_uris
+                .iter()
+                .any(|r| r == uri)
+            {
+                return Ok(Err(PageError::bad_request(
+                    "This post_logout_redirect_uri is not registered for the client.",
+                )));
             }
-            let mut url = Url::parse(uri).map_err(|_| Error::internal("registered URI does not parse"))?;
+            let mut url =
+                Url::parse(uri).map_err(|_| Error::internal("registered URI does not parse"))?;
             if let Some(s) = &req.state {
                 url.query_pairs_mut().append_pair("state", s);
             }
             Some(url.to_string())
         }
     };
-    Ok(Ok(Plan { confirm_first: !hinted, redirect }))
+    Ok(Ok(Plan {
+        confirm_first: !hinted,
+        redirect,
+    }))
 }

@@ -10,7 +10,12 @@ use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
 
-pub async fn introspect(state: &AppState, caller: &Client, token: &str, hint: Option<&str>) -> Result<Value, Error> {
+pub async fn introspect(
+    state: &AppState,
+    caller: &Client,
+    token: &str,
+    hint: Option<&str>,
+) -> Result<Value, Error> {
     // The hint only orders the lookups (RFC 7662 §2.1).
     if hint == Some("refresh_token") {
         if let Some(v) = refresh(state, caller, token).await? {
@@ -21,7 +26,9 @@ pub async fn introspect(state: &AppState, caller: &Client, token: &str, hint: Op
     if let Some(v) = access(state, token).await? {
         return Ok(v);
     }
-    Ok(refresh(state, caller, token).await?.unwrap_or_else(inactive))
+    Ok(refresh(state, caller, token)
+        .await?
+        .unwrap_or_else(inactive))
 }
 
 fn inactive() -> Value {
@@ -29,7 +36,9 @@ fn inactive() -> Value {
 }
 
 async fn access(state: &AppState, token: &str) -> Result<Option<Value>, Error> {
-    let Some(at) = access_token::verify(state, token).await? else { return Ok(None) };
+    let Some(at) = access_token::verify(state, token).await? else {
+        return Ok(None);
+    };
     let mut v = at.claims.clone();
     v["active"] = json!(true);
     v["token_type"] = json!("Bearer");
@@ -37,11 +46,16 @@ async fn access(state: &AppState, token: &str) -> Result<Option<Value>, Error> {
 }
 
 async fn refresh(state: &AppState, caller: &Client, token: &str) -> Result<Option<Value>, Error> {
-    let Some(row) = store::grants::find_refresh(&state.db, &opaque::hash_secret(token)).await? else {
+    let Some(row) = store::grants::find_refresh(&state.db, &opaque::hash_secret(token)).await?
+    else {
         return Ok(None);
     };
     // Refresh tokens are for their client's eyes only.
-    if row.client_id != caller.id || row.revoked_at.is_some() || row.used_at.is_some() || row.expires_at <= state.now() {
+    if row.client_id != caller.id
+        || row.revoked_at.is_some()
+        || row.used_at.is_some()
+        || row.expires_at <= state.now()
+    {
         return Ok(Some(inactive()));
     }
     let mut v = json!({

@@ -15,10 +15,15 @@ fn same(a: &str, b: &str) -> bool {
 
 /// Maps requested resources to their canonical (configured) spelling, or
 /// names the first one this client may not use (`invalid_target`).
-pub fn resolve(requested: &[String], deployment: &[String], client: &Client) -> Result<Vec<String>, String> {
+pub fn resolve(
+    requested: &[String],
+    deployment: &[String],
+    client: &Client,
+) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for r in requested {
-        let parsed = Url::parse(r).map_err(|_| format!("{r:?} is not an absolute URI (RFC 8707 §2)"))?;
+        let parsed =
+            Url::parse(r).map_err(|_| format!("{r:?} is not an absolute URI (RFC 8707 §2)"))?;
         if parsed.fragment().is_some() {
             return Err(format!("{r:?} must not contain a fragment (RFC 8707 §2)"));
         }
@@ -26,7 +31,8 @@ pub fn resolve(requested: &[String], deployment: &[String], client: &Client) -> 
             .iter()
             .find(|d| same(d, r))
             .ok_or_else(|| format!("{r:?} is not a resource of this server"))?;
-        let allowed = client.metadata.resources.is_empty() || client.metadata.resources.iter().any(|c| same(c, canonical));
+        let allowed = client.metadata.resources.is_empty()
+            || client.metadata.resources.iter().any(|c| same(c, canonical));
         if !allowed {
             return Err(format!("this client may not request tokens for {r:?}"));
         }
@@ -45,7 +51,10 @@ pub fn narrow(requested: &[String], granted: &[String]) -> Result<Vec<String>, S
     }
     let mut out = Vec::new();
     for r in requested {
-        let g = granted.iter().find(|g| same(g, r)).ok_or_else(|| format!("{r:?} was not granted"))?;
+        let g = granted
+            .iter()
+            .find(|g| same(g, r))
+            .ok_or_else(|| format!("{r:?} was not granted"))?;
         if !out.contains(g) {
             out.push(g.clone());
         }

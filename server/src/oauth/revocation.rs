@@ -23,7 +23,11 @@ pub async fn revoke(state: &AppState, caller: &Client, token: &str) -> Result<()
         && at.str("client_id") == Some(caller.id.as_str())
         && let Some(jti) = at.str("jti")
     {
-        let exp = at.claims.get("exp").and_then(serde_json::Value::as_i64).unwrap_or(now);
+        let exp = at
+            .claims
+            .get("exp")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(now);
         store::grants::revoke_id(&state.db, jti, now, exp + 60).await?;
     }
     Ok(())

@@ -3,12 +3,22 @@
 
 use entities::{consent_requests as requests, consents};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
 
 use crate::error::Error;
 
-pub async fn find(db: &impl ConnectionTrait, user_id: &str, client_id: &str) -> Result<Option<consents::Model>, Error> {
-    Ok(consents::Entity::find_by_id((user_id.to_string(), client_id.to_string())).one(db).await?)
+pub async fn find(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    client_id: &str,
+) -> Result<Option<consents::Model>, Error> {
+    Ok(
+        consents::Entity::find_by_id((user_id.to_string(), client_id.to_string()))
+            .one(db)
+            .await?,
+    )
 }
 
 /// Records (or widens) a consent.
@@ -16,7 +26,11 @@ pub async fn upsert(db: &impl ConnectionTrait, consent: consents::Model) -> Resu
     consents::Entity::insert(consent.into_active_model())
         .on_conflict(
             OnConflict::columns([consents::Column::UserId, consents::Column::ClientId])
-                .update_columns([consents::Column::Scopes, consents::Column::Resources, consents::Column::UpdatedAt])
+                .update_columns([
+                    consents::Column::Scopes,
+                    consents::Column::Resources,
+                    consents::Column::UpdatedAt,
+                ])
                 .to_owned(),
         )
         .exec(db)
@@ -30,10 +44,16 @@ pub async fn insert_request(db: &impl ConnectionTrait, req: requests::Model) -> 
 }
 
 /// Takes a pending request: returns it and deletes it, so a decision is made once.
-pub async fn take_request(db: &impl ConnectionTrait, id: &str) -> Result<Option<requests::Model>, Error> {
+pub async fn take_request(
+    db: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<requests::Model>, Error> {
     let Some(found) = requests::Entity::find_by_id(id.to_string()).one(db).await? else {
         return Ok(None);
     };
-    let deleted = requests::Entity::delete_many().filter(requests::Column::Id.eq(id)).exec(db).await?;
+    let deleted = requests::Entity::delete_many()
+        .filter(requests::Column::Id.eq(id))
+        .exec(db)
+        .await?;
     Ok((deleted.rows_affected == 1).then_some(found))
 }

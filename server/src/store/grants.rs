@@ -2,9 +2,13 @@
 //! token endpoint. Single-use things are consumed with a conditional update
 //! whose row count decides the winner (DESIGN §1.4).
 
-use entities::{authorization_codes as codes, refresh_tokens as refresh, revoked_grants as revoked};
+use entities::{
+    authorization_codes as codes, refresh_tokens as refresh, revoked_grants as revoked,
+};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
 
 use crate::error::Error;
 
@@ -13,7 +17,10 @@ pub async fn insert_code(db: &impl ConnectionTrait, code: codes::Model) -> Resul
     Ok(())
 }
 
-pub async fn find_code(db: &impl ConnectionTrait, hash: &str) -> Result<Option<codes::Model>, Error> {
+pub async fn find_code(
+    db: &impl ConnectionTrait,
+    hash: &str,
+) -> Result<Option<codes::Model>, Error> {
     Ok(codes::Entity::find_by_id(hash.to_string()).one(db).await?)
 }
 
@@ -33,8 +40,13 @@ pub async fn insert_refresh(db: &impl ConnectionTrait, token: refresh::Model) ->
     Ok(())
 }
 
-pub async fn find_refresh(db: &impl ConnectionTrait, hash: &str) -> Result<Option<refresh::Model>, Error> {
-    Ok(refresh::Entity::find_by_id(hash.to_string()).one(db).await?)
+pub async fn find_refresh(
+    db: &impl ConnectionTrait,
+    hash: &str,
+) -> Result<Option<refresh::Model>, Error> {
+    Ok(refresh::Entity::find_by_id(hash.to_string())
+        .one(db)
+        .await?)
 }
 
 /// Marks a refresh token used; true for exactly one caller.
@@ -50,7 +62,11 @@ pub async fn claim_refresh(db: &impl ConnectionTrait, hash: &str, now: i64) -> R
 }
 
 /// Stores the sealed response a used refresh token got, for retries.
-pub async fn set_successor(db: &impl ConnectionTrait, hash: &str, sealed: Vec<u8>) -> Result<(), Error> {
+pub async fn set_successor(
+    db: &impl ConnectionTrait,
+    hash: &str,
+    sealed: Vec<u8>,
+) -> Result<(), Error> {
     refresh::Entity::update_many()
         .col_expr(refresh::Column::Successor, Expr::value(sealed))
         .filter(refresh::Column::TokenHash.eq(hash))
@@ -61,7 +77,12 @@ pub async fn set_successor(db: &impl ConnectionTrait, hash: &str, sealed: Vec<u8
 
 /// Revokes a whole grant: every refresh token of it, and (through the
 /// revocation list) every access token carrying its `gid`.
-pub async fn revoke_grant(db: &impl ConnectionTrait, grant_id: &str, now: i64, keep_until: i64) -> Result<(), Error> {
+pub async fn revoke_grant(
+    db: &impl ConnectionTrait,
+    grant_id: &str,
+    now: i64,
+    keep_until: i64,
+) -> Result<(), Error> {
     refresh::Entity::update_many()
         .col_expr(refresh::Column::RevokedAt, Expr::value(now))
         .filter(refresh::Column::GrantId.eq(grant_id))
@@ -72,7 +93,12 @@ pub async fn revoke_grant(db: &impl ConnectionTrait, grant_id: &str, now: i64, k
 }
 
 /// Puts a grant id or access-token `jti` on the revocation list.
-pub async fn revoke_id(db: &impl ConnectionTrait, id: &str, now: i64, keep_until: i64) -> Result<(), Error> {
+pub async fn revoke_id(
+    db: &impl ConnectionTrait,
+    id: &str,
+    now: i64,
+    keep_until: i64,
+) -> Result<(), Error> {
     let row = revoked::ActiveModel {
         grant_id: sea_orm::ActiveValue::Set(id.to_string()),
         revoked_at: sea_orm::ActiveValue::Set(now),
@@ -88,16 +114,27 @@ pub async fn revoke_id(db: &impl ConnectionTrait, id: &str, now: i64, keep_until
 /// Whether any of the ids (grant id, jti) is revoked.
 pub async fn any_revoked(db: &impl ConnectionTrait, ids: &[&str]) -> Result<bool, Error> {
     let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
-    Ok(revoked::Entity::find().filter(revoked::Column::GrantId.is_in(ids)).one(db).await?.is_some())
+    Ok(revoked::Entity::find()
+        .filter(revoked::Column::GrantId.is_in(ids))
+        .one(db)
+        .await?
+        .is_some())
 }
 
 /// Records a client assertion's `jti`; false if it was seen before (RFC 7523 §3).
-pub async fn record_assertion(db: &impl ConnectionTrait, jti_hash: &str, expires_at: i64) -> Result<bool, Error> {
+pub async fn record_assertion(
+    db: &impl ConnectionTrait,
+    jti_hash: &str,
+    expires_at: i64,
+) -> Result<bool, Error> {
     let row = entities::used_assertions::ActiveModel {
         jti_hash: sea_orm::ActiveValue::Set(jti_hash.to_string()),
         expires_at: sea_orm::ActiveValue::Set(expires_at),
     };
-    match entities::used_assertions::Entity::insert(row).exec(db).await {
+    match entities::used_assertions::Entity::insert(row)
+        .exec(db)
+        .await
+    {
         Ok(_) => Ok(true),
         Err(e) if super::is_unique_violation(&e) => Ok(false),
         Err(e) => Err(e.into()),

@@ -42,28 +42,53 @@ pub fn parse(token: &str) -> Option<Parsed<'_>> {
         return None;
     }
     let signature = URL_SAFE_NO_PAD.decode(s).ok()?;
-    Some(Parsed { header, claims, signing_input: &token[..h.len() + 1 + c.len()], signature })
+    Some(Parsed {
+        header,
+        claims,
+        signing_input: &token[..h.len() + 1 + c.len()],
+        signature,
+    })
 }
 
 impl Parsed<'_> {
     /// Verified against one of our published keys (matching `kid` and `alg`).
     pub fn verify_own(&self, keys: &KeySet) -> bool {
-        let Some(kid) = &self.header.kid else { return false };
-        let Some(key) = keys.by_kid(kid) else { return false };
-        key.alg.as_str() == self.header.alg && key.verify(self.signing_input.as_bytes(), &self.signature)
+        let Some(kid) = &self.header.kid else {
+            return false;
+        };
+        let Some(key) = keys.by_kid(kid) else {
+            return false;
+        };
+        key.alg.as_str() == self.header.alg
+            && key.verify(self.signing_input.as_bytes(), &self.signature)
     }
 
     /// Verified against any usable key of a JWKS (RFC 7517), honouring `kid`
     /// when the header names one. `none` and HMAC algorithms are never accepted.
     pub fn verify_with_jwks(&self, jwks: &Value) -> bool {
-        let Some(keys) = jwks.get("keys").and_then(Value::as_array) else { return false };
+        let Some(keys) = jwks.get("keys").and_then(Value::as_array) else {
+            return false;
+        };
         keys.iter()
-            .filter(|k| match (&self.header.kid, k.get("kid").and_then(Value::as_str)) {
-                (Some(want), Some(have)) => want == have,
-                _ => true,
+            .filter(
+                |k| match (&self.header.kid, k.get("kid").and_then(Value::as_str)) {
+                    (Some(want), Some(have)) => want == have,
+                    _ => true,
+                },
+            )
+            .filter(|k| {
+                k.get("alg")
+                    .and_then(Value::as_str)
+                    .is_none_or(|a| a == self.header.alg)
             })
-            .filter(|k| k.get("alg").and_then(Value::as_str).is_none_or(|a| a == self.header.alg))
-            .any(|k| verify_jwk(k, &self.header.alg, self.signing_input.as_bytes(), &self.signature))
+            .any(|k| {
+                verify_jwk(
+                    k,
+                    &self.header.alg,
+                    self.signing_input.as_bytes(),
+                    &self.signature,
+                )
+            })
     }
 
     pub fn str_claim(&self, name: &str) -> Option<&str> {
@@ -92,7 +117,9 @@ fn verify_jwk(jwk: &Value, alg: &str, message: &[u8], signature: &[u8]) -> bool 
     let kty = jwk.get("kty").and_then(Value::as_str);
     match (alg, kty) {
         ("ES256", Some("EC")) if jwk.get("crv").and_then(Value::as_str) == Some("P-256") => {
-            let (Some(x), Some(y)) = (b64(jwk.get("x")), b64(jwk.get("y"))) else { return false };
+            let (Some(x), Some(y)) = (b64(jwk.get("x")), b64(jwk.get("y"))) else {
+                return false;
+            };
             if x.len() != 32 || y.len() != 32 {
                 return false;
             }
@@ -100,15 +127,25 @@ fn verify_jwk(jwk: &Value, alg: &str, message: &[u8], signature: &[u8]) -> bool 
             point.push(4);
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
-            UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).verify(message, signature).is_ok()
+            UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+                .verify(message, signature)
+                .is_ok()
         }
         ("RS256", Some("RSA")) => {
-            let (Some(n), Some(e)) = (b64(jwk.get("n")), b64(jwk.get("e"))) else { return false };
-            RsaPublicKeyComponents { n, e }.verify(&RSA_PKCS1_2048_8192_SHA256, message, signature).is_ok()
+            let (Some(n), Some(e)) = (b64(jwk.get("n")), b64(jwk.get("e"))) else {
+                return false;
+            };
+            RsaPublicKeyComponents { n, e }
+                .verify(&RSA_PKCS1_2048_8192_SHA256, message, signature)
+                .is_ok()
         }
         ("EdDSA", Some("OKP")) if jwk.get("crv").and_then(Value::as_str) == Some("Ed25519") => {
-            let Some(x) = b64(jwk.get("x")) else { return false };
-            UnparsedPublicKey::new(&ED25519, x).verify(message, signature).is_ok()
+            let Some(x) = b64(jwk.get("x")) else {
+                return false;
+            };
+            UnparsedPublicKey::new(&ED25519, x)
+                .verify(message, signature)
+                .is_ok()
         }
         _ => false,
     }

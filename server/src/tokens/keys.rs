@@ -116,11 +116,23 @@ impl SigningKey {
 
     /// Checks a signature made by this key.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+        use ring::signature::{
+            ECDSA_P256_SHA256_FIXED, ED25519, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey,
+        };
         match &self.pair {
-            Pair::Es256(k) => UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, k.public_key().as_ref()).verify(message, signature).is_ok(),
-            Pair::Rs256(k) => UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, k.public().as_ref()).verify(message, signature).is_ok(),
-            Pair::EdDsa(k) => UnparsedPublicKey::new(&ED25519, k.public_key().as_ref()).verify(message, signature).is_ok(),
+            Pair::Es256(k) => {
+                UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, k.public_key().as_ref())
+                    .verify(message, signature)
+                    .is_ok()
+            }
+            Pair::Rs256(k) => {
+                UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, k.public().as_ref())
+                    .verify(message, signature)
+                    .is_ok()
+            }
+            Pair::EdDsa(k) => UnparsedPublicKey::new(&ED25519, k.public_key().as_ref())
+                .verify(message, signature)
+                .is_ok(),
         }
     }
 
@@ -293,5 +305,9 @@ async fn load(db: &DatabaseConnection, now: i64) -> Result<KeySet, Error> {
     }
     let jwks = serde_json::to_string(&json!({ "keys": jwks }))
         .map_err(|e| Error::internal(format!("jwks: {e}")))?;
-    Ok(KeySet { active, published, jwks })
+    Ok(KeySet {
+        active,
+        published,
+        jwks,
+    })
 }

@@ -8,7 +8,9 @@ use ring::digest::{SHA256, digest};
 
 fn key(secret: &str) -> Option<LessSafeKey> {
     let k = digest(&SHA256, format!("portcullis successor:{secret}").as_bytes());
-    UnboundKey::new(&AES_256_GCM, k.as_ref()).ok().map(LessSafeKey::new)
+    UnboundKey::new(&AES_256_GCM, k.as_ref())
+        .ok()
+        .map(LessSafeKey::new)
 }
 
 /// Each key seals exactly one message, so a fixed nonce is safe.
@@ -16,13 +18,17 @@ const NONCE: [u8; 12] = [0; 12];
 
 pub fn seal(secret: &str, plaintext: &[u8]) -> Option<Vec<u8>> {
     let mut buf = plaintext.to_vec();
-    key(secret)?.seal_in_place_append_tag(Nonce::assume_unique_for_key(NONCE), Aad::empty(), &mut buf).ok()?;
+    key(secret)?
+        .seal_in_place_append_tag(Nonce::assume_unique_for_key(NONCE), Aad::empty(), &mut buf)
+        .ok()?;
     Some(buf)
 }
 
 pub fn open(secret: &str, sealed: &[u8]) -> Option<Vec<u8>> {
     let mut buf = sealed.to_vec();
-    let plain = key(secret)?.open_in_place(Nonce::assume_unique_for_key(NONCE), Aad::empty(), &mut buf).ok()?;
+    let plain = key(secret)?
+        .open_in_place(Nonce::assume_unique_for_key(NONCE), Aad::empty(), &mut buf)
+        .ok()?;
     Some(plain.to_vec())
 }
 

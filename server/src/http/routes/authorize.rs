@@ -22,31 +22,57 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/oauth2/end_session", web::post().to(end_session_post));
 }
 
-async fn authorize_get(req: HttpRequest, current: CurrentSession) -> Result<HttpResponse, PageError> {
-    let params = Params::from_pairs(url::form_urlencoded::parse(req.query_string().as_bytes()).collect::<Vec<_>>().iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
+async fn authorize_get(
+    req: HttpRequest,
+    current: CurrentSession,
+) -> Result<HttpResponse, PageError> {
+    let params = Params::from_pairs(
+        url::form_urlencoded::parse(req.query_string().as_bytes())
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_ref())),
+    );
     run(&req, params, current.0.as_deref(), false).await
 }
 
 /// RFC 6749 §3.1: the endpoint must also accept POST (form-encoded).
-async fn authorize_post(req: HttpRequest, current: CurrentSession, body: web::Bytes) -> Result<HttpResponse, PageError> {
+async fn authorize_post(
+    req: HttpRequest,
+    current: CurrentSession,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
     let pairs: Vec<_> = url::form_urlencoded::parse(&body).collect();
     let params = Params::from_pairs(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
     run(&req, params, current.0.as_deref(), true).await
 }
 
-async fn run(req: &HttpRequest, params: Params, session: Option<&SessionInfo>, posted: bool) -> Result<HttpResponse, PageError> {
+async fn run(
+    req: &HttpRequest,
+    params: Params,
+    session: Option<&SessionInfo>,
+    posted: bool,
+) -> Result<HttpResponse, PageError> {
     let state = app_state(req)?;
     let outcome = authorize::decide(&state, &params, session, ConsentMode::Check).await?;
     respond(req, &state, outcome, session, posted)
 }
 
-fn respond(req: &HttpRequest, state: &AppState, outcome: Outcome, session: Option<&SessionInfo>, posted: bool) -> Result<HttpResponse, PageError> {
+fn respond(
+    req: &HttpRequest,
+    state: &AppState,
+    outcome: Outcome,
+    session: Option<&SessionInfo>,
+    posted: bool,
+) -> Result<HttpResponse, PageError> {
     Ok(match outcome {
         Outcome::Page(p) => return Err(p),
         // A GET is answered with 302 (RFC 6749 §4.1.2); after a form POST, 303
         // makes the browser GET the client's redirect URI.
         Outcome::Redirect(to) if posted => see_other(&to),
-        Outcome::Redirect(to) => HttpResponse::Found().insert_header((header::LOCATION, to)).insert_header((header::CACHE_CONTROL, "no-store")).finish(),
+        Outcome::Redirect(to) => HttpResponse::Found()
+            .insert_header((header::LOCATION, to))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
         Outcome::Login { return_to, force } => {
             let mut q = url::form_urlencoded::Serializer::new(String::new());
             q.append_pair("return_to", &return_to);
@@ -86,12 +112,18 @@ struct ConsentForm {
 }
 
 /// The consent screen's answer (CONTRACT §5).
-async fn consent(req: HttpRequest, current: CurrentSession, body: web::Bytes) -> Result<HttpResponse, PageError> {
+async fn consent(
+    req: HttpRequest,
+    current: CurrentSession,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
     let form: ConsentForm = parse_form(&body)?;
     check_form(&req, &state, &form.csrf_token)?;
     let Some(session) = current.0 else {
-        return Err(PageError::forbidden("Your session has ended. Start again from the application."));
+        return Err(PageError::forbidden(
+            "Your session has ended. Start again from the application.",
+        ));
     };
     let allow = match form.decision.as_str() {
         "allow" => true,
@@ -103,7 +135,13 @@ async fn consent(req: HttpRequest, current: CurrentSession, body: web::Bytes) ->
 }
 
 fn logout_request(pairs: &[(String, String)]) -> LogoutRequest {
-    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+    };
     LogoutRequest {
         id_token_hint: get("id_token_hint"),
         post_logout_redirect_uri: get("post_logout_redirect_uri"),
@@ -114,7 +152,9 @@ fn logout_request(pairs: &[(String, String)]) -> LogoutRequest {
 
 async fn end_session_get(req: HttpRequest) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .collect();
     let lr = logout_request(&pairs);
     let plan = end_session::plan(&state, &lr).await??;
     if !plan.confirm_first {
@@ -134,20 +174,36 @@ async fn end_session_get(req: HttpRequest) -> Result<HttpResponse, PageError> {
 async fn end_session_post(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let csrf = pairs.iter().find(|(k, _)| k == "csrf_token").map(|(_, v)| v.as_str()).unwrap_or("");
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf_token")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
     check_form(&req, &state, csrf)?;
     let plan = end_session::plan(&state, &logout_request(&pairs)).await??;
     logout_then(&req, &state, plan.redirect).await
 }
 
-async fn logout_then(req: &HttpRequest, state: &AppState, redirect: Option<String>) -> Result<HttpResponse, PageError> {
+async fn logout_then(
+    req: &HttpRequest,
+    state: &AppState,
+    redirect: Option<String>,
+) -> Result<HttpResponse, PageError> {
     if let Some(token) = session_token(req, state) {
         session::end(state, &token).await?;
     }
     let mut res = match redirect {
         Some(to) => see_other(&to),
-        None => html(200, pages::render(&pages::Message { title: "Signed out", message: "You are signed out of Portcullis." }), None),
+        None => html(
+            200,
+            pages::render(&pages::Message {
+                title: "Signed out",
+                message: "You are signed out of Portcullis.",
+            }),
+            None,
+        ),
     };
-    res.add_cookie(&cookies::clear_session(&state.settings)).map_err(|_| PageError::bad_request("cookie"))?;
+    res.add_cookie(&cookies::clear_session(&state.settings))
+        .map_err(|_| PageError::bad_request("cookie"))?;
     Ok(res)
 }

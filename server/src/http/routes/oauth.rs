@@ -11,14 +11,20 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let options = || web::method(actix_web::http::Method::OPTIONS).to(preflight);
-    cfg.route("/.well-known/openid-configuration", web::get().to(discovery))
-        .route("/.well-known/oauth-authorization-server", web::get().to(discovery))
-        .route("/oauth2/jwks", web::get().to(jwks))
-        .route("/oauth2/token", web::post().to(token))
-        .route("/oauth2/introspect", web::post().to(introspect))
-        .route("/oauth2/revoke", web::post().to(revoke))
-        .route("/oauth2/userinfo", web::get().to(userinfo_get))
-        .route("/oauth2/userinfo", web::post().to(userinfo_post));
+    cfg.route(
+        "/.well-known/openid-configuration",
+        web::get().to(discovery),
+    )
+    .route(
+        "/.well-known/oauth-authorization-server",
+        web::get().to(discovery),
+    )
+    .route("/oauth2/jwks", web::get().to(jwks))
+    .route("/oauth2/token", web::post().to(token))
+    .route("/oauth2/introspect", web::post().to(introspect))
+    .route("/oauth2/revoke", web::post().to(revoke))
+    .route("/oauth2/userinfo", web::get().to(userinfo_get))
+    .route("/oauth2/userinfo", web::post().to(userinfo_post));
     for path in [
         "/.well-known/openid-configuration",
         "/.well-known/oauth-authorization-server",
@@ -70,14 +76,25 @@ struct Form(Vec<(String, String)>);
 
 impl Form {
     fn parse(req: &HttpRequest, body: &[u8]) -> Result<Form, OAuthError> {
-        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        if !ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
-            return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !ct
+            .to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+        {
+            return Err(OAuthError::invalid_request(
+                "the body must be application/x-www-form-urlencoded",
+            ));
         }
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
         for (i, (k, _)) in pairs.iter().enumerate() {
             if k != "resource" && pairs[..i].iter().any(|(p, _)| p == k) {
-                return Err(OAuthError::invalid_request(format!("parameter {k} repeated")));
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter {k} repeated"
+                )));
             }
         }
         Ok(Form(pairs))
@@ -88,12 +105,20 @@ impl Form {
     }
 
     fn all(&self, k: &str) -> Vec<String> {
-        self.0.iter().filter(|(n, _)| n == k).map(|(_, v)| v.clone()).collect()
+        self.0
+            .iter()
+            .filter(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     fn presented(&self, req: &HttpRequest) -> client_auth::Presented {
         client_auth::Presented {
-            authorization: req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string),
+            authorization: req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
             client_id: self.get("client_id"),
             client_secret: self.get("client_secret"),
             client_assertion_type: self.get("client_assertion_type"),
@@ -105,7 +130,11 @@ impl Form {
 /// The values a client assertion's `aud` may take here: the issuer or the
 /// endpoint's own URL (RFC 7523 §3).
 fn audiences(state: &AppState, path: &str) -> Vec<String> {
-    vec![state.settings.issuer.clone(), endpoint(&state.settings.issuer, path), endpoint(&state.settings.issuer, "/oauth2/token")]
+    vec![
+        state.settings.issuer.clone(),
+        endpoint(&state.settings.issuer, path),
+        endpoint(&state.settings.issuer, "/oauth2/token"),
+    ]
 }
 
 /// JSON that must not be cached (RFC 6749 §5.1), readable cross-origin.
@@ -119,9 +148,18 @@ fn no_store_json(body: String) -> HttpResponse {
 }
 
 /// `POST /oauth2/token` (RFC 6749 §3.2).
-async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, OAuthError> {
+async fn token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
     let form = Form::parse(&req, &body)?;
-    let client = client_auth::authenticate(&state, &form.presented(&req), &audiences(&state, "/oauth2/token")).await?;
+    let client = client_auth::authenticate(
+        &state,
+        &form.presented(&req),
+        &audiences(&state, "/oauth2/token"),
+    )
+    .await?;
     let request = TokenRequest {
         grant_type: form.get("grant_type"),
         code: form.get("code"),
@@ -132,42 +170,85 @@ async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -
         resource: form.all("resource"),
         device_code: form.get("device_code"),
     };
-    Ok(no_store_json(token::exchange(&state, client, request).await?))
+    Ok(no_store_json(
+        token::exchange(&state, client, request).await?,
+    ))
 }
 
 /// `POST /oauth2/introspect` (RFC 7662 §2).
-async fn introspect(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, OAuthError> {
+async fn introspect(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
     let form = Form::parse(&req, &body)?;
-    let client = client_auth::authenticate(&state, &form.presented(&req), &audiences(&state, "/oauth2/introspect")).await?;
-    let token = form.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    let answer = introspection::introspect(&state, &client, &token, form.get("token_type_hint").as_deref()).await?;
+    let client = client_auth::authenticate(
+        &state,
+        &form.presented(&req),
+        &audiences(&state, "/oauth2/introspect"),
+    )
+    .await?;
+    let token = form
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let answer = introspection::introspect(
+        &state,
+        &client,
+        &token,
+        form.get("token_type_hint").as_deref(),
+    )
+    .await?;
     Ok(no_store_json(answer.to_string()))
 }
 
 /// `POST /oauth2/revoke` (RFC 7009 §2): 200 whatever the token was.
-async fn revoke(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, OAuthError> {
+async fn revoke(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
     let form = Form::parse(&req, &body)?;
-    let client = client_auth::authenticate(&state, &form.presented(&req), &audiences(&state, "/oauth2/revoke")).await?;
-    let token = form.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let client = client_auth::authenticate(
+        &state,
+        &form.presented(&req),
+        &audiences(&state, "/oauth2/revoke"),
+    )
+    .await?;
+    let token = form
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     revocation::revoke(&state, &client, &token).await?;
-    Ok(HttpResponse::Ok().insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")).finish())
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .finish())
 }
 
 fn bearer(req: &HttpRequest) -> Option<String> {
     let h = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = h.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
 /// `GET /oauth2/userinfo` (OIDC Core §5.3.1).
-async fn userinfo_get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, OAuthError> {
+async fn userinfo_get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
     let claims = userinfo::userinfo(&state, bearer(&req).as_deref()).await?;
     Ok(no_store_json(claims.to_string()))
 }
 
 /// `POST /oauth2/userinfo`: the token in the header or the form (RFC 6750 §2.2).
-async fn userinfo_post(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, OAuthError> {
-    let from_form = url::form_urlencoded::parse(&body).find(|(k, _)| k == "access_token").map(|(_, v)| v.into_owned());
+async fn userinfo_post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let from_form = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v.into_owned());
     let token = bearer(&req).or(from_form);
     let claims = userinfo::userinfo(&state, token.as_deref()).await?;
     Ok(no_store_json(claims.to_string()))

@@ -11,19 +11,30 @@ use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
 
-pub async fn exchange(state: &AppState, client: &Client, req: &TokenRequest) -> Result<String, OAuthError> {
-    let code = req.code.as_deref().ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+pub async fn exchange(
+    state: &AppState,
+    client: &Client,
+    req: &TokenRequest,
+) -> Result<String, OAuthError> {
+    let code = req
+        .code
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let hash = opaque::hash_secret(code);
     let now = state.now();
-    let bad = || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
-    let row = store::grants::find_code(&state.db, &hash).await?.ok_or_else(bad)?;
+    let bad =
+        || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
+    let row = store::grants::find_code(&state.db, &hash)
+        .await?
+        .ok_or_else(bad)?;
     if row.client_id != client.id {
         return Err(bad());
     }
     // A second use is an attack or a bug: revoke what the first use issued
     // (RFC 6749 §4.1.2, RFC 9700 §4.5).
     if row.consumed_at.is_some() {
-        store::grants::revoke_grant(&state.db, &row.grant_id, now, revocation_horizon(state)).await?;
+        store::grants::revoke_grant(&state.db, &row.grant_id, now, revocation_horizon(state))
+            .await?;
         return Err(bad());
     }
     if row.expires_at <= now {
@@ -32,25 +43,46 @@ pub async fn exchange(state: &AppState, client: &Client, req: &TokenRequest) -> 
     // redirect_uri must repeat what the authorization request sent (RFC 6749 §4.1.3).
     let redirect_ok = match (row.redirect_uri.as_str(), req.redirect_uri.as_deref()) {
         ("", None) => true,
-        ("", Some(r)) => client.metadata.redirect_uris.iter().any(|reg| redirect::matches(reg, r)),
+        ("", Some(r)) => client
+            .metadata
+            .redirect_uris
+            .iter()
+            .any(|reg| redirect::matches(reg, r)),
         (stored, Some(r)) => stored == r,
         (_, None) => false,
     };
     if !redirect_ok {
-        return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
     }
     match (row.code_challenge.as_deref(), req.code_verifier.as_deref()) {
         (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier, challenge) => {}
-        (Some(_), Some(_)) => return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge")),
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier does not match the code_challenge",
+            ));
+        }
         (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
         // A verifier for a code issued without a challenge: a downgrade attempt.
-        (None, Some(_)) => return Err(OAuthError::invalid_grant("code_verifier sent but no code_challenge was used")),
-        (None, None) if client.is_public() => return Err(OAuthError::invalid_grant("PKCE is required for public clients")),
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier sent but no code_challenge was used",
+            ));
+        }
+        (None, None) if client.is_public() => {
+            return Err(OAuthError::invalid_grant(
+                "PKCE is required for public clients",
+            ));
+        }
         (None, None) => {}
     }
-    let user = store::users::find(&state.db, &row.user_id).await?.ok_or_else(bad)?;
+    let user = store::users::find(&state.db, &row.user_id)
+        .await?
+        .ok_or_else(bad)?;
     let granted = scope::parse(&row.resources);
-    let resources = resource::narrow(&req.resource, &granted).map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
+    let resources = resource::narrow(&req.resource, &granted)
+        .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
     let amr: Vec<String> = serde_json::from_str(&row.amr).unwrap_or_default();
     let grant = Grant {
         client,
@@ -65,14 +97,19 @@ pub async fn exchange(state: &AppState, client: &Client, req: &TokenRequest) -> 
         org_id: row.organization_id.clone(),
         nonce: row.nonce.clone(),
     };
-    let with_refresh = client.metadata.grant_types.iter().any(|g| g == GRANT_REFRESH_TOKEN);
+    let with_refresh = client
+        .metadata
+        .grant_types
+        .iter()
+        .any(|g| g == GRANT_REFRESH_TOKEN);
     let minted = mint(state, &grant, with_refresh, None).await?;
 
     // Consume the code and store the refresh token together: both or neither.
     let txn = state.db.begin().await.map_err(Error::from)?;
     if !store::grants::consume_code(&txn, &hash, now).await? {
         drop(txn);
-        store::grants::revoke_grant(&state.db, &row.grant_id, now, revocation_horizon(state)).await?;
+        store::grants::revoke_grant(&state.db, &row.grant_id, now, revocation_horizon(state))
+            .await?;
         return Err(bad());
     }
     if let Some(r) = minted.refresh_row {

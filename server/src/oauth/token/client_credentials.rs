@@ -12,15 +12,27 @@ use crate::tokens::opaque;
 /// Scopes that only make sense with a user.
 const USER_ONLY: &[&str] = &["openid", "offline_access"];
 
-pub async fn exchange(state: &AppState, client: &Client, req: &TokenRequest) -> Result<String, OAuthError> {
+pub async fn exchange(
+    state: &AppState,
+    client: &Client,
+    req: &TokenRequest,
+) -> Result<String, OAuthError> {
     if client.is_public() {
-        return Err(OAuthError::new(OAuthErrorCode::UnauthorizedClient, "public clients cannot use client_credentials"));
+        return Err(OAuthError::new(
+            OAuthErrorCode::UnauthorizedClient,
+            "public clients cannot use client_credentials",
+        ));
     }
-    let allowed: Vec<String> = scope::parse(&client.metadata.scope).into_iter().filter(|s| !USER_ONLY.contains(&s.as_str())).collect();
+    let allowed: Vec<String> = scope::parse(&client.metadata.scope)
+        .into_iter()
+        .filter(|s| !USER_ONLY.contains(&s.as_str()))
+        .collect();
     let scopes = match req.scope.as_deref().map(scope::parse) {
         Some(s) if !s.is_empty() => {
             if let Some(bad) = s.iter().find(|x| !allowed.contains(x)) {
-                return Err(OAuthError::invalid_scope(format!("scope {bad:?} is not allowed for this client")));
+                return Err(OAuthError::invalid_scope(format!(
+                    "scope {bad:?} is not allowed for this client"
+                )));
             }
             s
         }

@@ -70,12 +70,20 @@ fn at_hash(alg: Alg, access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
 }
 
-pub async fn mint(state: &AppState, grant: &Grant<'_>, with_refresh: bool, parent_hash: Option<String>) -> Result<Minted, Error> {
+pub async fn mint(
+    state: &AppState,
+    grant: &Grant<'_>,
+    with_refresh: bool,
+    parent_hash: Option<String>,
+) -> Result<Minted, Error> {
     let now = state.now();
     let ttl = state.settings.tokens.access_token_ttl;
     let keys = state.keys.get(now).await?;
     let scope = grant.scope.join(" ");
-    let sub = grant.user.map(|u| u.id.clone()).unwrap_or_else(|| grant.client.id.clone());
+    let sub = grant
+        .user
+        .map(|u| u.id.clone())
+        .unwrap_or_else(|| grant.client.id.clone());
 
     let mut at = Map::new();
     at.insert("iss".into(), json!(state.settings.issuer));
@@ -99,7 +107,9 @@ pub async fn mint(state: &AppState, grant: &Grant<'_>, with_refresh: bool, paren
     let access_token = jws::sign(keys.active(Alg::Es256)?, "at+jwt", &at)?;
 
     let id_token = match grant.user {
-        Some(user) if grant.scope.iter().any(|s| s == "openid") => Some(id_token(state, &keys, grant, user, &access_token, now)?),
+        Some(user) if grant.scope.iter().any(|s| s == "openid") => {
+            Some(id_token(state, &keys, grant, user, &access_token, now)?)
+        }
         _ => None,
     };
 
@@ -157,7 +167,14 @@ pub fn user_claims(user: &users::Model, scope: &[String], out: &mut Map<String, 
     }
 }
 
-fn id_token(state: &AppState, keys: &KeySet, grant: &Grant<'_>, user: &users::Model, access_token: &str, now: i64) -> Result<String, Error> {
+fn id_token(
+    state: &AppState,
+    keys: &KeySet,
+    grant: &Grant<'_>,
+    user: &users::Model,
+    access_token: &str,
+    now: i64,
+) -> Result<String, Error> {
     let alg = grant
         .client
         .metadata
@@ -171,7 +188,10 @@ fn id_token(state: &AppState, keys: &KeySet, grant: &Grant<'_>, user: &users::Mo
     c.insert("aud".into(), json!(grant.client.id));
     c.insert("azp".into(), json!(grant.client.id));
     c.insert("iat".into(), json!(now));
-    c.insert("exp".into(), json!(now + state.settings.tokens.id_token_ttl));
+    c.insert(
+        "exp".into(),
+        json!(now + state.settings.tokens.id_token_ttl),
+    );
     c.insert("auth_time".into(), json!(grant.auth_time.unwrap_or(now)));
     if let Some(n) = &grant.nonce {
         c.insert("nonce".into(), json!(n));

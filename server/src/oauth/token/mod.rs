@@ -8,7 +8,10 @@ pub mod refresh_token;
 use std::sync::Arc;
 
 use crate::error::{OAuthError, OAuthErrorCode};
-use crate::oauth::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN};
+use crate::oauth::client::{
+    Client, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE,
+    GRANT_REFRESH_TOKEN,
+};
 use crate::state::AppState;
 
 /// The grants this endpoint knows.
@@ -55,14 +58,26 @@ pub struct TokenRequest {
 }
 
 /// Dispatches on `grant_type` and answers with the JSON body to send.
-pub async fn exchange(state: &AppState, client: Arc<Client>, req: TokenRequest) -> Result<String, OAuthError> {
+pub async fn exchange(
+    state: &AppState,
+    client: Arc<Client>,
+    req: TokenRequest,
+) -> Result<String, OAuthError> {
     let grant = match req.grant_type.as_deref() {
         None => return Err(OAuthError::invalid_request("grant_type is required")),
         Some(g) => GrantType::parse(g).ok_or_else(|| {
-            OAuthError::new(OAuthErrorCode::UnsupportedGrantType, format!("grant_type {g:?} is not supported"))
+            OAuthError::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                format!("grant_type {g:?} is not supported"),
+            )
         })?,
     };
-    if !client.metadata.grant_types.iter().any(|g| g == grant.as_str()) {
+    if !client
+        .metadata
+        .grant_types
+        .iter()
+        .any(|g| g == grant.as_str())
+    {
         return Err(OAuthError::new(
             OAuthErrorCode::UnauthorizedClient,
             format!("this client may not use the {} grant", grant.as_str()),
@@ -72,7 +87,10 @@ pub async fn exchange(state: &AppState, client: Arc<Client>, req: TokenRequest) 
         GrantType::AuthorizationCode => authorization_code::exchange(state, &client, &req).await,
         GrantType::RefreshToken => refresh_token::exchange(state, &client, &req).await,
         GrantType::ClientCredentials => client_credentials::exchange(state, &client, &req).await,
-        GrantType::DeviceCode => Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "the device grant is not available yet")),
+        GrantType::DeviceCode => Err(OAuthError::new(
+            OAuthErrorCode::UnsupportedGrantType,
+            "the device grant is not available yet",
+        )),
     }
 }
 

@@ -23,11 +23,20 @@ fn bad() -> OAuthError {
     OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
 }
 
-pub async fn exchange(state: &AppState, client: &Client, req: &TokenRequest) -> Result<String, OAuthError> {
-    let token = req.refresh_token.as_deref().ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+pub async fn exchange(
+    state: &AppState,
+    client: &Client,
+    req: &TokenRequest,
+) -> Result<String, OAuthError> {
+    let token = req
+        .refresh_token
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let hash = opaque::hash_secret(token);
     let now = state.now();
-    let row = store::grants::find_refresh(&state.db, &hash).await?.ok_or_else(bad)?;
+    let row = store::grants::find_refresh(&state.db, &hash)
+        .await?
+        .ok_or_else(bad)?;
     if row.client_id != client.id || row.revoked_at.is_some() || row.expires_at <= now {
         return Err(bad());
     }
@@ -40,7 +49,9 @@ pub async fn exchange(state: &AppState, client: &Client, req: &TokenRequest) -> 
     let scopes = match req.scope.as_deref().map(scope::parse) {
         Some(s) if !s.is_empty() => {
             if let Some(x) = s.iter().find(|x| !granted.contains(x)) {
-                return Err(OAuthError::invalid_scope(format!("scope {x:?} was not granted")));
+                return Err(OAuthError::invalid_scope(format!(
+                    "scope {x:?} was not granted"
+                )));
             }
             s
         }
@@ -48,8 +59,12 @@ pub async fn exchange(state: &AppState, client: &Client, req: &TokenRequest) -> 
     };
     let resources = resource::narrow(&req.resource, &scope::parse(&row.resources))
         .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
-    let Some(user_id) = row.user_id.as_deref() else { return Err(bad()) };
-    let user = store::users::find(&state.db, user_id).await?.ok_or_else(bad)?;
+    let Some(user_id) = row.user_id.as_deref() else {
+        return Err(bad());
+    };
+    let user = store::users::find(&state.db, user_id)
+        .await?
+        .ok_or_else(bad)?;
     let grant = Grant {
         client,
         user: Some(&user),
@@ -92,23 +107,37 @@ async fn reuse(state: &AppState, token: &str, hash: &str) -> Result<String, OAut
     let grace = state.settings.tokens.refresh_reuse_grace;
     // The winner may still be committing; its row shows the successor shortly.
     for attempt in 0..20 {
-        let row = store::grants::find_refresh(&state.db, hash).await?.ok_or_else(bad)?;
+        let row = store::grants::find_refresh(&state.db, hash)
+            .await?
+            .ok_or_else(bad)?;
         if row.revoked_at.is_some() {
             return Err(bad());
         }
-        let Some(used_at) = row.used_at else { return Err(bad()) };
+        let Some(used_at) = row.used_at else {
+            return Err(bad());
+        };
         if state.now() - used_at > grace {
-            store::grants::revoke_grant(&state.db, &row.grant_id, state.now(), revocation_horizon(state)).await?;
+            store::grants::revoke_grant(
+                &state.db,
+                &row.grant_id,
+                state.now(),
+                revocation_horizon(state),
+            )
+            .await?;
             tracing::warn!(grant = %row.grant_id, "refresh token reused after the grace window; family revoked");
             return Err(bad());
         }
         if let Some(sealed) = row.successor {
             let plain = seal::open(token, &sealed).ok_or_else(bad)?;
             // Check it still parses: we never send a half-written body.
-            let _: TokenResponse = serde_json::from_slice(&plain).map_err(|_| OAuthError::server_error())?;
+            let _: TokenResponse =
+                serde_json::from_slice(&plain).map_err(|_| OAuthError::server_error())?;
             return String::from_utf8(plain).map_err(|_| OAuthError::server_error());
         }
         tokio::time::sleep(Duration::from_millis(10 * (attempt + 1))).await;
     }
-    Err(OAuthError::new(OAuthErrorCode::TemporarilyUnavailable, "the refresh is still in progress; retry"))
+    Err(OAuthError::new(
+        OAuthErrorCode::TemporarilyUnavailable,
+        "the refresh is still in progress; retry",
+    ))
 }
