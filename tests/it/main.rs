@@ -9,7 +9,9 @@ mod rp;
 
 mod accounts;
 mod cli;
+mod code_flow;
 mod discovery;
+mod flow;
 mod keys;
 mod ops;
 mod registration;

@@ -1,0 +1,216 @@
+//! Driving the code flow as a browser would: follow redirects on our origin,
+//! fill the sign-in form, answer the consent screen, stop at the client.
+
+use portcullis::oauth::client::{NewClient, build_admin_client};
+use url::Url;
+
+use crate::harness::TestServer;
+use crate::html::form;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestClient {
+    pub id: String,
+    pub secret: Option<String>,
+    pub redirect: String,
+}
+
+/// Registers a client the way `portcullis client create` does.
+pub async fn client(
+    s: &TestServer,
+    public: bool,
+    trusted: bool,
+    grants: &[&str],
+    scope: Option<&str>,
+) -> TestClient {
+    let redirect = "https://app.example/callback".to_string();
+    let reg = build_admin_client(
+        NewClient {
+            name: "Test App".into(),
+            grant_types: grants.iter().map(|g| g.to_string()).collect(),
+            redirect_uris: vec![redirect.clone(), "http://127.0.0.1/cb".into()],
+            scope: scope.map(str::to_string),
+            public,
+            trusted,
+        },
+        s.state.now(),
+    )
+    .unwrap();
+    portcullis::store::clients::insert(&s.state.db, reg.row)
+        .await
+        .unwrap();
+    TestClient {
+        id: reg.client.id,
+        secret: reg.secret,
+        redirect,
+    }
+}
+
+pub async fn public_client(s: &TestServer) -> TestClient {
+    client(
+        s,
+        true,
+        false,
+        &["authorization_code", "refresh_token"],
+        None,
+    )
+    .await
+}
+
+pub async fn confidential_client(s: &TestServer) -> TestClient {
+    client(
+        s,
+        false,
+        false,
+        &["authorization_code", "refresh_token", "client_credentials"],
+        None,
+    )
+    .await
+}
+
+/// A browser signed in as `email` (the account is created).
+pub async fn signed_in(s: &TestServer, email: &str) -> reqwest::Client {
+    let b = s.new_browser();
+    let res = crate::accounts::sign_up(s, &b, email, PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    b
+}
+
+/// Follows the flow from `start` until a redirect leaves our origin, signing
+/// in with `email` if asked and answering consent with `decision`.
+pub async fn follow(
+    s: &TestServer,
+    b: &reqwest::Client,
+    start: &str,
+    email: &str,
+    decision: &str,
+) -> Url {
+    let mut res = b.get(start).send().await.unwrap();
+    for _ in 0..10 {
+        let status = res.status().as_u16();
+        if matches!(status, 302 | 303) {
+            let loc = res.headers()["location"].to_str().unwrap().to_string();
+            if loc.starts_with('/') {
+                res = b.get(s.url(&loc)).send().await.unwrap();
+                continue;
+            }
+            return Url::parse(&loc).unwrap();
+        }
+        let html = res.text().await.unwrap();
+        assert_eq!(status, 200, "unexpected page: {html}");
+        if html.contains("action=\"/login\"") {
+            let f = form(&html, "/login");
+            res = b
+                .post(s.url("/login"))
+                .form(&f.fill(&[("email", email), ("password", PASSWORD)]))
+                .send()
+                .await
+                .unwrap();
+        } else if html.contains("action=\"/oauth2/consent\"") {
+            let f = form(&html, "/oauth2/consent");
+            assert!(f.get("consent_id").is_some_and(|v| v.len() >= 32));
+            res = b
+                .post(s.url("/oauth2/consent"))
+                .form(&f.fill(&[("decision", decision)]))
+                .send()
+                .await
+                .unwrap();
+        } else {
+            panic!("no form to fill: {html}");
+        }
+    }
+    panic!("too many steps");
+}
+
+pub fn param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// An authorize URL with PKCE for `verifier`.
+pub fn authorize_url(
+    s: &TestServer,
+    c: &TestClient,
+    extra: &[(&str, &str)],
+    verifier: Option<&str>,
+) -> String {
+    let mut u = Url::parse(&s.url("/oauth2/authorize")).unwrap();
+    {
+        let mut q = u.query_pairs_mut();
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", &c.id)
+            .append_pair("redirect_uri", &c.redirect);
+        if let Some(v) = verifier {
+            q.append_pair("code_challenge", &challenge(v))
+                .append_pair("code_challenge_method", "S256");
+        }
+        for (k, v) in extra {
+            q.append_pair(k, v);
+        }
+    }
+    u.to_string()
+}
+
+pub fn challenge(verifier: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        verifier.as_bytes(),
+    ))
+}
+
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-0123456789";
+
+/// POSTs to the token endpoint with the client's credentials (basic for
+/// confidential clients, `client_id` for public ones).
+pub async fn token(s: &TestServer, c: &TestClient, params: &[(&str, &str)]) -> reqwest::Response {
+    let http = reqwest::Client::new();
+    let mut form: Vec<(&str, &str)> = params.to_vec();
+    let mut req = http.post(s.url("/oauth2/token"));
+    match &c.secret {
+        Some(secret) => req = req.basic_auth(&c.id, Some(secret)),
+        None => form.push(("client_id", &c.id)),
+    }
+    req.form(&form).send().await.unwrap()
+}
+
+/// Runs the flow and exchanges the code: the token response JSON.
+pub async fn tokens(s: &TestServer, c: &TestClient, email: &str, scope: &str) -> serde_json::Value {
+    let b = signed_in(s, email).await;
+    let url = follow(
+        s,
+        &b,
+        &authorize_url(s, c, &[("scope", scope), ("state", "st")], Some(VERIFIER)),
+        email,
+        "allow",
+    )
+    .await;
+    let code = param(&url, "code").expect("code");
+    let res = token(
+        s,
+        c,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &c.redirect),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+pub async fn introspect(s: &TestServer, c: &TestClient, token: &str) -> serde_json::Value {
+    let http = reqwest::Client::new();
+    let mut req = http.post(s.url("/oauth2/introspect"));
+    let mut form = vec![("token", token.to_string())];
+    match &c.secret {
+        Some(secret) => req = req.basic_auth(&c.id, Some(secret)),
+        None => form.push(("client_id", c.id.clone())),
+    }
+    let res = req.form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
