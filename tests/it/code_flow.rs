@@ -1015,3 +1015,158 @@ async fn end_session_with_a_hint_signs_out_and_redirects_only_to_registered_uris
         .unwrap();
     assert!(still.is_object());
 }
+
+#[tokio::test]
+async fn prompt_login_and_max_age_force_a_fresh_sign_in() {
+    let s = TestServer::start().await;
+    let c = flow::public_client(&s).await;
+    let b = flow::signed_in(&s, "ml@example.com").await;
+    assert!(
+        param(
+            &authorize(&s, &c, &b, &[], Some(flow::VERIFIER)).await,
+            "code"
+        )
+        .is_some()
+    );
+    for extra in [("prompt", "login"), ("max_age", "0")] {
+        s.clock.advance(5);
+        let res = b
+            .get(flow::authorize_url(&s, &c, &[extra], Some(flow::VERIFIER)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{extra:?}");
+        let loc = res.headers()["location"].to_str().unwrap().to_string();
+        assert!(
+            loc.starts_with("/login?") && loc.contains("prompt=login"),
+            "{loc}"
+        );
+        // Signing in again completes the flow with a fresh auth_time.
+        let back = follow(&s, &b, &s.url(&loc), "ml@example.com", "allow").await;
+        let code = param(&back, "code").expect("code after re-authentication");
+        let t: Value = flow::token(
+            &s,
+            &c,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &c.redirect),
+                ("code_verifier", flow::VERIFIER),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        let claims: Value = serde_json::from_slice(&b64(t["id_token"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .nth(1)
+            .unwrap()))
+        .unwrap();
+        assert!(
+            claims["auth_time"].as_i64().unwrap() >= s.state.now() - 1,
+            "{extra:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn discovery_lists_every_endpoint_and_capability() {
+    let s = TestServer::start().await;
+    let d: Value = s
+        .http
+        .get(s.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (k, path) in [
+        ("authorization_endpoint", "/oauth2/authorize"),
+        ("token_endpoint", "/oauth2/token"),
+        ("userinfo_endpoint", "/oauth2/userinfo"),
+        ("jwks_uri", "/oauth2/jwks"),
+        ("registration_endpoint", "/oauth2/register"),
+        ("introspection_endpoint", "/oauth2/introspect"),
+        ("revocation_endpoint", "/oauth2/revoke"),
+        ("end_session_endpoint", "/oauth2/end_session"),
+    ] {
+        assert_eq!(d[k], format!("{}{path}", s.base), "{k}");
+    }
+    assert_eq!(
+        d["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(d["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(d["response_types_supported"], serde_json::json!(["code"]));
+    for m in [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    ] {
+        assert!(
+            d["token_endpoint_auth_methods_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from(m))
+        );
+    }
+    for g in ["authorization_code", "refresh_token", "client_credentials"] {
+        assert!(
+            d["grant_types_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from(g))
+        );
+    }
+    assert!(
+        d["scopes_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("offline_access"))
+    );
+    assert!(
+        d["claims_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("email_verified"))
+    );
+}
+
+#[tokio::test]
+async fn a_request_without_scope_gets_the_clients_default_scope() {
+    let s = TestServer::start().await;
+    let c = flow::client(
+        &s,
+        true,
+        false,
+        &["authorization_code", "refresh_token"],
+        Some("openid mcp:tools"),
+    )
+    .await;
+    let b = flow::signed_in(&s, "ds@example.com").await;
+    let code = param(
+        &authorize(&s, &c, &b, &[], Some(flow::VERIFIER)).await,
+        "code",
+    )
+    .unwrap();
+    let t: Value = flow::token(
+        &s,
+        &c,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &c.redirect),
+            ("code_verifier", flow::VERIFIER),
+        ],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(t["scope"], "openid mcp:tools");
+}

@@ -9,6 +9,7 @@ mod rp;
 
 mod accounts;
 mod cli;
+mod client_auth;
 mod code_flow;
 mod discovery;
 mod flow;
