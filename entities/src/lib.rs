@@ -8,6 +8,7 @@ pub mod clients;
 pub mod consent_requests;
 pub mod consents;
 pub mod credentials;
+pub mod device_authorizations;
 pub mod memberships;
 pub mod organizations;
 pub mod refresh_tokens;
@@ -23,6 +24,7 @@ pub mod prelude {
     pub use super::consent_requests::Entity as ConsentRequests;
     pub use super::consents::Entity as Consents;
     pub use super::credentials::Entity as Credentials;
+    pub use super::device_authorizations::Entity as DeviceAuthorizations;
     pub use super::memberships::Entity as Memberships;
     pub use super::organizations::Entity as Organizations;
     pub use super::refresh_tokens::Entity as RefreshTokens;

@@ -2,6 +2,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_core_tables;
 mod m20261122_000002_create_flow_tables;
+mod m20261122_000003_create_device_authorizations;
 
 /// Runs the schema migrations in order.
 pub struct Migrator;
@@ -12,6 +13,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_create_core_tables::Migration),
             Box::new(m20261122_000002_create_flow_tables::Migration),
+            Box::new(m20261122_000003_create_device_authorizations::Migration),
         ]
     }
 }

@@ -93,6 +93,10 @@ pub struct TokenSettings {
     pub refresh_token_ttl: i64,
     pub code_ttl: i64,
     pub refresh_reuse_grace: i64,
+    /// RFC 8628 `expires_in` of a device code.
+    pub device_code_ttl: i64,
+    /// RFC 8628 minimum polling `interval`.
+    pub device_poll_interval: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -131,6 +135,8 @@ id_token_ttl = 3600
 refresh_token_ttl = 2592000
 code_ttl = 60
 refresh_reuse_grace = 10
+device_code_ttl = 600
+device_poll_interval = 5
 
 [session]
 ttl = 604800
@@ -281,6 +287,11 @@ impl Settings {
             ("tokens.id_token_ttl", self.tokens.id_token_ttl),
             ("tokens.refresh_token_ttl", self.tokens.refresh_token_ttl),
             ("tokens.code_ttl", self.tokens.code_ttl),
+            ("tokens.device_code_ttl", self.tokens.device_code_ttl),
+            (
+                "tokens.device_poll_interval",
+                self.tokens.device_poll_interval,
+            ),
             ("session.ttl", self.session.ttl),
         ] {
             if v <= 0 {

@@ -13,6 +13,8 @@ pub enum Family {
     SignIn,
     SignUp,
     Registration,
+    /// User codes typed on `/device` (34 bits must not be guessable).
+    DeviceCode,
 }
 
 impl Family {
@@ -22,6 +24,7 @@ impl Family {
             Family::SignIn => (10.0, 10.0),
             Family::SignUp => (5.0, 5.0),
             Family::Registration => (10.0, 10.0),
+            Family::DeviceCode => (10.0, 10.0),
         }
     }
 }

@@ -28,6 +28,7 @@ pub struct Inner {
     pub discovery: Discovery,
     pub metrics: Metrics,
     pub limiter: crate::ratelimit::RateLimiter,
+    pub device_pacer: crate::oauth::device::Pacer,
 }
 
 impl Deref for AppState {
@@ -65,6 +66,7 @@ impl AppState {
             discovery,
             metrics: Metrics::default(),
             limiter: Default::default(),
+            device_pacer: Default::default(),
             settings,
             clock,
         })))

@@ -77,6 +77,16 @@ pub struct Consent<'a> {
     pub id_field: &'a str,
     pub id_value: &'a str,
     pub csrf_token: &'a str,
+    /// The device's user code, for the person to compare (device flow).
+    pub user_code: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "device.html")]
+pub struct DeviceEntry<'a> {
+    pub csrf_token: &'a str,
+    pub user_code: &'a str,
+    pub error: Option<&'a str>,
 }
 
 #[derive(Template)]

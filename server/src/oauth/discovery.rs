@@ -49,7 +49,13 @@ impl Discovery {
             "introspection_endpoint": endpoint(iss, "/oauth2/introspect"),
             "revocation_endpoint": endpoint(iss, "/oauth2/revoke"),
             "end_session_endpoint": endpoint(iss, "/oauth2/end_session"),
-            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "device_authorization_endpoint": endpoint(iss, "/oauth2/device_authorization"),
+            "grant_types_supported": [
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ],
             "token_endpoint_auth_methods_supported": AUTH_METHODS,
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
             "introspection_endpoint_auth_methods_supported": AUTH_METHODS,

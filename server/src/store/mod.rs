@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod consents;
+pub mod devices;
 pub mod grants;
 pub mod keys;
 pub mod orgs;

@@ -95,6 +95,7 @@ fn respond(
                 id_field: "consent_id",
                 id_value: &screen.request_id,
                 csrf_token: &csrf,
+                user_code: None,
             };
             html(200, pages::render(&page), cookie)
         }

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod authorize;
+pub mod device;
 pub mod oauth;
 pub mod ops;
 pub mod registration;
@@ -13,6 +14,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     ops::configure(cfg);
     oauth::configure(cfg);
     authorize::configure(cfg);
+    device::configure(cfg);
     registration::configure(cfg);
     api::configure(cfg);
     screens::configure(cfg);

@@ -21,6 +21,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/oauth2/jwks", web::get().to(jwks))
     .route("/oauth2/token", web::post().to(token))
+    .route(
+        "/oauth2/device_authorization",
+        web::post().to(device_authorization),
+    )
     .route("/oauth2/introspect", web::post().to(introspect))
     .route("/oauth2/revoke", web::post().to(revoke))
     .route("/oauth2/userinfo", web::get().to(userinfo_get))
@@ -30,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/.well-known/oauth-authorization-server",
         "/oauth2/jwks",
         "/oauth2/token",
+        "/oauth2/device_authorization",
         "/oauth2/introspect",
         "/oauth2/revoke",
         "/oauth2/userinfo",
@@ -173,6 +178,30 @@ async fn token(
     Ok(no_store_json(
         token::exchange(&state, client, request).await?,
     ))
+}
+
+/// `POST /oauth2/device_authorization` (RFC 8628 §3.1): client
+/// authentication as at the token endpoint; public clients name themselves.
+async fn device_authorization(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let form = Form::parse(&req, &body)?;
+    let client = client_auth::authenticate(
+        &state,
+        &form.presented(&req),
+        &audiences(&state, "/oauth2/device_authorization"),
+    )
+    .await?;
+    let answer = crate::oauth::device::authorize(
+        &state,
+        &client,
+        form.get("scope").as_deref(),
+        &form.all("resource"),
+    )
+    .await?;
+    Ok(no_store_json(answer.to_string()))
 }
 
 /// `POST /oauth2/introspect` (RFC 7662 §2).

@@ -2,6 +2,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod issue;
 pub mod refresh_token;
 
@@ -87,10 +88,7 @@ pub async fn exchange(
         GrantType::AuthorizationCode => authorization_code::exchange(state, &client, &req).await,
         GrantType::RefreshToken => refresh_token::exchange(state, &client, &req).await,
         GrantType::ClientCredentials => client_credentials::exchange(state, &client, &req).await,
-        GrantType::DeviceCode => Err(OAuthError::new(
-            OAuthErrorCode::UnsupportedGrantType,
-            "the device grant is not available yet",
-        )),
+        GrantType::DeviceCode => device_code::exchange(state, &client, &req).await,
     }
 }
 

@@ -1,0 +1,34 @@
+use sea_orm::entity::prelude::*;
+
+/// An RFC 8628 device authorization: pending until the user approves or
+/// denies it on `/device`, then consumed once by the token endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "device_authorizations")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub device_code_hash: String,
+    #[sea_orm(unique)]
+    pub user_code: String,
+    pub client_id: String,
+    #[sea_orm(column_type = "Text")]
+    pub scope: String,
+    #[sea_orm(column_type = "Text")]
+    pub resources: String,
+    /// `pending`, `approved` or `denied`.
+    pub status: String,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub auth_time: Option<i64>,
+    #[sea_orm(column_type = "Text")]
+    pub amr: String,
+    pub organization_id: Option<String>,
+    pub grant_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub consumed_at: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

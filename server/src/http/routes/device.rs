@@ -1,0 +1,194 @@
+//! The `/device` screens (RFC 8628 §3.3, CONTRACT §5): enter the code, sign
+//! in if needed, compare and approve, done.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::screens::{check_form, html, parse_form, see_other};
+use crate::error::PageError;
+use crate::http::extract::{CurrentSession, client_info, csrf_token, state as app_state};
+use crate::http::pages;
+use crate::login::session::SessionInfo;
+use crate::oauth::authorize::describe_scope;
+use crate::oauth::device::{self, UserCode};
+use crate::oauth::scope;
+use crate::ratelimit::Family;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/device", web::get().to(show))
+        .route("/device", web::post().to(submit));
+}
+
+#[derive(Deserialize)]
+struct Query {
+    user_code: Option<String>,
+}
+
+fn entry(
+    req: &HttpRequest,
+    state: &AppState,
+    status: u16,
+    code: &str,
+    error: Option<&str>,
+) -> HttpResponse {
+    let (csrf, cookie) = csrf_token(req, state);
+    html(
+        status,
+        pages::render(&pages::DeviceEntry {
+            csrf_token: &csrf,
+            user_code: code,
+            error,
+        }),
+        cookie,
+    )
+}
+
+/// Guessing 34 bits must be hopeless: every lookup costs a token from the
+/// address's bucket and from the session's.
+fn limit(req: &HttpRequest, state: &AppState, session: &SessionInfo) -> Result<(), PageError> {
+    let now = state.now() as f64;
+    let ip = client_info(req).ip.unwrap_or_default();
+    let by_ip = state
+        .limiter
+        .check(Family::DeviceCode, &format!("ip:{ip}"), now);
+    let by_session = state.limiter.check(
+        Family::DeviceCode,
+        &format!("session:{}", session.session.id),
+        now,
+    );
+    match by_ip.and(by_session) {
+        Ok(()) => Ok(()),
+        Err(retry) => Err(PageError::new(
+            429,
+            "Too many attempts",
+            format!("Wait {} seconds, then try again.", retry.0),
+        )),
+    }
+}
+
+async fn show(
+    req: HttpRequest,
+    query: web::Query<Query>,
+    current: CurrentSession,
+) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let typed = query.user_code.clone().unwrap_or_default();
+    let Some(session) = current.0 else {
+        let mut back = url::form_urlencoded::Serializer::new(String::from("/device?"));
+        if !typed.is_empty() {
+            back.append_pair("user_code", &typed);
+        }
+        let return_to: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("return_to", back.finish().trim_end_matches('?'))
+            .finish();
+        return Ok(see_other(&format!("/login?{return_to}")));
+    };
+    if typed.is_empty() {
+        return Ok(entry(&req, &state, 200, "", None));
+    }
+    approval(&req, &state, &session, &typed).await
+}
+
+/// Looks the code up and shows the approval screen, or the entry form again.
+async fn approval(
+    req: &HttpRequest,
+    state: &AppState,
+    session: &SessionInfo,
+    typed: &str,
+) -> Result<HttpResponse, PageError> {
+    limit(req, state, session)?;
+    let Some((row, client)) = device::lookup(state, typed).await? else {
+        return Ok(entry(
+            req,
+            state,
+            400,
+            typed,
+            Some("That code is not valid or has expired. Check your device."),
+        ));
+    };
+    let code = UserCode::parse(&row.user_code)
+        .map(|c| c.display())
+        .unwrap_or_default();
+    let (csrf, cookie) = csrf_token(req, state);
+    let resources = scope::parse(&row.resources);
+    let host = client
+        .metadata
+        .client_uri
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "your device".to_string());
+    let page = pages::Consent {
+        client_name: &client.name,
+        client_host: &host,
+        dynamic: client.origin != crate::oauth::client::Origin::Admin.as_str(),
+        email: &session.user.email,
+        scopes: scope::parse(&row.scope)
+            .iter()
+            .map(|s| describe_scope(s))
+            .collect(),
+        resources: &resources,
+        action: "/device",
+        id_field: "user_code",
+        id_value: &code,
+        csrf_token: &csrf,
+        user_code: Some(&code),
+    };
+    Ok(html(200, pages::render(&page), cookie))
+}
+
+#[derive(Deserialize)]
+struct Form {
+    #[serde(default)]
+    user_code: String,
+    #[serde(default)]
+    csrf_token: String,
+    decision: Option<String>,
+}
+
+async fn submit(
+    req: HttpRequest,
+    current: CurrentSession,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let form: Form = parse_form(&body)?;
+    check_form(&req, &state, &form.csrf_token)?;
+    let Some(session) = current.0 else {
+        return Ok(see_other("/login?return_to=%2Fdevice"));
+    };
+    let allow = match form.decision.as_deref() {
+        None => return approval(&req, &state, &session, &form.user_code).await,
+        Some("allow") => true,
+        Some("deny") => false,
+        Some(_) => return Err(PageError::bad_request("Choose Allow or Deny.")),
+    };
+    let Some((row, _)) = device::lookup(&state, &form.user_code).await? else {
+        return Ok(entry(
+            &req,
+            &state,
+            400,
+            &form.user_code,
+            Some("That code is not valid or has expired. Check your device."),
+        ));
+    };
+    if !device::answer(&state, row, &session, allow).await? {
+        return Err(PageError::bad_request(
+            "This code was already answered or has expired.",
+        ));
+    }
+    let (title, message) = if allow {
+        ("Device connected", "You can return to your device now.")
+    } else {
+        (
+            "Request denied",
+            "The device was not given access. You can close this page.",
+        )
+    };
+    Ok(html(
+        200,
+        pages::render(&pages::Message { title, message }),
+        None,
+    ))
+}

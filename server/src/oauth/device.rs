@@ -1,0 +1,303 @@
+//! The device authorization grant (RFC 8628).
+//!
+//! ```text
+//! CLI ── POST /oauth2/device_authorization ──► device_code + user_code (pending)
+//! person ── /device: enter code ─► sign in ─► allow / deny ──► approved | denied
+//! CLI ── polls /oauth2/token ──► authorization_pending | slow_down | access_denied
+//!                                | expired_token | tokens (exactly once)
+//! ```
+//!
+//! Polls read the row and never write it: the pacing (`slow_down`) is kept
+//! in memory per instance, so a thousand pending devices cost reads only.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use entities::device_authorizations as devices;
+use moka::sync::Cache;
+use serde_json::{Value, json};
+
+use crate::error::{Error, OAuthError, OAuthErrorCode};
+use crate::login::session::SessionInfo;
+use crate::oauth::client::{self, Client};
+use crate::oauth::discovery::endpoint;
+use crate::oauth::{resource, scope};
+use crate::state::AppState;
+use crate::store;
+use crate::tokens::opaque;
+
+/// RFC 8628 §6.1: consonants only, so codes spell no words and survive case.
+const ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
+
+/// A user code: eight characters of [`ALPHABET`], shown as `XXXX-XXXX`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserCode(String);
+
+impl UserCode {
+    pub fn generate() -> UserCode {
+        let mut out = String::with_capacity(8);
+        while out.len() < 8 {
+            for b in opaque::random_bytes::<16>() {
+                // Rejection sampling keeps every character equally likely.
+                if b < 240 && out.len() < 8 {
+                    out.push(ALPHABET[(b % 20) as usize] as char);
+                }
+            }
+        }
+        UserCode(out)
+    }
+
+    /// Accepts what people type: any case, with or without dashes and spaces.
+    pub fn parse(input: &str) -> Option<UserCode> {
+        let s: String = input
+            .chars()
+            .filter(|c| !matches!(c, '-' | ' ' | '\t'))
+            .collect::<String>()
+            .to_ascii_uppercase();
+        (s.len() == 8 && s.bytes().all(|b| ALPHABET.contains(&b))).then_some(UserCode(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn display(&self) -> String {
+        format!("{}-{}", &self.0[..4], &self.0[4..])
+    }
+}
+
+/// When each device last polled and its current interval.
+pub struct Pacer {
+    last: Cache<String, (i64, i64)>,
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Pacer {
+            last: Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_idle(Duration::from_secs(3600))
+                .build(),
+        }
+    }
+}
+
+impl Pacer {
+    /// Records a poll; `Err(new_interval)` when it came too early (RFC 8628
+    /// §3.5: each too-early poll adds 5 seconds).
+    fn poll(&self, device: &str, now: i64, base_interval: i64) -> Result<(), i64> {
+        let mut verdict = Ok(());
+        let entry = match self.last.get(device) {
+            None => (now, base_interval),
+            Some((last, interval)) if now - last < interval => {
+                verdict = Err(interval + 5);
+                (now, interval + 5)
+            }
+            Some((_, interval)) => (now, interval),
+        };
+        self.last.insert(device.to_string(), entry);
+        verdict
+    }
+}
+
+/// `POST /oauth2/device_authorization` (RFC 8628 §3.1–3.2).
+pub async fn authorize(
+    state: &AppState,
+    client: &Client,
+    scope_param: Option<&str>,
+    resource_param: &[String],
+) -> Result<Value, OAuthError> {
+    if !client
+        .metadata
+        .grant_types
+        .iter()
+        .any(|g| g == client::GRANT_DEVICE_CODE)
+    {
+        return Err(OAuthError::new(
+            OAuthErrorCode::UnauthorizedClient,
+            "this client may not use the device grant",
+        ));
+    }
+    let allowed = scope::parse(&client.metadata.scope);
+    let scopes = match scope_param.map(scope::parse) {
+        Some(s) if !s.is_empty() => s,
+        _ => allowed.clone(),
+    };
+    if let Some(bad) = scopes.iter().find(|s| !allowed.contains(s)) {
+        return Err(OAuthError::invalid_scope(format!(
+            "scope {bad:?} is not allowed for this client"
+        )));
+    }
+    let resources = resource::resolve(resource_param, &state.settings.resources(), client)
+        .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
+    let now = state.now();
+    let ttl = state.settings.tokens.device_code_ttl;
+    let device_code = opaque::new_secret();
+    // A collision on the unique user code is astronomically rare; retry anyway.
+    for _ in 0..5 {
+        let user_code = UserCode::generate();
+        let row = devices::Model {
+            device_code_hash: opaque::hash_secret(&device_code),
+            user_code: user_code.as_str().to_string(),
+            client_id: client.id.clone(),
+            scope: scopes.join(" "),
+            resources: resources.join(" "),
+            status: store::devices::PENDING.into(),
+            user_id: None,
+            session_id: None,
+            auth_time: None,
+            amr: "[]".into(),
+            organization_id: None,
+            grant_id: opaque::new_id(),
+            created_at: now,
+            expires_at: now + ttl,
+            consumed_at: None,
+        };
+        if store::devices::insert(&state.db, row).await? {
+            let verification_uri = endpoint(&state.settings.issuer, "/device");
+            let mut complete =
+                url::Url::parse(&verification_uri).map_err(|_| OAuthError::server_error())?;
+            complete
+                .query_pairs_mut()
+                .append_pair("user_code", &user_code.display());
+            return Ok(json!({
+                "device_code": device_code,
+                "user_code": user_code.display(),
+                "verification_uri": verification_uri,
+                "verification_uri_complete": complete.to_string(),
+                "expires_in": ttl,
+                "interval": state.settings.tokens.device_poll_interval,
+            }));
+        }
+    }
+    Err(OAuthError::server_error())
+}
+
+/// What the token endpoint should do with a device code poll.
+pub enum Poll {
+    Ready(devices::Model),
+}
+
+/// One poll (RFC 8628 §3.4–3.5): errors for every state but "approved and
+/// not yet used", and no write to the database.
+pub async fn poll(
+    state: &AppState,
+    client: &Client,
+    device_code: &str,
+) -> Result<Poll, OAuthError> {
+    let hash = opaque::hash_secret(device_code);
+    let now = state.now();
+    let row = store::devices::by_device_code(&state.db, &hash)
+        .await?
+        .filter(|r| r.client_id == client.id)
+        .ok_or_else(|| OAuthError::invalid_grant("unknown device_code"))?;
+    if row.consumed_at.is_some() {
+        return Err(OAuthError::invalid_grant(
+            "the device_code was already used",
+        ));
+    }
+    if row.expires_at <= now {
+        return Err(OAuthError::new(
+            OAuthErrorCode::ExpiredToken,
+            "the device_code has expired; start again",
+        ));
+    }
+    match row.status.as_str() {
+        store::devices::DENIED => Err(OAuthError::new(
+            OAuthErrorCode::AccessDenied,
+            "the user denied the request",
+        )),
+        store::devices::APPROVED => Ok(Poll::Ready(row)),
+        _ => {
+            if let Err(interval) =
+                state
+                    .device_pacer
+                    .poll(&hash, now, state.settings.tokens.device_poll_interval)
+            {
+                return Err(OAuthError::new(
+                    OAuthErrorCode::SlowDown,
+                    format!("poll at most every {interval} seconds"),
+                ));
+            }
+            Err(OAuthError::new(
+                OAuthErrorCode::AuthorizationPending,
+                "the user has not answered yet",
+            ))
+        }
+    }
+}
+
+/// A pending, unexpired authorization for what a person typed on `/device`.
+pub async fn lookup(
+    state: &AppState,
+    input: &str,
+) -> Result<Option<(devices::Model, Arc<Client>)>, Error> {
+    let Some(code) = UserCode::parse(input) else {
+        return Ok(None);
+    };
+    let Some(row) = store::devices::by_user_code(&state.db, code.as_str()).await? else {
+        return Ok(None);
+    };
+    if row.status != store::devices::PENDING || row.expires_at <= state.now() {
+        return Ok(None);
+    }
+    let Some(client) = client::find(state, &row.client_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some((row, client)))
+}
+
+/// Records the person's answer. False if it was already answered or expired.
+pub async fn answer(
+    state: &AppState,
+    row: devices::Model,
+    session: &SessionInfo,
+    allow: bool,
+) -> Result<bool, Error> {
+    let decided = devices::Model {
+        status: if allow {
+            store::devices::APPROVED
+        } else {
+            store::devices::DENIED
+        }
+        .into(),
+        user_id: Some(session.user.id.clone()),
+        session_id: Some(session.session.id.clone()),
+        auth_time: Some(session.session.auth_time),
+        amr: session.session.amr.clone(),
+        organization_id: session.session.active_organization_id.clone(),
+        ..row
+    };
+    store::devices::decide(&state.db, decided, state.now()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_codes_normalise() {
+        let c = UserCode::generate();
+        assert_eq!(c.as_str().len(), 8);
+        assert_eq!(
+            UserCode::parse(&c.display().to_lowercase()),
+            Some(c.clone())
+        );
+        assert_eq!(UserCode::parse("bcdf ghjk"), UserCode::parse("BCDF-GHJK"));
+        assert_eq!(
+            UserCode::parse("BCDF-GHJA"),
+            None,
+            "vowels are not in the alphabet"
+        );
+        assert_eq!(UserCode::parse("BCDF-GHJ"), None);
+    }
+
+    #[test]
+    fn pacer_adds_five_seconds_per_early_poll() {
+        let p = Pacer::default();
+        assert_eq!(p.poll("d", 100, 5), Ok(()));
+        assert_eq!(p.poll("d", 102, 5), Err(10));
+        assert_eq!(p.poll("d", 105, 5), Err(15));
+        assert_eq!(p.poll("d", 121, 5), Ok(()));
+    }
+}

@@ -1,0 +1,78 @@
+//! `device_authorizations`.
+
+use entities::device_authorizations as devices;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
+
+use crate::error::Error;
+
+pub const PENDING: &str = "pending";
+pub const APPROVED: &str = "approved";
+pub const DENIED: &str = "denied";
+
+/// Inserts; false when the user code is already taken (retry with another).
+pub async fn insert(db: &impl ConnectionTrait, row: devices::Model) -> Result<bool, Error> {
+    match row.into_active_model().insert(db).await {
+        Ok(_) => Ok(true),
+        Err(e) if super::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn by_device_code(
+    db: &impl ConnectionTrait,
+    hash: &str,
+) -> Result<Option<devices::Model>, Error> {
+    Ok(devices::Entity::find_by_id(hash.to_string())
+        .one(db)
+        .await?)
+}
+
+pub async fn by_user_code(
+    db: &impl ConnectionTrait,
+    user_code: &str,
+) -> Result<Option<devices::Model>, Error> {
+    Ok(devices::Entity::find()
+        .filter(devices::Column::UserCode.eq(user_code))
+        .one(db)
+        .await?)
+}
+
+/// Records the user's decision on a still-pending, unexpired authorization;
+/// true for exactly one caller.
+pub async fn decide(
+    db: &impl ConnectionTrait,
+    decided: devices::Model,
+    now: i64,
+) -> Result<bool, Error> {
+    let res = devices::Entity::update_many()
+        .col_expr(devices::Column::Status, Expr::value(decided.status))
+        .col_expr(devices::Column::UserId, Expr::value(decided.user_id))
+        .col_expr(devices::Column::SessionId, Expr::value(decided.session_id))
+        .col_expr(devices::Column::AuthTime, Expr::value(decided.auth_time))
+        .col_expr(devices::Column::Amr, Expr::value(decided.amr))
+        .col_expr(
+            devices::Column::OrganizationId,
+            Expr::value(decided.organization_id),
+        )
+        .filter(devices::Column::DeviceCodeHash.eq(decided.device_code_hash))
+        .filter(devices::Column::Status.eq(PENDING))
+        .filter(devices::Column::ExpiresAt.gt(now))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Marks an approved authorization used; true for exactly one caller.
+pub async fn consume(db: &impl ConnectionTrait, hash: &str, now: i64) -> Result<bool, Error> {
+    let res = devices::Entity::update_many()
+        .col_expr(devices::Column::ConsumedAt, Expr::value(now))
+        .filter(devices::Column::DeviceCodeHash.eq(hash))
+        .filter(devices::Column::Status.eq(APPROVED))
+        .filter(devices::Column::ConsumedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
