@@ -11,6 +11,7 @@ mod accounts;
 mod cli;
 mod client_auth;
 mod code_flow;
+mod device;
 mod discovery;
 mod flow;
 mod keys;

@@ -75,12 +75,18 @@ async fn show(
     let state = app_state(&req)?;
     let typed = query.user_code.clone().unwrap_or_default();
     let Some(session) = current.0 else {
-        let mut back = url::form_urlencoded::Serializer::new(String::from("/device?"));
-        if !typed.is_empty() {
-            back.append_pair("user_code", &typed);
-        }
+        let back = if typed.is_empty() {
+            "/device".to_string()
+        } else {
+            format!(
+                "/device?{}",
+                url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("user_code", &typed)
+                    .finish()
+            )
+        };
         let return_to: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("return_to", back.finish().trim_end_matches('?'))
+            .append_pair("return_to", &back)
             .finish();
         return Ok(see_other(&format!("/login?{return_to}")));
     };

@@ -1,0 +1,273 @@
+use std::time::Duration;
+
+use openidconnect::core::{CoreClient, CoreDeviceAuthorizationResponse, CoreProviderMetadata};
+use openidconnect::{
+    ClientId, DeviceAuthorizationUrl, IssuerUrl, OAuth2TokenResponse, Scope, TokenResponse,
+};
+use serde_json::Value;
+
+use crate::flow::{self, TestClient};
+use crate::harness::TestServer;
+use crate::html::form;
+use crate::rp::http_client;
+
+async fn device_client(s: &TestServer) -> TestClient {
+    flow::client(
+        s,
+        true,
+        false,
+        &[
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "refresh_token",
+        ],
+        Some("openid profile offline_access"),
+    )
+    .await
+}
+
+async fn start(s: &TestServer, c: &TestClient) -> Value {
+    let res = reqwest::Client::new()
+        .post(s.url("/oauth2/device_authorization"))
+        .form(&[("client_id", c.id.as_str()), ("scope", "openid profile")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+async fn poll(s: &TestServer, c: &TestClient, device_code: &str) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .post(s.url("/oauth2/token"))
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", device_code),
+            ("client_id", c.id.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+/// A signed-in person answers on `/device` from the complete verification URI.
+async fn answer(s: &TestServer, b: &reqwest::Client, complete_uri: &str, decision: &str) {
+    let path = complete_uri.strip_prefix(&s.base).unwrap();
+    let page = b.get(s.url(path)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let f = form(&html, "/device");
+    assert!(
+        html.contains(f.get("user_code").unwrap()),
+        "the code is shown to compare"
+    );
+    let done = b
+        .post(s.url("/device"))
+        .form(&f.fill(&[("decision", decision)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+}
+
+#[tokio::test]
+async fn device_flow_with_the_openidconnect_client() {
+    let s = TestServer::start().await;
+    let c = device_client(&s).await;
+    let http = http_client(
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve("localhost", s.addr)
+            .build()
+            .unwrap(),
+    );
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(s.base.clone()).unwrap(), &http)
+            .await
+            .unwrap();
+    let client = CoreClient::from_provider_metadata(metadata, ClientId::new(c.id.clone()), None)
+        .set_device_authorization_url(
+            DeviceAuthorizationUrl::new(s.url("/oauth2/device_authorization")).unwrap(),
+        );
+    let details: CoreDeviceAuthorizationResponse = client
+        .exchange_device_code()
+        .add_scope(Scope::new("profile".into()))
+        .request_async(&http)
+        .await
+        .expect("device authorization");
+    let user_code = details.user_code().secret().clone();
+    assert_eq!(user_code.len(), 9);
+    assert_eq!(&user_code[4..5], "-");
+    assert!(
+        user_code
+            .chars()
+            .filter(|c| *c != '-')
+            .all(|c| "BCDFGHJKLMNPQRSTVWXZ".contains(c))
+    );
+    assert_eq!(details.verification_uri().as_str(), s.url("/device"));
+    assert_eq!(details.interval(), Duration::from_secs(5));
+    assert_eq!(details.expires_in(), Duration::from_secs(600));
+    let complete = details
+        .verification_uri_complete()
+        .unwrap()
+        .secret()
+        .clone();
+
+    // Before approval: pending, and polling too fast is told to slow down.
+    let device_code = details.device_code().secret().clone();
+    let (status, body) = poll(&s, &c, &device_code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("authorization_pending"))
+    );
+    let (_, body) = poll(&s, &c, &device_code).await;
+    assert_eq!(body["error"], "slow_down");
+
+    let b = flow::signed_in(&s, "dev@example.com").await;
+    answer(&s, &b, &complete, "allow").await;
+
+    // The library polls, sleeping on the test clock.
+    let clock = s.clock.clone();
+    let tokens = client
+        .exchange_device_access_token(&details)
+        .unwrap()
+        .request_async(
+            &http,
+            move |d: Duration| {
+                clock.advance(d.as_secs() as i64);
+                async {}
+            },
+            None,
+        )
+        .await
+        .expect("tokens after approval");
+    assert!(tokens.refresh_token().is_some());
+    let id_token = tokens.id_token().expect("openid scope gives an ID token");
+    assert!(id_token.to_string().split('.').count() == 3);
+    // Issued once.
+    s.clock.advance(30);
+    let (status, body) = poll(&s, &c, &device_code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn denied_and_expired_device_codes_say_so() {
+    let s = TestServer::start().await;
+    let c = device_client(&s).await;
+    let d = start(&s, &c).await;
+    assert!(
+        d["interval"].is_i64() && d["expires_in"].is_i64(),
+        "numeric, not strings"
+    );
+    let b = flow::signed_in(&s, "deny@example.com").await;
+    answer(
+        &s,
+        &b,
+        d["verification_uri_complete"].as_str().unwrap(),
+        "deny",
+    )
+    .await;
+    let (status, body) = poll(&s, &c, d["device_code"].as_str().unwrap()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("access_denied"))
+    );
+
+    let d = start(&s, &c).await;
+    s.clock.advance(601);
+    let (status, body) = poll(&s, &c, d["device_code"].as_str().unwrap()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("expired_token"))
+    );
+}
+
+#[tokio::test]
+async fn device_screens_need_sign_in_and_limit_wrong_codes() {
+    let s = TestServer::start().await;
+    let c = device_client(&s).await;
+    let d = start(&s, &c).await;
+    let complete = d["verification_uri_complete"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&s.base)
+        .unwrap()
+        .to_string();
+    let res = s.new_browser().get(s.url(&complete)).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let loc = res.headers()["location"].to_str().unwrap();
+    assert!(
+        loc.starts_with("/login?return_to=%2Fdevice%3Fuser_code%3D"),
+        "{loc}"
+    );
+
+    let b = flow::signed_in(&s, "guess@example.com").await;
+    let html = b
+        .get(s.url("/device"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let f = form(&html, "/device");
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        let res = b
+            .post(s.url("/device"))
+            .form(&f.fill(&[("user_code", "BCDF-GHJK")]))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert!(statuses[..10].iter().all(|s| *s == 400), "{statuses:?}");
+    assert_eq!(statuses[10], 429, "the 11th guess in a minute is refused");
+
+    // Lower case and no dash are accepted for the real code (after the
+    // address's bucket, shared by every test browser, refills).
+    s.clock.advance(60);
+    let other = flow::signed_in(&s, "norm@example.com").await;
+    let typed = d["user_code"]
+        .as_str()
+        .unwrap()
+        .replace('-', " ")
+        .to_lowercase();
+    let html = other
+        .get(s.url("/device"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let f = form(&html, "/device");
+    let res = other
+        .post(s.url("/device"))
+        .form(&f.fill(&[("user_code", typed.as_str())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("action=\"/device\""));
+}
+
+#[tokio::test]
+async fn device_authorization_needs_the_grant() {
+    let s = TestServer::start().await;
+    let c = flow::public_client(&s).await;
+    let res = reqwest::Client::new()
+        .post(s.url("/oauth2/device_authorization"))
+        .form(&[("client_id", c.id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"],
+        "unauthorized_client"
+    );
+}
