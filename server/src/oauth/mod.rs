@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod end_session;
 pub mod introspection;
 pub mod pkce;
+pub mod protected_resource;
 pub mod redirect;
 pub mod registration;
 pub mod resource;

@@ -20,6 +20,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::get().to(discovery),
     )
     .route("/oauth2/jwks", web::get().to(jwks))
+    .route(
+        "/.well-known/oauth-protected-resource",
+        web::get().to(protected_resource),
+    )
+    .route(
+        "/.well-known/oauth-protected-resource/{tail:.*}",
+        web::get().to(protected_resource),
+    )
+    .route("/.well-known/oauth-protected-resource/{tail:.*}", options())
     .route("/oauth2/token", web::post().to(token))
     .route(
         "/oauth2/device_authorization",
@@ -33,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/.well-known/openid-configuration",
         "/.well-known/oauth-authorization-server",
         "/oauth2/jwks",
+        "/.well-known/oauth-protected-resource",
         "/oauth2/token",
         "/oauth2/device_authorization",
         "/oauth2/introspect",
@@ -67,6 +77,20 @@ async fn preflight() -> HttpResponse {
 /// OIDC Discovery 1.0 §4 / RFC 8414 §3: the same document at both paths.
 async fn discovery(state: web::Data<AppState>) -> HttpResponse {
     public_json(&mut HttpResponse::Ok(), 300).body(state.discovery.document.clone())
+}
+
+/// RFC 9728 §3: the metadata of a resource this deployment hosts.
+async fn protected_resource(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    match crate::oauth::protected_resource::document(&state.settings, req.path()) {
+        Some(doc) => Ok(public_json(&mut HttpResponse::Ok(), 300).body(doc.to_string())),
+        None => Ok(HttpResponse::NotFound()
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+            .content_type("application/json")
+            .body(r#"{"error":"not_found","error_description":"no protected resource here"}"#)),
+    }
 }
 
 /// The JWKS (RFC 7517 §5): active keys and retired keys still in use.
