@@ -15,6 +15,7 @@ mod device;
 mod discovery;
 mod flow;
 mod keys;
+mod load;
 mod mcp;
 mod ops;
 mod registration;

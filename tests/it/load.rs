@@ -1,0 +1,110 @@
+//! Load checks, not timed tests: run them on purpose and read the figures.
+//!
+//! `cargo test --release --test it -- --ignored --nocapture load::`
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::flow;
+use crate::harness::TestServer;
+
+/// RFC 8628 polling is normal load: 1,000 devices polling together must be
+/// served from reads alone: no connection commits a write while they poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "load check; run explicitly"]
+async fn thousand_devices_poll_without_writes() {
+    let s = TestServer::start().await;
+    let c = flow::client(
+        &s,
+        true,
+        false,
+        &["urn:ietf:params:oauth:grant-type:device_code"],
+        Some("openid"),
+    )
+    .await;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1000)
+        .build()
+        .unwrap();
+    let mut codes = Vec::new();
+    for _ in 0..1000 {
+        let d: Value = http
+            .post(s.url("/oauth2/device_authorization"))
+            .form(&[("client_id", c.id.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        codes.push(d["device_code"].as_str().unwrap().to_string());
+    }
+    // SQLite's data_version, read on a connection of our own, changes when any
+    // other connection commits a write.
+    let watcher = if s.database_url.starts_with("sqlite:") {
+        let mut opts = sea_orm::ConnectOptions::new(s.database_url.clone());
+        opts.max_connections(1).min_connections(1);
+        Some(sea_orm::Database::connect(opts).await.unwrap())
+    } else {
+        None
+    };
+    let data_version = |db: Option<sea_orm::DatabaseConnection>| async move {
+        use sea_orm::{ConnectionTrait, Statement};
+        let db = db?;
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "PRAGMA data_version",
+            ))
+            .await
+            .ok()??;
+        row.try_get_by_index::<i64>(0).ok()
+    };
+    let wal_before = data_version(watcher.clone()).await;
+    let rounds = 3;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for code in codes {
+        let (http, url, id) = (http.clone(), s.url("/oauth2/token"), c.id.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for _ in 0..rounds {
+                let res = http
+                    .post(&url)
+                    .form(&[
+                        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                        ("device_code", code.as_str()),
+                        ("client_id", id.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                let body: Value = res.json().await.unwrap();
+                seen.push(body["error"].as_str().unwrap_or("tokens").to_string());
+            }
+            seen
+        }));
+    }
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for t in tasks {
+        for e in t.await.unwrap() {
+            *counts.entry(e).or_default() += 1;
+        }
+    }
+    let elapsed = started.elapsed();
+    let wal_after = data_version(watcher.clone()).await;
+    let polls = 1000 * rounds;
+    println!(
+        "device polling: {polls} polls from 1000 concurrent devices in {:.2?} ({:.0} polls/s); answers {counts:?}; SQLite data_version before {wal_before:?}, after {wal_after:?}",
+        elapsed,
+        polls as f64 / elapsed.as_secs_f64()
+    );
+    assert_eq!(counts.get("authorization_pending"), Some(&1000));
+    assert_eq!(counts.get("slow_down"), Some(&(1000 * (rounds - 1))));
+    if watcher.is_some() {
+        assert!(wal_before.is_some());
+        assert_eq!(wal_before, wal_after, "no database write during the polls");
+    }
+}
