@@ -8,6 +8,7 @@ mod html;
 mod rp;
 
 mod accounts;
+mod cimd;
 mod cli;
 mod client_auth;
 mod code_flow;

@@ -551,11 +551,12 @@ async fn ask_consent(
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))
     };
-    let client_host = client
-        .metadata
-        .client_uri
-        .as_deref()
-        .and_then(host_of)
+    // A metadata document's host is who the client really is (draft §6).
+    let document_host = (client.origin == client::Origin::MetadataDocument.as_str())
+        .then(|| host_of(&client.id))
+        .flatten();
+    let client_host = document_host
+        .or_else(|| client.metadata.client_uri.as_deref().and_then(host_of))
         .or_else(|| host_of(redirect_uri))
         .unwrap_or_else(|| redirect_uri.to_string());
     Ok(ConsentScreen {

@@ -241,6 +241,15 @@ pub async fn find(
     if let Some(c) = state.clients.get(id).await {
         return Ok(Some(c));
     }
+    // A URL names its own metadata: always fetched, never trusted from the
+    // table alone (the row exists for the tokens that reference it).
+    if crate::oauth::client_metadata::is_document_url(id) {
+        let found = crate::oauth::client_metadata::resolve(state, id).await?;
+        if let Some(c) = &found {
+            state.clients.insert(id.to_string(), c.clone()).await;
+        }
+        return Ok(found);
+    }
     let Some(row) = crate::store::clients::find(&state.db, id).await? else {
         return Ok(None);
     };

@@ -5,6 +5,7 @@ pub mod access_token;
 pub mod authorize;
 pub mod client;
 pub mod client_auth;
+pub mod client_metadata;
 pub mod device;
 pub mod discovery;
 pub mod end_session;

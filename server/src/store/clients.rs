@@ -78,3 +78,20 @@ pub async fn delete_unconsented(
         .await?;
     Ok(res.rows_affected)
 }
+
+/// Inserts or refreshes the row of a client described by a metadata document.
+pub async fn upsert_document_client(
+    db: &impl ConnectionTrait,
+    row: clients::Model,
+) -> Result<(), Error> {
+    use sea_orm::sea_query::OnConflict;
+    clients::Entity::insert(row.into_active_model())
+        .on_conflict(
+            OnConflict::column(clients::Column::Id)
+                .update_columns([clients::Column::Name, clients::Column::Metadata])
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,350 @@
+//! Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document),
+//! as the MCP authorization spec recommends: a `client_id` that is an https
+//! URL names a JSON document describing the client, fetched on first use.
+//!
+//! Fetching is SSRF-safe: https only; the host must resolve to public
+//! addresses only and the connection is pinned to the vetted address (no DNS
+//! rebinding between check and connect); no redirects; a size and a time
+//! limit; results cached for a bounded time. Loopback `http` is allowed only
+//! with `PORTCULLIS_CLIENT_METADATA__ALLOW_LOOPBACK` (tests, local development).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use entities::clients;
+use serde_json::Value;
+use url::{Host, Url};
+
+use crate::error::Error;
+use crate::oauth::client::{self, Client, ClientMetadata, Origin};
+use crate::oauth::redirect::check_registrable;
+use crate::oauth::scope::{self, DEFAULT_CLIENT_SCOPE};
+use crate::state::AppState;
+use crate::store;
+
+/// Largest document accepted.
+pub const MAX_BYTES: usize = 16 * 1024;
+/// How long a fetched document is trusted before it is fetched again.
+pub const CACHE_SECS: u64 = 300;
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether a `client_id` is meant as a metadata document URL.
+pub fn is_document_url(client_id: &str) -> bool {
+    client_id.starts_with("https://") || client_id.starts_with("http://")
+}
+
+/// Why a document was refused (logged; the user sees a generic page).
+#[derive(Debug, thiserror::Error)]
+#[error("client metadata document {url}: {why}")]
+pub struct Refused {
+    pub url: String,
+    pub why: String,
+}
+
+fn refuse(url: &str, why: impl Into<String>) -> Refused {
+    Refused {
+        url: url.to_string(),
+        why: why.into(),
+    }
+}
+
+/// Addresses a server-side fetch must never reach.
+fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1])) // CGNAT, RFC 6598
+                || (o[0] == 198 && (o[1] == 18 || o[1] == 19)) // benchmarking
+                || o[0] >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link local
+                || s[0] == 0x2001 && s[1] == 0xdb8) // documentation
+        }
+    }
+}
+
+/// The URL rules of the draft (§3): https, a path, no fragment, no
+/// credentials, no dot segments.
+fn check_url(raw: &str, allow_loopback: bool) -> Result<Url, Refused> {
+    let url = Url::parse(raw).map_err(|_| refuse(raw, "not a URL"))?;
+    let loopback_http = allow_loopback
+        && url.scheme() == "http"
+        && matches!(
+            url.host(),
+            Some(Host::Domain("localhost")) | Some(Host::Ipv4(_)) | Some(Host::Ipv6(_))
+        )
+        && crate::oauth::redirect::is_loopback(&url);
+    if url.scheme() != "https" && !loopback_http {
+        return Err(refuse(raw, "must be an https URL"));
+    }
+    if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(refuse(raw, "must not contain a fragment or credentials"));
+    }
+    if url.path() == "/" || url.path().is_empty() {
+        return Err(refuse(raw, "must contain a path"));
+    }
+    if raw.contains("/./") || raw.contains("/../") || raw.ends_with("/.") || raw.ends_with("/..") {
+        return Err(refuse(raw, "must not contain dot segments"));
+    }
+    if url.as_str() != raw {
+        return Err(refuse(raw, "must be in normalised form"));
+    }
+    Ok(url)
+}
+
+/// Resolves the host and keeps one address the fetch may use.
+async fn vetted_address(url: &Url, allow_loopback: bool) -> Result<SocketAddr, Refused> {
+    let raw = url.as_str();
+    let host = url.host_str().ok_or_else(|| refuse(raw, "no host"))?;
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| refuse(raw, "no port"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => tokio::time::timeout(TIMEOUT, tokio::net::lookup_host((host, port)))
+            .await
+            .map_err(|_| refuse(raw, "DNS lookup timed out"))?
+            .map_err(|_| refuse(raw, "the host does not resolve"))?
+            .collect(),
+    };
+    let allowed = |ip: IpAddr| is_public(ip) || (allow_loopback && ip.is_loopback());
+    // Every address must be acceptable: a name that also points inside is refused.
+    if addrs.is_empty() || !addrs.iter().all(|a| allowed(a.ip())) {
+        return Err(refuse(
+            raw,
+            "the host resolves to a private, loopback or link-local address",
+        ));
+    }
+    Ok(addrs[0])
+}
+
+async fn fetch(url: &Url, allow_loopback: bool) -> Result<Value, Refused> {
+    let raw = url.as_str();
+    let addr = vetted_address(url, allow_loopback).await?;
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(TIMEOUT)
+        .connect_timeout(TIMEOUT)
+        .resolve(&host, addr)
+        .user_agent("Portcullis client-metadata fetcher")
+        .build()
+        .map_err(|e| refuse(raw, format!("HTTP client: {e}")))?;
+    let mut res = http
+        .get(url.clone())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| refuse(raw, format!("fetch failed: {e}")))?;
+    if res.status() != reqwest::StatusCode::OK {
+        return Err(refuse(
+            raw,
+            format!("answered {} (redirects are not followed)", res.status()),
+        ));
+    }
+    if res.content_length().is_some_and(|n| n as usize > MAX_BYTES) {
+        return Err(refuse(raw, "document too large"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res
+        .chunk()
+        .await
+        .map_err(|e| refuse(raw, format!("read failed: {e}")))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_BYTES {
+            return Err(refuse(raw, "document too large"));
+        }
+    }
+    serde_json::from_slice(&body).map_err(|_| refuse(raw, "not a JSON document"))
+}
+
+/// Builds the client from a fetched document (§4): `client_id` must equal
+/// the URL; unknown fields are ignored; public (`none`) unless it says
+/// `private_key_jwt` with keys; shared secrets are impossible here.
+fn to_client(url: &str, doc: &Value, now: i64) -> Result<(Client, clients::Model), Refused> {
+    let obj = doc
+        .as_object()
+        .ok_or_else(|| refuse(url, "not a JSON object"))?;
+    if obj.get("client_id").and_then(Value::as_str) != Some(url) {
+        return Err(refuse(url, "its client_id does not equal its URL"));
+    }
+    let strings = |k: &str| -> Vec<String> {
+        obj.get(k)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
+    let redirect_uris = strings("redirect_uris");
+    if redirect_uris.is_empty() {
+        return Err(refuse(url, "redirect_uris is required"));
+    }
+    for r in &redirect_uris {
+        check_registrable(r).map_err(|e| refuse(url, e))?;
+    }
+    let method = text("token_endpoint_auth_method").unwrap_or_else(|| "none".into());
+    match method.as_str() {
+        "none" => {}
+        "private_key_jwt" if obj.get("jwks").is_some() => {}
+        "private_key_jwt" => return Err(refuse(url, "private_key_jwt needs inline jwks")),
+        other => {
+            return Err(refuse(
+                url,
+                format!(
+                    "token_endpoint_auth_method {other:?} is not possible for a metadata document client"
+                ),
+            ));
+        }
+    }
+    let mut grant_types = strings("grant_types");
+    if grant_types.is_empty() {
+        grant_types = vec![client::GRANT_AUTHORIZATION_CODE.into()];
+    }
+    if let Some(g) = grant_types.iter().find(|g| {
+        ![
+            client::GRANT_AUTHORIZATION_CODE,
+            client::GRANT_REFRESH_TOKEN,
+            client::GRANT_DEVICE_CODE,
+        ]
+        .contains(&g.as_str())
+    }) {
+        return Err(refuse(
+            url,
+            format!("grant type {g:?} is not available to metadata document clients"),
+        ));
+    }
+    let scope_str = text("scope").unwrap_or_else(|| DEFAULT_CLIENT_SCOPE.into());
+    let scopes = scope::parse(&scope_str);
+    if scopes.iter().any(|s| !scope::is_valid_token(s)) {
+        return Err(refuse(url, "invalid scope"));
+    }
+    let host = Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let metadata = ClientMetadata {
+        redirect_uris,
+        response_types: vec!["code".into()],
+        grant_types,
+        token_endpoint_auth_method: method,
+        scope: scopes.join(" "),
+        client_uri: text("client_uri"),
+        logo_uri: text("logo_uri"),
+        post_logout_redirect_uris: strings("post_logout_redirect_uris"),
+        jwks: obj.get("jwks").cloned(),
+        ..Default::default()
+    };
+    let name: String = text("client_name")
+        .unwrap_or(host)
+        .chars()
+        .take(200)
+        .collect();
+    let row = clients::Model {
+        id: url.to_string(),
+        name,
+        secret_hash: None,
+        metadata: serde_json::to_string(&metadata).map_err(|e| refuse(url, e.to_string()))?,
+        origin: Origin::MetadataDocument.as_str().into(),
+        trusted: false,
+        registration_token_hash: None,
+        created_at: now,
+    };
+    let client = Client::from_row(row.clone()).map_err(|e| refuse(url, e.to_string()))?;
+    Ok((client, row))
+}
+
+/// Fetches (or re-fetches) the document and stores the client row (codes and
+/// tokens reference it). `Ok(None)` when the document is refused.
+pub async fn resolve(state: &AppState, client_id: &str) -> Result<Option<Arc<Client>>, Error> {
+    let allow_loopback = state.settings.client_metadata.allow_loopback;
+    let outcome = async {
+        let url = check_url(client_id, allow_loopback)?;
+        let doc = fetch(&url, allow_loopback).await?;
+        to_client(client_id, &doc, state.now())
+    }
+    .await;
+    match outcome {
+        Ok((client, row)) => {
+            store::clients::upsert_document_client(&state.db, row).await?;
+            Ok(Some(Arc::new(client)))
+        }
+        Err(refused) => {
+            tracing::warn!(%refused, "client metadata document refused");
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_addresses_are_not_public() {
+        for ip in [
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "127.0.0.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "2606:2800:220:1::1"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn url_rules() {
+        assert!(check_url("https://app.example/client.json", false).is_ok());
+        for bad in [
+            "http://app.example/c",
+            "https://app.example",
+            "https://app.example/",
+            "https://u:p@app.example/c",
+            "https://app.example/c#f",
+            "https://app.example/a/../c",
+        ] {
+            assert!(check_url(bad, false).is_err(), "{bad}");
+        }
+        assert!(check_url("http://127.0.0.1:8000/c.json", false).is_err());
+        assert!(check_url("http://127.0.0.1:8000/c.json", true).is_ok());
+    }
+}
