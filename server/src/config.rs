@@ -27,6 +27,7 @@ pub struct Settings {
     pub tokens: TokenSettings,
     pub session: SessionSettings,
     pub password: PasswordSettings,
+    pub rate_limit: RateLimitSettings,
     /// Extra origins trusted for cookie-authenticated requests.
     #[serde(default)]
     pub auth_allowed_origins: Vec<String>,
@@ -105,6 +106,26 @@ pub struct SessionSettings {
     pub ttl: i64,
 }
 
+/// Requests per minute (and burst) per IP address or account, by family.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateLimitSettings {
+    pub sign_in: f64,
+    pub sign_up: f64,
+    pub registration: f64,
+    pub device_code: f64,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            sign_in: 10.0,
+            sign_up: 5.0,
+            registration: 10.0,
+            device_code: 10.0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct PasswordSettings {
     /// How many Argon2id hashes may run at once (each takes 19 MiB).
@@ -143,6 +164,12 @@ ttl = 604800
 
 [password]
 max_concurrent_hashes = 4
+
+[rate_limit]
+sign_in = 10
+sign_up = 5
+registration = 10
+device_code = 10
 "#;
 
 /// Variables read without the `PORTCULLIS_` prefix (CONTRACT §2), and the key
@@ -298,6 +325,19 @@ impl Settings {
                 return Err(bad(
                     key,
                     format!("{v} must be a positive number of seconds"),
+                ));
+            }
+        }
+        for (key, v) in [
+            ("rate_limit.sign_in", self.rate_limit.sign_in),
+            ("rate_limit.sign_up", self.rate_limit.sign_up),
+            ("rate_limit.registration", self.rate_limit.registration),
+            ("rate_limit.device_code", self.rate_limit.device_code),
+        ] {
+            if !(v >= 1.0) {
+                return Err(bad(
+                    key,
+                    format!("{v} must be at least 1 request per minute"),
                 ));
             }
         }

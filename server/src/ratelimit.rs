@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use moka::sync::Cache;
 
+pub use crate::config::RateLimitSettings;
+
 /// What is being limited; each family has its own budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Family {
@@ -15,18 +17,6 @@ pub enum Family {
     Registration,
     /// User codes typed on `/device` (34 bits must not be guessable).
     DeviceCode,
-}
-
-impl Family {
-    /// (burst, refill per minute).
-    fn budget(self) -> (f64, f64) {
-        match self {
-            Family::SignIn => (10.0, 10.0),
-            Family::SignUp => (5.0, 5.0),
-            Family::Registration => (10.0, 10.0),
-            Family::DeviceCode => (10.0, 10.0),
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -41,24 +31,42 @@ pub struct RetryAfter(pub u64);
 
 pub struct RateLimiter {
     buckets: Cache<(Family, String), Arc<Mutex<Bucket>>>,
+    limits: RateLimitSettings,
 }
 
 impl Default for RateLimiter {
     fn default() -> Self {
+        Self::new(RateLimitSettings::default())
+    }
+}
+
+impl RateLimiter {
+    pub fn new(limits: RateLimitSettings) -> Self {
         RateLimiter {
             buckets: Cache::builder()
                 .max_capacity(200_000)
                 .time_to_idle(Duration::from_secs(600))
                 .build(),
+            limits,
         }
     }
-}
 
-impl RateLimiter {
+    /// Requests per minute for a family; the burst is the same number.
+    fn per_minute(&self, family: Family) -> f64 {
+        let l = &self.limits;
+        match family {
+            Family::SignIn => l.sign_in,
+            Family::SignUp => l.sign_up,
+            Family::Registration => l.registration,
+            Family::DeviceCode => l.device_code,
+        }
+    }
+
     /// Takes one token for `key` in `family` at time `now` (seconds, may be
     /// fractional), or says how long to wait.
     pub fn check(&self, family: Family, key: &str, now: f64) -> Result<(), RetryAfter> {
-        let (burst, per_minute) = family.budget();
+        let per_minute = self.per_minute(family).max(1.0);
+        let burst = per_minute;
         let rate = per_minute / 60.0;
         let bucket = self.buckets.get_with((family, key.to_string()), || {
             Arc::new(Mutex::new(Bucket {

@@ -65,7 +65,7 @@ impl AppState {
             passwords,
             discovery,
             metrics: Metrics::default(),
-            limiter: Default::default(),
+            limiter: crate::ratelimit::RateLimiter::new(settings.rate_limit.clone()),
             device_pacer: Default::default(),
             settings,
             clock,

@@ -270,7 +270,8 @@ async fn https_issuer_gets_host_prefixed_secure_cookies() {
 
 #[tokio::test]
 async fn a_sign_in_storm_neither_fails_nor_stalls_other_requests() {
-    let s = TestServer::start().await;
+    // Rate limits off for this one: it is about the password pool.
+    let s = TestServer::start_with(vec![("PORTCULLIS_RATE_LIMIT__SIGN_IN", "100000")]).await;
     sign_up(&s, &s.http, "gus@example.com", "correct horse battery").await;
     let mut storm = Vec::new();
     for i in 0..200 {
@@ -323,5 +324,43 @@ async fn a_sign_in_storm_neither_fails_nor_stalls_other_requests() {
     assert!(
         quiet < std::time::Duration::from_secs(2),
         "JWKS took {quiet:?} during the storm"
+    );
+}
+
+#[tokio::test]
+async fn sign_in_is_rate_limited_per_address_and_account() {
+    let s = TestServer::start().await;
+    sign_up(&s, &s.http, "rl@example.com", "correct horse battery").await;
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        statuses.push(sign_in(&s, &s.new_browser(), "rl@example.com", "wrong password!").await);
+    }
+    assert!(statuses[..10].iter().all(|r| r.status() == 401));
+    let limited = statuses.pop().unwrap();
+    assert_eq!(limited.status(), 429);
+    assert!(
+        limited.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(
+        limited.json::<Value>().await.unwrap()["code"],
+        "TOO_MANY_REQUESTS"
+    );
+    // A minute later the bucket has refilled.
+    s.clock.advance(60);
+    assert_eq!(
+        sign_in(
+            &s,
+            &s.new_browser(),
+            "rl@example.com",
+            "correct horse battery"
+        )
+        .await
+        .status(),
+        200
     );
 }

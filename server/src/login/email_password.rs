@@ -6,6 +6,7 @@ use entities::users;
 use super::email::Email;
 use super::password::check_policy;
 use crate::error::ApiError;
+use crate::ratelimit::Family;
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
@@ -13,10 +14,12 @@ use crate::tokens::opaque;
 /// Creates an account with a password. The caller starts the session.
 pub async fn sign_up(
     state: &AppState,
+    ip: &str,
     email: &str,
     password: &str,
     name: &str,
 ) -> Result<users::Model, ApiError> {
+    limit(state, Family::SignUp, &format!("ip:{ip}"))?;
     let email = Email::parse(email)
         .ok_or_else(|| ApiError::bad_request("INVALID_EMAIL", "Enter a valid email address."))?;
     check_policy(password, email.as_str())?;
@@ -64,9 +67,17 @@ pub async fn create_user(
 /// Argon2 work and give the same answer.
 pub async fn sign_in(
     state: &AppState,
+    ip: &str,
     email: &str,
     password: &str,
 ) -> Result<users::Model, ApiError> {
+    // Per address and per account: a password is a guessable secret.
+    limit(state, Family::SignIn, &format!("ip:{ip}"))?;
+    limit(
+        state,
+        Family::SignIn,
+        &format!("account:{}", email.trim().to_lowercase()),
+    )?;
     let found = match Email::parse(email) {
         Some(e) => store::users::find_with_password(&state.db, e.as_str()).await?,
         None => None,
@@ -80,4 +91,11 @@ pub async fn sign_in(
         Some(u) if ok => Ok(u),
         _ => Err(ApiError::invalid_credentials()),
     }
+}
+
+fn limit(state: &AppState, family: Family, key: &str) -> Result<(), ApiError> {
+    state
+        .limiter
+        .check(family, key, state.now() as f64)
+        .map_err(ApiError::rate_limited)
 }

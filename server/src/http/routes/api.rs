@@ -54,6 +54,10 @@ fn require_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     }
 }
 
+fn client_ip(req: &HttpRequest) -> String {
+    client_info(req).ip.unwrap_or_default()
+}
+
 fn iso(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
@@ -108,7 +112,14 @@ async fn sign_up(
     body: web::Json<SignUp>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
-    let user = email_password::sign_up(&state, &body.email, &body.password, &body.name).await?;
+    let user = email_password::sign_up(
+        &state,
+        &client_ip(&req),
+        &body.email,
+        &body.password,
+        &body.name,
+    )
+    .await?;
     state
         .metrics
         .sign_ups
@@ -133,7 +144,9 @@ async fn sign_in(
     body: web::Json<SignIn>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
-    let user = match email_password::sign_in(&state, &body.email, &body.password).await {
+    let user = match email_password::sign_in(&state, &client_ip(&req), &body.email, &body.password)
+        .await
+    {
         Ok(u) => u,
         Err(e) => {
             state

@@ -165,9 +165,16 @@ async fn login_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse
     check_form(&req, &state, &form.csrf_token)?;
     let return_to = safe_return_to(form.return_to.as_deref());
     let rt = return_to.as_deref().unwrap_or("");
-    let user = match email_password::sign_in(&state, &form.email, &form.password).await {
+    let user = match email_password::sign_in(
+        &state,
+        &client_info(&req).ip.unwrap_or_default(),
+        &form.email,
+        &form.password,
+    )
+    .await
+    {
         Ok(u) => u,
-        Err(e) if e.status == 401 => {
+        Err(e) if matches!(e.status, 401 | 429) => {
             return Ok(render_login(
                 &req,
                 &state,
@@ -247,7 +254,14 @@ async fn signup_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpRespons
     check_form(&req, &state, &form.csrf_token)?;
     let return_to = safe_return_to(form.return_to.as_deref());
     let rt = return_to.as_deref().unwrap_or("");
-    let user = match email_password::sign_up(&state, &form.email, &form.password, &form.name).await
+    let user = match email_password::sign_up(
+        &state,
+        &client_info(&req).ip.unwrap_or_default(),
+        &form.email,
+        &form.password,
+        &form.name,
+    )
+    .await
     {
         Ok(u) => u,
         Err(e) if e.status < 500 => {
