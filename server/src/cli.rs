@@ -80,6 +80,12 @@ struct ClientCreate {
     /// Skip the consent screen for this client.
     #[arg(long)]
     trusted: bool,
+    /// Narrow the client to these resources (RFC 8707; repeatable; each one of PORTCULLIS_RESOURCES).
+    #[arg(long = "resource")]
+    resources: Vec<String>,
+    /// Where RP-initiated logout may send the user back (repeatable).
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
     /// Print the RFC 7591 registration response as JSON.
     #[arg(long)]
     json: bool,
@@ -250,6 +256,17 @@ async fn client(
     let db = connect_migrated(&settings).await?;
     match command {
         ClientCommand::Create(c) => {
+            let deployment = settings.resources();
+            if let Some(r) = c
+                .resources
+                .iter()
+                .find(|r| !deployment.iter().any(|d| same_resource(d, r)))
+            {
+                anyhow::bail!(
+                    "--resource {r:?} is not one of PORTCULLIS_RESOURCES ({})",
+                    deployment.join(", ")
+                );
+            }
             let registered = build_admin_client(
                 NewClient {
                     name: c.name,
@@ -258,6 +275,8 @@ async fn client(
                     scope: c.scope,
                     public: c.public,
                     trusted: c.trusted,
+                    resources: c.resources,
+                    post_logout_redirect_uris: c.post_logout_redirect_uris,
                 },
                 clock.now(),
             )
@@ -311,4 +330,8 @@ async fn client(
             }
         }
     }
+}
+
+fn same_resource(a: &str, b: &str) -> bool {
+    matches!((url::Url::parse(a), url::Url::parse(b)), (Ok(x), Ok(y)) if x == y)
 }

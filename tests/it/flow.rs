@@ -32,6 +32,7 @@ pub async fn client(
             scope: scope.map(str::to_string),
             public,
             trusted,
+            ..Default::default()
         },
         s.state.now(),
     )

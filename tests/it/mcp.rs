@@ -212,3 +212,115 @@ async fn protected_resource_metadata_only_for_hosted_resources() {
         .unwrap();
     assert!(preflight.status().is_success());
 }
+
+#[tokio::test]
+async fn clients_can_be_narrowed_to_some_resources() {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = probe.local_addr().unwrap().port();
+    drop(probe);
+    let issuer = format!("http://localhost:{port}");
+    let (mcp, api) = (format!("{issuer}/mcp"), format!("{issuer}/api/"));
+    let resources = format!("{mcp},{api}");
+    let s = TestServer::start_with(vec![
+        ("PORTCULLIS_ISSUER", issuer.as_str()),
+        ("PORTCULLIS_RESOURCES", resources.as_str()),
+    ])
+    .await;
+    let reg = portcullis::oauth::client::build_admin_client(
+        portcullis::oauth::client::NewClient {
+            name: "Narrow".into(),
+            redirect_uris: vec!["https://app.example/callback".into()],
+            public: true,
+            resources: vec![api.clone()],
+            ..Default::default()
+        },
+        s.state.now(),
+    )
+    .unwrap();
+    portcullis::store::clients::insert(&s.state.db, reg.row)
+        .await
+        .unwrap();
+    let c = flow::TestClient {
+        id: reg.client.id,
+        secret: None,
+        redirect: "https://app.example/callback".into(),
+    };
+    let b = flow::signed_in(&s, "narrow@example.com").await;
+    let refused = follow(
+        &s,
+        &b,
+        &flow::authorize_url(&s, &c, &[("resource", &mcp)], Some(flow::VERIFIER)),
+        "",
+        "allow",
+    )
+    .await;
+    assert_eq!(param(&refused, "error").as_deref(), Some("invalid_target"));
+    // `https://x/api` and `https://x/api/` differ, but the configured spelling is canonical.
+    let back = follow(
+        &s,
+        &b,
+        &flow::authorize_url(&s, &c, &[("resource", &api)], Some(flow::VERIFIER)),
+        "",
+        "allow",
+    )
+    .await;
+    let code = param(&back, "code").unwrap();
+    let t: Value = flow::token(
+        &s,
+        &c,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &c.redirect),
+            ("code_verifier", flow::VERIFIER),
+        ],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    use base64::Engine;
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(
+                t["access_token"]
+                    .as_str()
+                    .unwrap()
+                    .split('.')
+                    .nth(1)
+                    .unwrap(),
+            )
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["aud"], api);
+    // Both hosted resources have metadata documents naming this issuer.
+    for path in [
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-protected-resource/api",
+    ] {
+        let doc: Value = s
+            .http
+            .get(s.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(doc["authorization_servers"], json!([issuer]), "{path}");
+    }
+    let out = s.cli(&[
+        "client",
+        "create",
+        "--name",
+        "X",
+        "--public",
+        "--redirect-uri",
+        "https://a.example/cb",
+        "--resource",
+        "https://elsewhere.example/",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PORTCULLIS_RESOURCES"));
+}

@@ -134,6 +134,9 @@ pub struct NewClient {
     pub scope: Option<String>,
     pub public: bool,
     pub trusted: bool,
+    /// Resources (RFC 8707) the client is narrowed to; empty = all of the deployment's.
+    pub resources: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 /// A checked client ready to store, and its secret (shown once).
@@ -172,8 +175,22 @@ pub fn build_admin_client(req: NewClient, now: i64) -> Result<Registered, String
     if grants.iter().any(|g| g == GRANT_AUTHORIZATION_CODE) && req.redirect_uris.is_empty() {
         return Err("authorization_code needs at least one --redirect-uri".into());
     }
-    for uri in &req.redirect_uris {
+    for uri in req
+        .redirect_uris
+        .iter()
+        .chain(&req.post_logout_redirect_uris)
+    {
         check_registrable(uri)?;
+    }
+    for r in &req.resources {
+        match url::Url::parse(r) {
+            Ok(u) if u.fragment().is_none() => {}
+            _ => {
+                return Err(format!(
+                    "--resource {r:?} must be an absolute URI without fragment (RFC 8707)"
+                ));
+            }
+        }
     }
     let scope_str = req
         .scope
@@ -198,6 +215,8 @@ pub fn build_admin_client(req: NewClient, now: i64) -> Result<Registered, String
         }
         .into(),
         scope: scopes.join(" "),
+        resources: req.resources.clone(),
+        post_logout_redirect_uris: req.post_logout_redirect_uris.clone(),
         ..Default::default()
     };
     let secret = (!req.public).then(|| opaque::new_prefixed_secret("pcs_"));
