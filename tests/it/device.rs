@@ -123,11 +123,29 @@ async fn device_flow_with_the_openidconnect_client() {
     let (_, body) = poll(&s, &c, &device_code).await;
     assert_eq!(body["error"], "slow_down");
 
+    // The library polls (sleeping on the test clock) while the person
+    // approves a moment later: it sees authorization_pending, then tokens.
     let b = flow::signed_in(&s, "dev@example.com").await;
-    answer(&s, &b, &complete, "allow").await;
-
-    // The library polls, sleeping on the test clock.
+    let path = complete.strip_prefix(&s.base).unwrap().to_string();
+    let (page_url, post_url) = (s.url(&path), s.url("/device"));
+    let approver = {
+        let b = b.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let html = b.get(page_url).send().await.unwrap().text().await.unwrap();
+            let f = form(&html, "/device");
+            b.post(post_url)
+                .form(&f.fill(&[("decision", "allow")]))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
     let clock = s.clock.clone();
+    let polls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = polls.clone();
     let tokens = client
         .exchange_device_access_token(&details)
         .unwrap()
@@ -135,12 +153,18 @@ async fn device_flow_with_the_openidconnect_client() {
             &http,
             move |d: Duration| {
                 clock.advance(d.as_secs() as i64);
-                async {}
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50))
             },
             None,
         )
         .await
         .expect("tokens after approval");
+    assert_eq!(approver.await.unwrap(), 200);
+    assert!(
+        polls.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "the library waited through authorization_pending"
+    );
     assert!(tokens.refresh_token().is_some());
     let id_token = tokens.id_token().expect("openid scope gives an ID token");
     assert!(id_token.to_string().split('.').count() == 3);
@@ -175,6 +199,46 @@ async fn denied_and_expired_device_codes_say_so() {
         (status, body["error"].as_str()),
         (403, Some("access_denied"))
     );
+
+    // The openidconnect device client reports the denial as access_denied too.
+    let http = http_client(
+        reqwest::Client::builder()
+            .resolve("localhost", s.addr)
+            .build()
+            .unwrap(),
+    );
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(s.base.clone()).unwrap(), &http)
+            .await
+            .unwrap();
+    let client = CoreClient::from_provider_metadata(metadata, ClientId::new(c.id.clone()), None)
+        .set_device_authorization_url(
+            DeviceAuthorizationUrl::new(s.url("/oauth2/device_authorization")).unwrap(),
+        );
+    let details: CoreDeviceAuthorizationResponse = client
+        .exchange_device_code()
+        .request_async(&http)
+        .await
+        .unwrap();
+    answer(
+        &s,
+        &b,
+        details.verification_uri_complete().unwrap().secret(),
+        "deny",
+    )
+    .await;
+    let err = client
+        .exchange_device_access_token(&details)
+        .unwrap()
+        .request_async(&http, |_| async {}, None)
+        .await
+        .unwrap_err();
+    match err {
+        openidconnect::RequestTokenError::ServerResponse(r) => {
+            assert_eq!(r.error().as_ref(), "access_denied")
+        }
+        other => panic!("expected access_denied, got {other:?}"),
+    }
 
     let d = start(&s, &c).await;
     s.clock.advance(601);
