@@ -334,7 +334,7 @@ impl Settings {
             ("rate_limit.registration", self.rate_limit.registration),
             ("rate_limit.device_code", self.rate_limit.device_code),
         ] {
-            if !(v >= 1.0) {
+            if v.is_nan() || v < 1.0 {
                 return Err(bad(
                     key,
                     format!("{v} must be at least 1 request per minute"),
