@@ -80,17 +80,7 @@ async fn a_metadata_document_client_runs_the_code_flow() {
     )
     .await;
     let code = param(&back, "code").expect("code");
-    let res = flow::token(
-        &s,
-        &client,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &client.redirect),
-            ("code_verifier", flow::VERIFIER),
-        ],
-    )
-    .await;
+    let res = flow::exchange(&s, &client, &code).await;
     assert_eq!(res.status(), 200);
     let t: Value = res.json().await.unwrap();
     assert!(t["refresh_token"].is_string());

@@ -84,8 +84,7 @@ async fn relying_party_round_trip(public: bool) {
     .unwrap();
     assert_eq!(claims.access_token_hash(), Some(&at_hash));
     assert!(claims.auth_time().is_some());
-    let raw: Value =
-        serde_json::from_slice(&b64(id_token.to_string().split('.').nth(1).unwrap())).unwrap();
+    let raw: Value = flow::claims(&id_token.to_string());
     assert_eq!(raw["azp"], c.id.as_str());
     assert!(raw["sid"].is_string());
     assert_eq!(raw["amr"], serde_json::json!(["pwd"]));
@@ -468,17 +467,7 @@ async fn pkce_wrong_verifier_and_downgrade_are_refused() {
 
     // A confidential client's code issued without a challenge: a verifier is a downgrade.
     let code = param(&authorize(&s, &c, &b, &[], None).await, "code").unwrap();
-    let res = flow::token(
-        &s,
-        &c,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &c.redirect),
-            ("code_verifier", flow::VERIFIER),
-        ],
-    )
-    .await;
+    let res = flow::exchange(&s, &c, &code).await;
     assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_grant");
 }
 
@@ -558,17 +547,7 @@ async fn codes_expire_after_sixty_seconds() {
     )
     .unwrap();
     s.clock.advance(61);
-    let res = flow::token(
-        &s,
-        &c,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &c.redirect),
-            ("code_verifier", flow::VERIFIER),
-        ],
-    )
-    .await;
+    let res = flow::exchange(&s, &c, &code).await;
     assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_grant");
 }
 
@@ -753,7 +732,7 @@ async fn client_credentials_issue_rfc9068_access_tokens() {
     let header: Value = serde_json::from_slice(&b64(at.split('.').next().unwrap())).unwrap();
     assert_eq!(header["typ"], "at+jwt");
     assert_eq!(header["alg"], "ES256");
-    let claims: Value = serde_json::from_slice(&b64(at.split('.').nth(1).unwrap())).unwrap();
+    let claims: Value = flow::claims(at);
     assert_eq!(claims["iss"], s.base.as_str());
     assert_eq!(claims["aud"], format!("{}/mcp", s.base));
     assert_eq!(claims["sub"], c.id.as_str());
@@ -766,13 +745,7 @@ async fn client_credentials_issue_rfc9068_access_tokens() {
         .json::<Value>()
         .await
         .unwrap();
-    let claims: Value = serde_json::from_slice(&b64(plain["access_token"]
-        .as_str()
-        .unwrap()
-        .split('.')
-        .nth(1)
-        .unwrap()))
-    .unwrap();
+    let claims: Value = flow::claims(plain["access_token"].as_str().unwrap());
     assert_eq!(
         claims["aud"],
         s.base.as_str(),
@@ -942,20 +915,7 @@ async fn end_session_with_a_hint_signs_out_and_redirects_only_to_registered_uris
         "code",
     )
     .unwrap();
-    let t: Value = flow::token(
-        &s,
-        &c,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &c.redirect),
-            ("code_verifier", flow::VERIFIER),
-        ],
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let t: Value = flow::exchange(&s, &c, &code).await.json().await.unwrap();
     let hint = t["id_token"].as_str().unwrap();
 
     let evil = b
@@ -1044,27 +1004,8 @@ async fn prompt_login_and_max_age_force_a_fresh_sign_in() {
         // Signing in again completes the flow with a fresh auth_time.
         let back = follow(&s, &b, &s.url(&loc), "ml@example.com", "allow").await;
         let code = param(&back, "code").expect("code after re-authentication");
-        let t: Value = flow::token(
-            &s,
-            &c,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", &c.redirect),
-                ("code_verifier", flow::VERIFIER),
-            ],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-        let claims: Value = serde_json::from_slice(&b64(t["id_token"]
-            .as_str()
-            .unwrap()
-            .split('.')
-            .nth(1)
-            .unwrap()))
-        .unwrap();
+        let t: Value = flow::exchange(&s, &c, &code).await.json().await.unwrap();
+        let claims: Value = flow::claims(t["id_token"].as_str().unwrap());
         assert!(
             claims["auth_time"].as_i64().unwrap() >= s.state.now() - 1,
             "{extra:?}"
@@ -1154,19 +1095,6 @@ async fn a_request_without_scope_gets_the_clients_default_scope() {
         "code",
     )
     .unwrap();
-    let t: Value = flow::token(
-        &s,
-        &c,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &c.redirect),
-            ("code_verifier", flow::VERIFIER),
-        ],
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let t: Value = flow::exchange(&s, &c, &code).await.json().await.unwrap();
     assert_eq!(t["scope"], "openid mcp:tools");
 }

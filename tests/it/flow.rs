@@ -215,3 +215,30 @@ pub async fn introspect(s: &TestServer, c: &TestClient, token: &str) -> serde_js
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
 }
+
+/// Exchanges a code issued with [`VERIFIER`] for `c.redirect`.
+pub async fn exchange(s: &TestServer, c: &TestClient, code: &str) -> reqwest::Response {
+    token(
+        s,
+        c,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &c.redirect),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await
+}
+
+/// The claims of a compact JWT, unverified (the tests check what was issued).
+pub fn claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).expect("a compact JWT");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}

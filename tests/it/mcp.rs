@@ -160,20 +160,7 @@ async fn an_mcp_client_finds_everything_from_a_401() {
     .await;
     assert_eq!(res.status(), 200);
     let t: Value = res.json().await.unwrap();
-    use base64::Engine;
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(
-                t["access_token"]
-                    .as_str()
-                    .unwrap()
-                    .split('.')
-                    .nth(1)
-                    .unwrap(),
-            )
-            .unwrap(),
-    )
-    .unwrap();
+    let claims: Value = flow::claims(t["access_token"].as_str().unwrap());
     assert_eq!(claims["aud"], resource);
     assert_eq!(claims["client_id"], client.id.as_str());
     assert!(claims["org_id"].is_string());
@@ -265,34 +252,8 @@ async fn clients_can_be_narrowed_to_some_resources() {
     )
     .await;
     let code = param(&back, "code").unwrap();
-    let t: Value = flow::token(
-        &s,
-        &c,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &c.redirect),
-            ("code_verifier", flow::VERIFIER),
-        ],
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    use base64::Engine;
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(
-                t["access_token"]
-                    .as_str()
-                    .unwrap()
-                    .split('.')
-                    .nth(1)
-                    .unwrap(),
-            )
-            .unwrap(),
-    )
-    .unwrap();
+    let t: Value = flow::exchange(&s, &c, &code).await.json().await.unwrap();
+    let claims: Value = flow::claims(t["access_token"].as_str().unwrap());
     assert_eq!(claims["aud"], api);
     // Both hosted resources have metadata documents naming this issuer.
     for path in [

@@ -133,6 +133,11 @@ impl Form {
         self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
     }
 
+    fn required(&self, k: &str) -> Result<String, OAuthError> {
+        self.get(k)
+            .ok_or_else(|| OAuthError::invalid_request(format!("{k} is required")))
+    }
+
     fn all(&self, k: &str) -> Vec<String> {
         self.0
             .iter()
@@ -154,6 +159,19 @@ impl Form {
             client_assertion: self.get("client_assertion"),
         }
     }
+}
+
+/// Parses the form and authenticates the client (RFC 6749 §2.3) for `path`.
+async fn authenticated(
+    req: &HttpRequest,
+    state: &AppState,
+    body: &[u8],
+    path: &str,
+) -> Result<(Form, std::sync::Arc<crate::oauth::client::Client>), OAuthError> {
+    let form = Form::parse(req, body)?;
+    let client =
+        client_auth::authenticate(state, &form.presented(req), &audiences(state, path)).await?;
+    Ok((form, client))
 }
 
 /// The values a client assertion's `aud` may take here: the issuer or the
@@ -182,13 +200,7 @@ async fn token(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = Form::parse(&req, &body)?;
-    let client = client_auth::authenticate(
-        &state,
-        &form.presented(&req),
-        &audiences(&state, "/oauth2/token"),
-    )
-    .await?;
+    let (form, client) = authenticated(&req, &state, &body, "/oauth2/token").await?;
     let request = TokenRequest {
         grant_type: form.get("grant_type"),
         code: form.get("code"),
@@ -211,13 +223,7 @@ async fn device_authorization(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = Form::parse(&req, &body)?;
-    let client = client_auth::authenticate(
-        &state,
-        &form.presented(&req),
-        &audiences(&state, "/oauth2/device_authorization"),
-    )
-    .await?;
+    let (form, client) = authenticated(&req, &state, &body, "/oauth2/device_authorization").await?;
     let answer = crate::oauth::device::authorize(
         &state,
         &client,
@@ -234,16 +240,8 @@ async fn introspect(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = Form::parse(&req, &body)?;
-    let client = client_auth::authenticate(
-        &state,
-        &form.presented(&req),
-        &audiences(&state, "/oauth2/introspect"),
-    )
-    .await?;
-    let token = form
-        .get("token")
-        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let (form, client) = authenticated(&req, &state, &body, "/oauth2/introspect").await?;
+    let token = form.required("token")?;
     let answer = introspection::introspect(
         &state,
         &client,
@@ -260,16 +258,8 @@ async fn revoke(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = Form::parse(&req, &body)?;
-    let client = client_auth::authenticate(
-        &state,
-        &form.presented(&req),
-        &audiences(&state, "/oauth2/revoke"),
-    )
-    .await?;
-    let token = form
-        .get("token")
-        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let (form, client) = authenticated(&req, &state, &body, "/oauth2/revoke").await?;
+    let token = form.required("token")?;
     revocation::revoke(&state, &client, &token).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))

@@ -178,7 +178,7 @@ async fn login_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse
             return Ok(render_login(
                 &req,
                 &state,
-                401,
+                e.status,
                 rt,
                 form.email.trim(),
                 Some(&e.message),
@@ -186,8 +186,18 @@ async fn login_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse
         }
         Err(e) => return Err(api_to_page(e)),
     };
-    let (token, _) = session::start(&state, user, &["pwd"], client_info(&req)).await?;
-    let mut res = see_other(return_to.as_deref().unwrap_or("/"));
+    signed_in_redirect(&req, &state, user, return_to.as_deref()).await
+}
+
+/// Starts a password session and sends the browser on (303) with its cookie.
+async fn signed_in_redirect(
+    req: &HttpRequest,
+    state: &AppState,
+    user: entities::users::Model,
+    return_to: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let (token, _) = session::start(state, user, &["pwd"], client_info(req)).await?;
+    let mut res = see_other(return_to.unwrap_or("/"));
     res.add_cookie(&cookies::session(&state.settings, token))
         .map_err(|_| PageError::bad_request("cookie"))?;
     Ok(res)
@@ -277,11 +287,7 @@ async fn signup_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpRespons
         }
         Err(e) => return Err(api_to_page(e)),
     };
-    let (token, _) = session::start(&state, user, &["pwd"], client_info(&req)).await?;
-    let mut res = see_other(return_to.as_deref().unwrap_or("/"));
-    res.add_cookie(&cookies::session(&state.settings, token))
-        .map_err(|_| PageError::bad_request("cookie"))?;
-    Ok(res)
+    signed_in_redirect(&req, &state, user, return_to.as_deref()).await
 }
 
 #[derive(Deserialize)]
