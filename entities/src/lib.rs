@@ -10,6 +10,7 @@ pub mod consents;
 pub mod credentials;
 pub mod device_authorizations;
 pub mod memberships;
+pub mod one_time_tokens;
 pub mod organizations;
 pub mod refresh_tokens;
 pub mod revoked_grants;
@@ -26,6 +27,7 @@ pub mod prelude {
     pub use super::credentials::Entity as Credentials;
     pub use super::device_authorizations::Entity as DeviceAuthorizations;
     pub use super::memberships::Entity as Memberships;
+    pub use super::one_time_tokens::Entity as OneTimeTokens;
     pub use super::organizations::Entity as Organizations;
     pub use super::refresh_tokens::Entity as RefreshTokens;
     pub use super::revoked_grants::Entity as RevokedGrants;

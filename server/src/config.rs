@@ -113,6 +113,7 @@ pub struct RateLimitSettings {
     pub sign_up: f64,
     pub registration: f64,
     pub device_code: f64,
+    pub mail: f64,
 }
 
 impl Default for RateLimitSettings {
@@ -122,6 +123,7 @@ impl Default for RateLimitSettings {
             sign_up: 5.0,
             registration: 10.0,
             device_code: 10.0,
+            mail: 5.0,
         }
     }
 }
@@ -170,6 +172,7 @@ sign_in = 10
 sign_up = 5
 registration = 10
 device_code = 10
+mail = 5
 "#;
 
 /// Variables read without the `PORTCULLIS_` prefix (CONTRACT §2), and the key
@@ -333,6 +336,7 @@ impl Settings {
             ("rate_limit.sign_up", self.rate_limit.sign_up),
             ("rate_limit.registration", self.rate_limit.registration),
             ("rate_limit.device_code", self.rate_limit.device_code),
+            ("rate_limit.mail", self.rate_limit.mail),
         ] {
             if v.is_nan() || v < 1.0 {
                 return Err(bad(

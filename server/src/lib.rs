@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod login;
+pub mod mail;
 pub mod metrics;
 pub mod oauth;
 pub mod ratelimit;

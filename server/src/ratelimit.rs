@@ -17,6 +17,8 @@ pub enum Family {
     Registration,
     /// User codes typed on `/device` (34 bits must not be guessable).
     DeviceCode,
+    /// Requests that send mail (reset, verification): no mail bombing.
+    Mail,
 }
 
 #[derive(Debug)]
@@ -59,6 +61,7 @@ impl RateLimiter {
             Family::SignUp => l.sign_up,
             Family::Registration => l.registration,
             Family::DeviceCode => l.device_code,
+            Family::Mail => l.mail,
         }
     }
 

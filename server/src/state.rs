@@ -29,6 +29,7 @@ pub struct Inner {
     pub metrics: Metrics,
     pub limiter: crate::ratelimit::RateLimiter,
     pub device_pacer: crate::oauth::device::Pacer,
+    pub mailer: crate::mail::Mailer,
 }
 
 impl Deref for AppState {
@@ -67,6 +68,7 @@ impl AppState {
             metrics: Metrics::default(),
             limiter: crate::ratelimit::RateLimiter::new(settings.rate_limit.clone()),
             device_pacer: Default::default(),
+            mailer: crate::mail::Mailer::start(&settings)?,
             settings,
             clock,
         })))

@@ -17,6 +17,7 @@ mod discovery;
 mod flow;
 mod keys;
 mod load;
+mod mail;
 mod mcp;
 mod ops;
 mod registration;

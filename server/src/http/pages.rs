@@ -104,3 +104,11 @@ pub struct LogoutConfirm<'a> {
     pub post_logout_redirect_uri: &'a str,
     pub state: &'a str,
 }
+
+#[derive(Template)]
+#[template(path = "reset.html")]
+pub struct Reset<'a> {
+    pub csrf_token: &'a str,
+    pub token: &'a str,
+    pub error: Option<&'a str>,
+}

@@ -31,7 +31,9 @@ pub async fn sign_up(
         ));
     }
     let hash = state.passwords.hash(password.to_string()).await?;
-    create_user(state, &email, name, hash, false).await
+    let user = create_user(state, &email, name, hash, false).await?;
+    super::email_verification::send(state, &user).await?;
+    Ok(user)
 }
 
 /// Inserts the user and their credential in one transaction.

@@ -3,5 +3,7 @@
 
 pub mod email;
 pub mod email_password;
+pub mod email_verification;
 pub mod password;
+pub mod password_reset;
 pub mod session;

@@ -31,6 +31,7 @@ impl SessionCache {
     pub fn new() -> Self {
         SessionCache {
             by_hash: Cache::builder()
+                .support_invalidation_closures()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(30))
                 .build(),
@@ -108,4 +109,19 @@ pub async fn end(state: &AppState, token: &str) -> Result<(), Error> {
     let hash = opaque::hash_secret(token);
     state.sessions.by_hash.invalidate(&hash).await;
     store::sessions::delete_by_hash(&state.db, &hash).await
+}
+
+/// Ends every session of a user (after a password reset).
+pub async fn end_all(state: &AppState, user_id: &str) -> Result<(), Error> {
+    forget_user(state, user_id);
+    store::sessions::delete_for_user(&state.db, user_id).await
+}
+
+/// Drops this instance's cached sessions of a user after their account changed.
+pub fn forget_user(state: &AppState, user_id: &str) {
+    let uid = user_id.to_string();
+    let _ = state
+        .sessions
+        .by_hash
+        .invalidate_entries_if(move |_, info| info.user.id == uid);
 }

@@ -140,3 +140,28 @@ pub async fn record_assertion(
         Err(e) => Err(e.into()),
     }
 }
+
+/// Revokes every grant of a user that still has refresh tokens, so their
+/// refresh tokens and access tokens stop working.
+pub async fn revoke_user(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    now: i64,
+    keep_until: i64,
+) -> Result<(), Error> {
+    let grants: Vec<String> = refresh::Entity::find()
+        .filter(refresh::Column::UserId.eq(user_id))
+        .filter(refresh::Column::RevokedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.grant_id)
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for g in grants {
+        if seen.insert(g.clone()) {
+            revoke_grant(db, &g, now, keep_until).await?;
+        }
+    }
+    Ok(())
+}

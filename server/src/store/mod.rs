@@ -6,6 +6,7 @@ pub mod consents;
 pub mod devices;
 pub mod grants;
 pub mod keys;
+pub mod one_time;
 pub mod orgs;
 pub mod sessions;
 pub mod users;

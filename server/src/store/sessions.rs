@@ -34,3 +34,12 @@ pub async fn delete_by_hash(db: &impl ConnectionTrait, token_hash: &str) -> Resu
         .await?;
     Ok(())
 }
+
+/// Ends every session of a user.
+pub async fn delete_for_user(db: &impl ConnectionTrait, user_id: &str) -> Result<(), Error> {
+    sessions::Entity::delete_many()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -64,3 +64,45 @@ pub async fn find_with_password(
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<users::Model>, Error> {
     Ok(users::Entity::find_by_id(id.to_string()).one(db).await?)
 }
+
+pub async fn mark_verified(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    now: i64,
+) -> Result<(), Error> {
+    use sea_orm::sea_query::Expr;
+    users::Entity::update_many()
+        .col_expr(users::Column::EmailVerified, Expr::value(true))
+        .col_expr(users::Column::UpdatedAt, Expr::value(now))
+        .filter(users::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Sets a new password hash (creating the credential if the account had none).
+pub async fn set_password(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    hash: String,
+    now: i64,
+) -> Result<(), Error> {
+    use sea_orm::sea_query::OnConflict;
+    let row = credentials::Model {
+        user_id: user_id.to_string(),
+        password_hash: hash,
+        updated_at: now,
+    };
+    credentials::Entity::insert(row.into_active_model())
+        .on_conflict(
+            OnConflict::column(credentials::Column::UserId)
+                .update_columns([
+                    credentials::Column::PasswordHash,
+                    credentials::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}

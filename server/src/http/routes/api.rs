@@ -33,6 +33,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sign-in/email", web::post().to(sign_in))
             .route("/sign-out", web::post().to(sign_out))
             .route("/get-session", web::get().to(get_session))
+            .route("/forget-password", web::post().to(forget_password))
+            .route("/reset-password", web::post().to(reset_password))
+            .route(
+                "/send-verification-email",
+                web::post().to(send_verification_email),
+            )
+            .route("/verify-email", web::get().to(verify_email))
             .default_service(web::to(not_found)),
     );
 }
@@ -190,4 +197,94 @@ async fn get_session(current: CurrentSession) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(body)
+}
+
+/// Mail-sending requests share a per-address budget.
+fn limit_mail(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    state
+        .limiter
+        .check(
+            crate::ratelimit::Family::Mail,
+            &format!("ip:{}", client_ip(req)),
+            state.now() as f64,
+        )
+        .map_err(ApiError::rate_limited)
+}
+
+#[derive(Deserialize)]
+struct EmailOnly {
+    email: String,
+}
+
+/// `POST forget-password`: always `{"status":true}`, account or not.
+async fn forget_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<EmailOnly>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    limit_mail(&req, &state)?;
+    crate::login::password_reset::request(&state, &body.email).await?;
+    Ok(HttpResponse::Ok().json(json!({ "status": true })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResetPassword {
+    token: String,
+    /// Better Auth sends `newPassword`; the contract names `password`.
+    #[serde(alias = "password")]
+    new_password: String,
+}
+
+/// `POST reset-password` `{token, password}`.
+async fn reset_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<ResetPassword>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    crate::login::password_reset::reset(&state, &body.token, &body.new_password).await?;
+    Ok(HttpResponse::Ok().json(json!({ "status": true })))
+}
+
+/// `POST send-verification-email`: always `{"status":true}`.
+async fn send_verification_email(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<EmailOnly>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    limit_mail(&req, &state)?;
+    crate::login::email_verification::resend(&state, &body.email).await?;
+    Ok(HttpResponse::Ok().json(json!({ "status": true })))
+}
+
+#[derive(Deserialize)]
+struct VerifyQuery {
+    #[serde(default)]
+    token: String,
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
+}
+
+/// `GET verify-email?token=…[&callbackURL=/path]`: the mailed link.
+async fn verify_email(
+    state: web::Data<AppState>,
+    q: web::Query<VerifyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if !crate::login::email_verification::verify(&state, &q.token).await? {
+        return Err(ApiError::bad_request(
+            "INVALID_TOKEN",
+            "This link is invalid, expired or already used.",
+        ));
+    }
+    Ok(
+        match crate::oauth::redirect::safe_return_to(q.callback_url.as_deref()) {
+            Some(to) => HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, to))
+                .finish(),
+            None => HttpResponse::Ok().json(json!({ "status": true })),
+        },
+    )
 }

@@ -24,6 +24,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/signup", web::get().to(signup_form))
         .route("/signup", web::post().to(signup_submit))
         .route("/logout", web::post().to(logout))
+        .route("/reset-password", web::get().to(reset_form))
+        .route("/reset-password", web::post().to(reset_submit))
         .route("/static/css/portcullis.css", web::get().to(css));
 }
 
@@ -307,4 +309,72 @@ async fn logout(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, Page
     res.add_cookie(&cookies::clear_session(&state.settings))
         .map_err(|_| PageError::bad_request("cookie"))?;
     Ok(res)
+}
+
+#[derive(Deserialize)]
+struct ResetQuery {
+    #[serde(default)]
+    token: String,
+}
+
+fn render_reset(
+    req: &HttpRequest,
+    state: &AppState,
+    status: u16,
+    token: &str,
+    error: Option<&str>,
+) -> HttpResponse {
+    let (csrf, cookie) = csrf_token(req, state);
+    html(
+        status,
+        pages::render(&pages::Reset {
+            csrf_token: &csrf,
+            token,
+            error,
+        }),
+        cookie,
+    )
+}
+
+/// The page the reset mail links to.
+async fn reset_form(
+    req: HttpRequest,
+    q: web::Query<ResetQuery>,
+) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    Ok(render_reset(&req, &state, 200, &q.token, None))
+}
+
+#[derive(Deserialize)]
+struct ResetForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+async fn reset_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let form: ResetForm = parse_form(&body)?;
+    check_form(&req, &state, &form.csrf_token)?;
+    match crate::login::password_reset::reset(&state, &form.token, &form.password).await {
+        Ok(()) => Ok(html(
+            200,
+            pages::render(&pages::Message {
+                title: "Password changed",
+                message: "Your password is changed and you are signed out everywhere. Sign in with the new password.",
+            }),
+            None,
+        )),
+        Err(e) if e.status < 500 => Ok(render_reset(
+            &req,
+            &state,
+            e.status,
+            &form.token,
+            Some(&e.message),
+        )),
+        Err(e) => Err(api_to_page(e)),
+    }
 }

@@ -1,0 +1,22 @@
+use sea_orm::entity::prelude::*;
+
+/// A single-use token sent by mail; only its SHA-256 is stored.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "one_time_tokens")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub token_hash: String,
+    /// `verify-email`, `reset-password`, …
+    pub kind: String,
+    pub user_id: String,
+    /// The address the token was sent to.
+    pub email: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub consumed_at: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

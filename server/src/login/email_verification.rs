@@ -1,0 +1,80 @@
+//! Email verification (seed 002): a link is mailed on sign-up and on request;
+//! following it marks the address verified. The link works once, and only
+//! the newest one works.
+
+use entities::{one_time_tokens, users};
+
+use crate::error::{ApiError, Error};
+use crate::login::email::Email;
+use crate::mail::templates;
+use crate::oauth::discovery::endpoint;
+use crate::state::AppState;
+use crate::store;
+use crate::tokens::opaque;
+
+pub const KIND: &str = "verify-email";
+/// How long a verification link works.
+pub const TTL: i64 = 24 * 3600;
+
+/// Mails a fresh verification link to an unverified user.
+pub async fn send(state: &AppState, user: &users::Model) -> Result<(), Error> {
+    if user.email_verified {
+        return Ok(());
+    }
+    let now = state.now();
+    let token = opaque::new_secret();
+    store::one_time::replace(
+        &state.db,
+        one_time_tokens::Model {
+            token_hash: opaque::hash_secret(&token),
+            kind: KIND.into(),
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            created_at: now,
+            expires_at: now + TTL,
+            consumed_at: None,
+        },
+    )
+    .await?;
+    let mut link = url::Url::parse(&endpoint(
+        &state.settings.issuer,
+        "/.auth/api/v1/auth/verify-email",
+    ))
+    .map_err(|e| Error::internal(format!("verify link: {e}")))?;
+    link.query_pairs_mut().append_pair("token", &token);
+    state
+        .mailer
+        .send(templates::verify_email(&user.email, link.as_str()));
+    Ok(())
+}
+
+/// `send-verification-email`: the same answer whether or not the address has
+/// an account (no enumeration).
+pub async fn resend(state: &AppState, email: &str) -> Result<(), ApiError> {
+    if let Some(e) = Email::parse(email)
+        && let Some((user, _)) = store::users::find_with_password(&state.db, e.as_str()).await?
+    {
+        send(state, &user).await?;
+    }
+    Ok(())
+}
+
+/// Follows a link: true when it verified an address.
+pub async fn verify(state: &AppState, token: &str) -> Result<bool, Error> {
+    let now = state.now();
+    let Some(row) =
+        store::one_time::consume(&state.db, &opaque::hash_secret(token), KIND, now).await?
+    else {
+        return Ok(false);
+    };
+    // The address may have changed since the link was sent.
+    let Some(user) = store::users::find(&state.db, &row.user_id).await? else {
+        return Ok(false);
+    };
+    if user.email != row.email {
+        return Ok(false);
+    }
+    store::users::mark_verified(&state.db, &user.id, now).await?;
+    crate::login::session::forget_user(state, &user.id);
+    Ok(true)
+}

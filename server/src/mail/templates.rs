@@ -1,0 +1,52 @@
+//! The mails' texts: the product name, what happened, and a plain link.
+
+use super::Mail;
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn mail(to: &str, subject: &str, intro: &str, action: &str, link: &str, outro: &str) -> Mail {
+    let text = format!("{intro}\n\n{action}:\n{link}\n\n{outro}\n\n— Portcullis\n");
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;color:#1d2330\">\
+         <p><strong>Portcullis</strong></p><p>{}</p><p><a href=\"{}\">{}</a></p>\
+         <p style=\"color:#5b6475\">Or paste this link into your browser:<br>{}</p><p>{}</p></body></html>",
+        html_escape(intro),
+        html_escape(link),
+        html_escape(action),
+        html_escape(link),
+        html_escape(outro)
+    );
+    Mail {
+        to: to.to_string(),
+        subject: subject.to_string(),
+        text,
+        html,
+    }
+}
+
+pub fn verify_email(to: &str, link: &str) -> Mail {
+    mail(
+        to,
+        "Confirm your email address",
+        "Confirm that this address is yours. The link works once, for 24 hours.",
+        "Confirm your email",
+        link,
+        "If you did not create an account, ignore this mail.",
+    )
+}
+
+pub fn reset_password(to: &str, link: &str) -> Mail {
+    mail(
+        to,
+        "Reset your password",
+        "Someone asked to reset the password of your account. The link works once, for one hour.",
+        "Choose a new password",
+        link,
+        "If it was not you, ignore this mail: your password stays as it is.",
+    )
+}

@@ -1,0 +1,56 @@
+//! `one_time_tokens`.
+
+use entities::one_time_tokens as ott;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
+
+use crate::error::Error;
+
+/// Stores a new token and drops the user's older unused ones of the same
+/// kind: only the newest link works.
+pub async fn replace(db: &impl ConnectionTrait, row: ott::Model) -> Result<(), Error> {
+    ott::Entity::delete_many()
+        .filter(ott::Column::UserId.eq(row.user_id.clone()))
+        .filter(ott::Column::Kind.eq(row.kind.clone()))
+        .filter(ott::Column::ConsumedAt.is_null())
+        .exec(db)
+        .await?;
+    row.into_active_model().insert(db).await?;
+    Ok(())
+}
+
+/// Consumes an unexpired, unused token of `kind`; the row for exactly one caller.
+pub async fn consume(
+    db: &impl ConnectionTrait,
+    hash: &str,
+    kind: &str,
+    now: i64,
+) -> Result<Option<ott::Model>, Error> {
+    let res = ott::Entity::update_many()
+        .col_expr(ott::Column::ConsumedAt, Expr::value(now))
+        .filter(ott::Column::TokenHash.eq(hash))
+        .filter(ott::Column::Kind.eq(kind))
+        .filter(ott::Column::ConsumedAt.is_null())
+        .filter(ott::Column::ExpiresAt.gt(now))
+        .exec(db)
+        .await?;
+    if res.rows_affected != 1 {
+        return Ok(None);
+    }
+    Ok(ott::Entity::find_by_id(hash.to_string()).one(db).await?)
+}
+
+/// An unexpired, unused token of `kind`, without consuming it.
+pub async fn find_live(
+    db: &impl ConnectionTrait,
+    hash: &str,
+    kind: &str,
+    now: i64,
+) -> Result<Option<ott::Model>, Error> {
+    Ok(ott::Entity::find_by_id(hash.to_string())
+        .one(db)
+        .await?
+        .filter(|r| r.kind == kind && r.consumed_at.is_none() && r.expires_at > now))
+}
