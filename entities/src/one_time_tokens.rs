@@ -8,7 +8,8 @@ pub struct Model {
     pub token_hash: String,
     /// `verify-email`, `reset-password`, …
     pub kind: String,
-    pub user_id: String,
+    /// None for a magic link to an address without an account yet.
+    pub user_id: Option<String>,
     /// The address the token was sent to.
     pub email: String,
     pub created_at: i64,

@@ -33,7 +33,7 @@ impl MigrationTrait for Migration {
                     .table(OneTimeTokens::Table)
                     .col(string(OneTimeTokens::TokenHash).primary_key())
                     .col(string(OneTimeTokens::Kind))
-                    .col(string(OneTimeTokens::UserId))
+                    .col(string_null(OneTimeTokens::UserId))
                     .col(string(OneTimeTokens::Email))
                     .col(big_integer(OneTimeTokens::CreatedAt))
                     .col(big_integer(OneTimeTokens::ExpiresAt))

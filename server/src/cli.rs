@@ -196,7 +196,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 &state,
                 &email,
                 name.as_deref().unwrap_or(""),
-                hash,
+                Some(hash),
                 verified,
             )
             .await

@@ -28,6 +28,7 @@ pub struct Settings {
     pub session: SessionSettings,
     pub password: PasswordSettings,
     pub rate_limit: RateLimitSettings,
+    pub magic_link: MagicLinkSettings,
     /// Extra origins trusted for cookie-authenticated requests.
     #[serde(default)]
     pub auth_allowed_origins: Vec<String>,
@@ -106,6 +107,12 @@ pub struct SessionSettings {
     pub ttl: i64,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+pub struct MagicLinkSettings {
+    /// Whether a magic link to an address without an account creates one.
+    pub allow_sign_up: bool,
+}
+
 /// Requests per minute (and burst) per IP address or account, by family.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RateLimitSettings {
@@ -114,6 +121,7 @@ pub struct RateLimitSettings {
     pub registration: f64,
     pub device_code: f64,
     pub mail: f64,
+    pub magic_link: f64,
 }
 
 impl Default for RateLimitSettings {
@@ -124,6 +132,7 @@ impl Default for RateLimitSettings {
             registration: 10.0,
             device_code: 10.0,
             mail: 5.0,
+            magic_link: 5.0,
         }
     }
 }
@@ -167,12 +176,16 @@ ttl = 604800
 [password]
 max_concurrent_hashes = 4
 
+[magic_link]
+allow_sign_up = true
+
 [rate_limit]
 sign_in = 10
 sign_up = 5
 registration = 10
 device_code = 10
 mail = 5
+magic_link = 5
 "#;
 
 /// Variables read without the `PORTCULLIS_` prefix (CONTRACT §2), and the key
@@ -337,6 +350,7 @@ impl Settings {
             ("rate_limit.registration", self.rate_limit.registration),
             ("rate_limit.device_code", self.rate_limit.device_code),
             ("rate_limit.mail", self.rate_limit.mail),
+            ("rate_limit.magic_link", self.rate_limit.magic_link),
         ] {
             if v.is_nan() || v < 1.0 {
                 return Err(bad(

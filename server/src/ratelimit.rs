@@ -19,6 +19,8 @@ pub enum Family {
     DeviceCode,
     /// Requests that send mail (reset, verification): no mail bombing.
     Mail,
+    /// Magic-link requests, per address and per account (seed 003: 5/min).
+    MagicLink,
 }
 
 #[derive(Debug)]
@@ -62,6 +64,7 @@ impl RateLimiter {
             Family::Registration => l.registration,
             Family::DeviceCode => l.device_code,
             Family::Mail => l.mail,
+            Family::MagicLink => l.magic_link,
         }
     }
 

@@ -408,3 +408,204 @@ async fn mail_goes_through_a_real_smtp_server() {
         200
     );
 }
+
+async fn magic(s: &TestServer, email: &str, callback: Option<&str>) -> reqwest::Response {
+    let mut body = json!({ "email": email });
+    if let Some(cb) = callback {
+        body["callbackURL"] = json!(cb);
+    }
+    reqwest::Client::new()
+        .post(s.url(&format!("{API}/sign-in/magic-link")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_magic_link_signs_in_inside_an_authorization_request() {
+    let s = TestServer::start().await;
+    let c = flow::public_client(&s).await;
+    sign_up(&s, &s.new_browser(), "mags@example.com", flow::PASSWORD).await;
+    // Not signed in: the authorization request sends the browser to /login.
+    let b = s.new_browser();
+    let res = b
+        .get(flow::authorize_url(
+            &s,
+            &c,
+            &[("state", "via-mail")],
+            Some(flow::VERIFIER),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let login = res.headers()["location"].to_str().unwrap().to_string();
+    let html = b
+        .get(s.url(&login))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("href=\"/login/magic?return_to="),
+        "the sign-in screen offers a magic link"
+    );
+    let magic_page = html
+        .split("href=\"")
+        .find(|p| p.starts_with("/login/magic"))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let page = b
+        .get(s.url(&magic_page))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let f = crate::html::form(&page, "/login/magic");
+    assert!(
+        f.get("return_to")
+            .unwrap()
+            .starts_with("/oauth2/authorize?")
+    );
+    let sent = b
+        .post(s.url("/login/magic"))
+        .form(&f.fill(&[("email", "mags@example.com")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    assert!(sent.text().await.unwrap().contains("Check your email"));
+
+    let mail = nth_mail(&s, "mags@example.com", 2).await;
+    assert!(mail.contains("Subject: Your sign-in link"));
+    let link = link(&mail, &s.url(&format!("{API}/magic-link/verify?token=")));
+    let back = b.get(&link).send().await.unwrap();
+    assert_eq!(back.status(), 303);
+    let to = back.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        to.starts_with("/oauth2/authorize?"),
+        "the return_to survived the mailbox: {to}"
+    );
+    let done = flow::follow(&s, &b, &s.url(&to), "", "allow").await;
+    assert_eq!(flow::param(&done, "state").as_deref(), Some("via-mail"));
+    let code = flow::param(&done, "code").unwrap();
+    let t: Value = flow::exchange(&s, &c, &code).await.json().await.unwrap();
+    assert_eq!(
+        flow::claims(t["id_token"].as_str().unwrap())["amr"],
+        json!(["otp"])
+    );
+
+    // Single use.
+    assert_eq!(
+        s.new_browser().get(&link).send().await.unwrap().status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn magic_links_expire_after_fifteen_minutes() {
+    let s = TestServer::start().await;
+    magic(&s, "late@example.com", None).await;
+    let link = link(
+        &nth_mail(&s, "late@example.com", 1).await,
+        &s.url(&format!("{API}/magic-link/verify?token=")),
+    );
+    s.clock.advance(15 * 60 + 1);
+    assert_eq!(
+        s.new_browser().get(&link).send().await.unwrap().status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn magic_links_create_accounts_only_when_allowed() {
+    let s = TestServer::start().await;
+    assert_eq!(
+        magic(&s, "fresh@example.com", Some("https://evil.example/"))
+            .await
+            .status(),
+        200
+    );
+    let mail = nth_mail(&s, "fresh@example.com", 1).await;
+    assert!(
+        !mail.contains("evil.example"),
+        "callbackURL must be a same-origin path"
+    );
+    let b = s.new_browser();
+    let res = b
+        .get(link(
+            &mail,
+            &s.url(&format!("{API}/magic-link/verify?token=")),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/");
+    let session: Value = b
+        .get(s.url(&format!("{API}/get-session")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(session["user"]["email"], "fresh@example.com");
+    assert_eq!(
+        session["user"]["emailVerified"], true,
+        "the click proves the address"
+    );
+
+    let closed =
+        TestServer::start_with(vec![("PORTCULLIS_MAGIC_LINK__ALLOW_SIGN_UP", "false")]).await;
+    let unknown = magic(&closed, "stranger@example.com", None).await;
+    sign_up(
+        &closed,
+        &closed.new_browser(),
+        "member@example.com",
+        flow::PASSWORD,
+    )
+    .await;
+    let known = magic(&closed, "member@example.com", None).await;
+    assert_eq!(unknown.status(), known.status());
+    assert_eq!(
+        unknown.text().await.unwrap(),
+        known.text().await.unwrap(),
+        "no enumeration"
+    );
+    nth_mail(&closed, "member@example.com", 2).await;
+    assert!(outbox(&closed, "stranger@example.com").is_empty());
+}
+
+#[tokio::test]
+async fn the_sixth_magic_link_request_in_a_minute_is_refused() {
+    let s = TestServer::start().await;
+    for i in 0..5 {
+        assert_eq!(
+            magic(&s, "six@example.com", None).await.status(),
+            200,
+            "request {}",
+            i + 1
+        );
+    }
+    let sixth = magic(&s, "six@example.com", None).await;
+    assert_eq!(sixth.status(), 429);
+    assert!(
+        sixth.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(
+        sixth.json::<Value>().await.unwrap()["code"],
+        "TOO_MANY_REQUESTS"
+    );
+}

@@ -112,3 +112,17 @@ pub struct Reset<'a> {
     pub token: &'a str,
     pub error: Option<&'a str>,
 }
+
+#[derive(Template)]
+#[template(path = "magic.html")]
+pub struct MagicLink<'a> {
+    pub csrf_token: &'a str,
+    pub return_to: &'a str,
+    pub return_query: String,
+}
+
+#[derive(Template)]
+#[template(path = "forgot.html")]
+pub struct Forgot<'a> {
+    pub csrf_token: &'a str,
+}

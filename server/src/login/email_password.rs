@@ -31,7 +31,7 @@ pub async fn sign_up(
         ));
     }
     let hash = state.passwords.hash(password.to_string()).await?;
-    let user = create_user(state, &email, name, hash, false).await?;
+    let user = create_user(state, &email, name, Some(hash), false).await?;
     super::email_verification::send(state, &user).await?;
     Ok(user)
 }
@@ -41,7 +41,7 @@ pub async fn create_user(
     state: &AppState,
     email: &Email,
     name: &str,
-    password_hash: String,
+    password_hash: Option<String>,
     verified: bool,
 ) -> Result<users::Model, ApiError> {
     let now = state.now();

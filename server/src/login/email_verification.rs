@@ -2,12 +2,12 @@
 //! following it marks the address verified. The link works once, and only
 //! the newest one works.
 
-use entities::{one_time_tokens, users};
+use entities::users;
 
 use crate::error::{ApiError, Error};
 use crate::login::email::Email;
+use crate::login::one_time;
 use crate::mail::templates;
-use crate::oauth::discovery::endpoint;
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
@@ -21,30 +21,15 @@ pub async fn send(state: &AppState, user: &users::Model) -> Result<(), Error> {
     if user.email_verified {
         return Ok(());
     }
-    let now = state.now();
-    let token = opaque::new_secret();
-    store::one_time::replace(
-        &state.db,
-        one_time_tokens::Model {
-            token_hash: opaque::hash_secret(&token),
-            kind: KIND.into(),
-            user_id: user.id.clone(),
-            email: user.email.clone(),
-            created_at: now,
-            expires_at: now + TTL,
-            consumed_at: None,
-        },
-    )
-    .await?;
-    let mut link = url::Url::parse(&endpoint(
-        &state.settings.issuer,
+    let token = one_time::issue(state, KIND, Some(&user.id), &user.email, TTL).await?;
+    let link = one_time::link(
+        state,
         "/.auth/api/v1/auth/verify-email",
-    ))
-    .map_err(|e| Error::internal(format!("verify link: {e}")))?;
-    link.query_pairs_mut().append_pair("token", &token);
+        &[("token", &token)],
+    )?;
     state
         .mailer
-        .send(templates::verify_email(&user.email, link.as_str()));
+        .send(templates::verify_email(&user.email, &link));
     Ok(())
 }
 
@@ -67,10 +52,13 @@ pub async fn verify(state: &AppState, token: &str) -> Result<bool, Error> {
     else {
         return Ok(false);
     };
-    // The address may have changed since the link was sent.
-    let Some(user) = store::users::find(&state.db, &row.user_id).await? else {
+    let Some(user_id) = row.user_id.as_deref() else {
         return Ok(false);
     };
+    let Some(user) = store::users::find(&state.db, user_id).await? else {
+        return Ok(false);
+    };
+    // The address may have changed since the link was sent.
     if user.email != row.email {
         return Ok(false);
     }

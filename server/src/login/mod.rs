@@ -4,6 +4,8 @@
 pub mod email;
 pub mod email_password;
 pub mod email_verification;
+pub mod magic_link;
+pub mod one_time;
 pub mod password;
 pub mod password_reset;
 pub mod session;

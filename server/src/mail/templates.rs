@@ -50,3 +50,14 @@ pub fn reset_password(to: &str, link: &str) -> Mail {
         "If it was not you, ignore this mail: your password stays as it is.",
     )
 }
+
+pub fn magic_link(to: &str, link: &str) -> Mail {
+    mail(
+        to,
+        "Your sign-in link",
+        "Use this link to sign in. It works once, for 15 minutes.",
+        "Sign in",
+        link,
+        "If you did not ask for it, ignore this mail.",
+    )
+}

@@ -8,11 +8,11 @@ use sea_orm::{
 
 use crate::error::Error;
 
-/// Stores a new token and drops the user's older unused ones of the same
-/// kind: only the newest link works.
+/// Stores a new token and drops the older unused ones of the same kind sent
+/// to the same address: only the newest link works.
 pub async fn replace(db: &impl ConnectionTrait, row: ott::Model) -> Result<(), Error> {
     ott::Entity::delete_many()
-        .filter(ott::Column::UserId.eq(row.user_id.clone()))
+        .filter(ott::Column::Email.eq(row.email.clone()))
         .filter(ott::Column::Kind.eq(row.kind.clone()))
         .filter(ott::Column::ConsumedAt.is_null())
         .exec(db)

@@ -24,20 +24,24 @@ impl From<sea_orm::DbErr> for InsertError {
     }
 }
 
-/// Inserts a user and their password hash together.
+/// Inserts a user and, if given, their password hash, together.
 pub async fn insert_with_password(
     db: &(impl ConnectionTrait + TransactionTrait),
     user: users::Model,
-    password_hash: String,
+    password_hash: Option<String>,
 ) -> Result<(), InsertError> {
     let txn = db.begin().await?;
-    let credential = credentials::Model {
-        user_id: user.id.clone(),
-        password_hash,
-        updated_at: user.created_at,
-    };
+    let user_id = user.id.clone();
+    let created_at = user.created_at;
     user.into_active_model().insert(&txn).await?;
-    credential.into_active_model().insert(&txn).await?;
+    if let Some(password_hash) = password_hash {
+        let credential = credentials::Model {
+            user_id,
+            password_hash,
+            updated_at: created_at,
+        };
+        credential.into_active_model().insert(&txn).await?;
+    }
     txn.commit().await?;
     Ok(())
 }

@@ -40,6 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(send_verification_email),
             )
             .route("/verify-email", web::get().to(verify_email))
+            .route("/sign-in/magic-link", web::post().to(magic_link_request))
+            .route("/magic-link/verify", web::get().to(magic_link_verify))
             .default_service(web::to(not_found)),
     );
 }
@@ -287,4 +289,71 @@ async fn verify_email(
             None => HttpResponse::Ok().json(json!({ "status": true })),
         },
     )
+}
+
+#[derive(Deserialize)]
+struct MagicLinkRequest {
+    email: String,
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
+}
+
+/// `POST sign-in/magic-link`: always `{"status":true}`; 5 a minute per
+/// address and per account.
+async fn magic_link_request(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<MagicLinkRequest>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    let now = state.now() as f64;
+    let family = crate::ratelimit::Family::MagicLink;
+    state
+        .limiter
+        .check(family, &format!("ip:{}", client_ip(&req)), now)
+        .map_err(ApiError::rate_limited)?;
+    state
+        .limiter
+        .check(
+            family,
+            &format!("account:{}", body.email.trim().to_lowercase()),
+            now,
+        )
+        .map_err(ApiError::rate_limited)?;
+    crate::login::magic_link::request(&state, &body.email, body.callback_url.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(json!({ "status": true })))
+}
+
+#[derive(Deserialize)]
+struct MagicLinkVerify {
+    #[serde(default)]
+    token: String,
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
+}
+
+/// `GET magic-link/verify?token=…`: the mailed link, opened in a browser.
+async fn magic_link_verify(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<MagicLinkVerify>,
+) -> Result<HttpResponse, crate::error::PageError> {
+    let Some(user) = crate::login::magic_link::verify(&state, &q.token).await? else {
+        return Err(crate::error::PageError::bad_request(
+            "This sign-in link is invalid, expired or already used. Ask for a new one.",
+        ));
+    };
+    let (token, _) = session::start(
+        &state,
+        user,
+        &[crate::login::magic_link::AMR],
+        client_info(&req),
+    )
+    .await?;
+    let to = crate::oauth::redirect::safe_return_to(q.callback_url.as_deref())
+        .unwrap_or_else(|| "/".into());
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .cookie(cookies::session(&state.settings, token))
+        .finish())
 }

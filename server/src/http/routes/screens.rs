@@ -24,6 +24,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/signup", web::get().to(signup_form))
         .route("/signup", web::post().to(signup_submit))
         .route("/logout", web::post().to(logout))
+        .route("/login/magic", web::get().to(magic_form))
+        .route("/login/magic", web::post().to(magic_submit))
+        .route("/forgot-password", web::get().to(forgot_form))
+        .route("/forgot-password", web::post().to(forgot_submit))
         .route("/reset-password", web::get().to(reset_form))
         .route("/reset-password", web::post().to(reset_submit))
         .route("/static/css/portcullis.css", web::get().to(css));
@@ -377,4 +381,98 @@ async fn reset_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse
         )),
         Err(e) => Err(api_to_page(e)),
     }
+}
+
+async fn magic_form(
+    req: HttpRequest,
+    query: web::Query<ReturnTo>,
+) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let return_to = safe_return_to(query.return_to.as_deref()).unwrap_or_default();
+    let (csrf, cookie) = csrf_token(&req, &state);
+    let page = pages::MagicLink {
+        csrf_token: &csrf,
+        return_to: &return_to,
+        return_query: pages::return_query(&return_to),
+    };
+    Ok(html(200, pages::render(&page), cookie))
+}
+
+#[derive(Deserialize)]
+struct EmailForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    csrf_token: String,
+    return_to: Option<String>,
+}
+
+/// Limits a mail-sending form by address and account, answering with a page.
+fn limit_page(
+    req: &HttpRequest,
+    state: &AppState,
+    family: crate::ratelimit::Family,
+    email: &str,
+) -> Result<(), PageError> {
+    let now = state.now() as f64;
+    let ip = client_info(req).ip.unwrap_or_default();
+    state
+        .limiter
+        .check(family, &format!("ip:{ip}"), now)
+        .and_then(|()| {
+            state.limiter.check(
+                family,
+                &format!("account:{}", email.trim().to_lowercase()),
+                now,
+            )
+        })
+        .map_err(|r| {
+            PageError::new(
+                429,
+                "Too many requests",
+                format!("Wait {} seconds, then try again.", r.0),
+            )
+        })
+}
+
+/// The same page whether or not the address has an account.
+fn check_your_mail() -> HttpResponse {
+    let page = pages::Message {
+        title: "Check your email",
+        message: "If the address can sign in here, a link is on its way.",
+    };
+    html(200, pages::render(&page), None)
+}
+
+async fn magic_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let form: EmailForm = parse_form(&body)?;
+    check_form(&req, &state, &form.csrf_token)?;
+    limit_page(
+        &req,
+        &state,
+        crate::ratelimit::Family::MagicLink,
+        &form.email,
+    )?;
+    crate::login::magic_link::request(&state, &form.email, form.return_to.as_deref()).await?;
+    Ok(check_your_mail())
+}
+
+async fn forgot_form(req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let (csrf, cookie) = csrf_token(&req, &state);
+    Ok(html(
+        200,
+        pages::render(&pages::Forgot { csrf_token: &csrf }),
+        cookie,
+    ))
+}
+
+async fn forgot_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let form: EmailForm = parse_form(&body)?;
+    check_form(&req, &state, &form.csrf_token)?;
+    limit_page(&req, &state, crate::ratelimit::Family::Mail, &form.email)?;
+    crate::login::password_reset::request(&state, &form.email).await?;
+    Ok(check_your_mail())
 }

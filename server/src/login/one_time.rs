@@ -1,0 +1,49 @@
+//! Issuing the single-use tokens that mails carry, and the links around them.
+
+use entities::one_time_tokens;
+
+use crate::error::Error;
+use crate::oauth::discovery::endpoint;
+use crate::state::AppState;
+use crate::store;
+use crate::tokens::opaque;
+
+/// A fresh token of `kind` for `email` (and its account, if any), valid for
+/// `ttl` seconds; older unused ones of the kind stop working.
+pub async fn issue(
+    state: &AppState,
+    kind: &str,
+    user_id: Option<&str>,
+    email: &str,
+    ttl: i64,
+) -> Result<String, Error> {
+    let now = state.now();
+    let token = opaque::new_secret();
+    store::one_time::replace(
+        &state.db,
+        one_time_tokens::Model {
+            token_hash: opaque::hash_secret(&token),
+            kind: kind.into(),
+            user_id: user_id.map(str::to_string),
+            email: email.to_string(),
+            created_at: now,
+            expires_at: now + ttl,
+            consumed_at: None,
+        },
+    )
+    .await?;
+    Ok(token)
+}
+
+/// `<issuer><path>?k=v…`, built with `url::Url`.
+pub fn link(state: &AppState, path: &str, params: &[(&str, &str)]) -> Result<String, Error> {
+    let mut url = url::Url::parse(&endpoint(&state.settings.issuer, path))
+        .map_err(|e| Error::internal(format!("link: {e}")))?;
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+    }
+    Ok(url.to_string())
+}
