@@ -90,5 +90,5 @@ pub async fn verify(state: &AppState, token: &str) -> Result<Option<users::Model
     if !user.email_verified {
         store::users::mark_verified(&state.db, &user.id, now).await?;
     }
-    Ok(store::users::find(&state.db, &user.id).await?)
+    store::users::find(&state.db, &user.id).await
 }
