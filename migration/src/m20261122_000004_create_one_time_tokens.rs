@@ -16,6 +16,7 @@ enum OneTimeTokens {
     CreatedAt,
     ExpiresAt,
     ConsumedAt,
+    Attempts,
 }
 
 #[derive(DeriveIden)]
@@ -38,6 +39,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer(OneTimeTokens::CreatedAt))
                     .col(big_integer(OneTimeTokens::ExpiresAt))
                     .col(big_integer_null(OneTimeTokens::ConsumedAt))
+                    .col(integer(OneTimeTokens::Attempts).default(0))
                     .foreign_key(
                         ForeignKey::create()
                             .from(OneTimeTokens::Table, OneTimeTokens::UserId)

@@ -136,6 +136,7 @@ async fn bad_sign_up_input_gets_code_and_message() {
         ("not-an-email", "correct horse battery", "INVALID_EMAIL"),
         ("eve@example.com", "short", "PASSWORD_TOO_SHORT"),
         ("eve@example.com", &"x".repeat(129), "PASSWORD_TOO_LONG"),
+        ("eve@example.com", "Password123", "PASSWORD_TOO_COMMON"),
     ] {
         let res = sign_up(&s, &s.http, email, password).await;
         assert_eq!(res.status(), 400, "{code}");

@@ -108,3 +108,49 @@ async fn thousand_devices_poll_without_writes() {
         assert_eq!(wal_before, wal_after, "no database write during the polls");
     }
 }
+
+/// No enumeration by timing: a sign-in with an unknown email costs what a
+/// wrong password costs (both verify an Argon2id hash). Reports the medians.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark; run explicitly"]
+async fn sign_in_latency_unknown_vs_known_email() {
+    let s = TestServer::start_with(vec![("PORTCULLIS_RATE_LIMIT__SIGN_IN", "100000")]).await;
+    crate::accounts::sign_up(&s, &s.http, "known@example.com", flow::PASSWORD).await;
+    let http = reqwest::Client::new();
+    let url = s.url("/.auth/api/v1/auth/sign-in/email");
+    let time = |email: &'static str| {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let started = Instant::now();
+            let res = http
+                .post(url)
+                .json(&serde_json::json!({ "email": email, "password": "not the password" }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 401);
+            started.elapsed()
+        }
+    };
+    // Warm up, then interleave so drift hits both sides alike.
+    for _ in 0..5 {
+        time("known@example.com").await;
+        time("unknown@example.com").await;
+    }
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..60 {
+        known.push(time("known@example.com").await);
+        unknown.push(time("unknown@example.com").await);
+    }
+    known.sort();
+    unknown.sort();
+    let (k, u) = (known[known.len() / 2], unknown[unknown.len() / 2]);
+    let ratio = u.as_secs_f64() / k.as_secs_f64();
+    println!(
+        "sign-in median latency: known email (wrong password) {k:.2?}, unknown email {u:.2?}, unknown/known {ratio:.3}"
+    );
+    assert!(
+        (0.9..=1.1).contains(&ratio),
+        "medians differ by more than 10 %"
+    );
+}

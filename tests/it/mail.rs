@@ -609,3 +609,194 @@ async fn the_sixth_magic_link_request_in_a_minute_is_refused() {
         "TOO_MANY_REQUESTS"
     );
 }
+
+fn code_in(mail: &str) -> String {
+    let at = mail.find("code is ").expect("a code") + "code is ".len();
+    mail[at..at + 6].to_string()
+}
+
+async fn post_json(
+    b: &reqwest::Client,
+    s: &TestServer,
+    path: &str,
+    body: Value,
+) -> reqwest::Response {
+    b.post(s.url(&format!("{API}/{path}")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn six_digit_codes_verify_once_and_newer_codes_replace_older() {
+    let s = TestServer::start().await;
+    sign_up(&s, &s.http, "otp@example.com", flow::PASSWORD).await;
+    assert_eq!(
+        post_json(&s.http, &s, "email-otp/send-verification-otp", json!({}))
+            .await
+            .status(),
+        200
+    );
+    let first = code_in(&nth_mail(&s, "otp@example.com", 2).await);
+    assert_eq!(
+        post_json(&s.http, &s, "email-otp/send-verification-otp", json!({}))
+            .await
+            .status(),
+        200
+    );
+    let second = code_in(&nth_mail(&s, "otp@example.com", 3).await);
+    if first != second {
+        let old = post_json(
+            &s.http,
+            &s,
+            "email-otp/verify-email",
+            json!({ "otp": first }),
+        )
+        .await;
+        assert_eq!(old.status(), 400, "a new code invalidates the older one");
+    }
+    let ok = post_json(
+        &s.http,
+        &s,
+        "email-otp/verify-email",
+        json!({ "otp": second }),
+    )
+    .await;
+    assert_eq!(ok.status(), 200);
+    let session: Value = s
+        .http
+        .get(s.url(&format!("{API}/get-session")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(session["user"]["emailVerified"], true);
+    assert_eq!(
+        post_json(
+            &s.http,
+            &s,
+            "email-otp/verify-email",
+            json!({ "otp": second })
+        )
+        .await
+        .status(),
+        400,
+        "single use"
+    );
+    // Signed out: no codes.
+    assert_eq!(
+        post_json(
+            &s.new_browser(),
+            &s,
+            "email-otp/verify-email",
+            json!({ "otp": "123456" })
+        )
+        .await
+        .status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn code_guesses_are_capped_and_codes_expire() {
+    let s = TestServer::start().await;
+    sign_up(&s, &s.http, "guess@example.com", flow::PASSWORD).await;
+    post_json(&s.http, &s, "email-otp/send-verification-otp", json!({})).await;
+    let code = code_in(&nth_mail(&s, "guess@example.com", 2).await);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        assert_eq!(
+            post_json(
+                &s.http,
+                &s,
+                "email-otp/verify-email",
+                json!({ "otp": wrong })
+            )
+            .await
+            .status(),
+            400
+        );
+    }
+    let capped = post_json(
+        &s.http,
+        &s,
+        "email-otp/verify-email",
+        json!({ "otp": code }),
+    )
+    .await;
+    assert_eq!(
+        capped.json::<Value>().await.unwrap()["code"],
+        "TOO_MANY_ATTEMPTS",
+        "even the right code is refused now"
+    );
+
+    post_json(&s.http, &s, "email-otp/send-verification-otp", json!({})).await;
+    let fresh = code_in(&nth_mail(&s, "guess@example.com", 3).await);
+    s.clock.advance(601);
+    assert_eq!(
+        post_json(
+            &s.http,
+            &s,
+            "email-otp/verify-email",
+            json!({ "otp": fresh })
+        )
+        .await
+        .status(),
+        400,
+        "expired"
+    );
+}
+
+#[tokio::test]
+async fn the_address_can_change_only_while_unverified() {
+    let s = TestServer::start().await;
+    sign_up(&s, &s.http, "typo@exmaple.com", flow::PASSWORD).await;
+    let old_link = link(
+        &nth_mail(&s, "typo@exmaple.com", 1).await,
+        &s.url(&format!("{API}/verify-email?token=")),
+    );
+    let res = post_json(
+        &s.http,
+        &s,
+        "change-email",
+        json!({ "newEmail": "right@example.com" }),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        s.http.get(&old_link).send().await.unwrap().status(),
+        400,
+        "the old address's link is dead"
+    );
+    let new_link = link(
+        &nth_mail(&s, "right@example.com", 1).await,
+        &s.url(&format!("{API}/verify-email?token=")),
+    );
+    assert_eq!(s.http.get(&new_link).send().await.unwrap().status(), 200);
+    let session: Value = s
+        .http
+        .get(s.url(&format!("{API}/get-session")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(session["user"]["email"], "right@example.com");
+    assert_eq!(session["user"]["emailVerified"], true);
+    let refused = post_json(
+        &s.http,
+        &s,
+        "change-email",
+        json!({ "newEmail": "again@example.com" }),
+    )
+    .await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["code"],
+        "EMAIL_ALREADY_VERIFIED"
+    );
+}

@@ -2,6 +2,7 @@
 //! login, passkeys and TOTP.
 
 pub mod email;
+pub mod email_code;
 pub mod email_password;
 pub mod email_verification;
 pub mod magic_link;

@@ -17,22 +17,44 @@ pub async fn issue(
     email: &str,
     ttl: i64,
 ) -> Result<String, Error> {
-    let now = state.now();
     let token = opaque::new_secret();
+    store_hash(
+        state,
+        kind,
+        user_id,
+        email,
+        ttl,
+        opaque::hash_secret(&token),
+    )
+    .await?;
+    Ok(token)
+}
+
+/// Stores an already hashed token (6-digit codes are hashed with the
+/// account id, since the code alone is guessable).
+pub async fn store_hash(
+    state: &AppState,
+    kind: &str,
+    user_id: Option<&str>,
+    email: &str,
+    ttl: i64,
+    token_hash: String,
+) -> Result<(), Error> {
+    let now = state.now();
     store::one_time::replace(
         &state.db,
         one_time_tokens::Model {
-            token_hash: opaque::hash_secret(&token),
+            token_hash,
             kind: kind.into(),
             user_id: user_id.map(str::to_string),
             email: email.to_string(),
             created_at: now,
             expires_at: now + ttl,
             consumed_at: None,
+            attempts: 0,
         },
     )
-    .await?;
-    Ok(token)
+    .await
 }
 
 /// `<issuer><path>?k=v…`, built with `url::Url`.

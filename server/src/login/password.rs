@@ -91,7 +91,20 @@ impl Drop for DecrementOnDrop {
     }
 }
 
-/// The password policy for new passwords: 8–128 characters, not the email.
+/// Shipped with the binary; see the file's header.
+const COMMON: &str = include_str!("common_passwords.txt");
+
+/// Whether a password is on the common-passwords list (case-insensitive).
+pub fn is_common(password: &str) -> bool {
+    let p = password.trim().to_lowercase();
+    COMMON
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .any(|l| l.trim() == p)
+}
+
+/// The password policy for new passwords: 8–128 characters, not the email,
+/// not a common password.
 pub fn check_policy(password: &str, email: &str) -> Result<(), ApiError> {
     let len = password.chars().count();
     if len < MIN_LEN {
@@ -104,6 +117,12 @@ pub fn check_policy(password: &str, email: &str) -> Result<(), ApiError> {
         return Err(ApiError::bad_request(
             "PASSWORD_TOO_LONG",
             format!("Use at most {MAX_LEN} characters."),
+        ));
+    }
+    if is_common(password) {
+        return Err(ApiError::bad_request(
+            "PASSWORD_TOO_COMMON",
+            "This password is one of the most common ones. Choose another.",
         ));
     }
     if password.trim().eq_ignore_ascii_case(email) {
@@ -147,5 +166,7 @@ mod tests {
         assert!(check_policy(&"x".repeat(129), "a@b.io").is_err());
         assert!(check_policy("a@b.io.xx", "a@b.io.xx").is_err());
         assert!(check_policy("long enough", "a@b.io").is_ok());
+        assert!(check_policy("Password123", "a@b.io").is_err());
+        assert!(check_policy("qwertyuiop", "a@b.io").is_err());
     }
 }

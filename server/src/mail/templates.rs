@@ -61,3 +61,17 @@ pub fn magic_link(to: &str, link: &str) -> Mail {
         "If you did not ask for it, ignore this mail.",
     )
 }
+
+pub fn email_code(to: &str, code: &str) -> Mail {
+    Mail {
+        to: to.to_string(),
+        subject: "Your verification code".into(),
+        text: format!(
+            "Your Portcullis verification code is {code}.\n\nIt works for 10 minutes. If you did not ask for it, ignore this mail.\n"
+        ),
+        html: format!(
+            "<!doctype html><html><body style=\"font-family:system-ui,sans-serif\"><p><strong>Portcullis</strong></p>\
+             <p>Your verification code is <strong>{code}</strong>.</p><p>It works for 10 minutes.</p></body></html>"
+        ),
+    }
+}

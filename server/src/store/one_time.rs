@@ -1,7 +1,7 @@
 //! `one_time_tokens`.
 
 use entities::one_time_tokens as ott;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
 };
@@ -53,4 +53,50 @@ pub async fn find_live(
         .one(db)
         .await?
         .filter(|r| r.kind == kind && r.consumed_at.is_none() && r.expires_at > now))
+}
+
+/// The newest live token of `kind` for a user.
+pub async fn pending_for_user(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    kind: &str,
+    now: i64,
+) -> Result<Option<ott::Model>, Error> {
+    use sea_orm::QueryOrder;
+    Ok(ott::Entity::find()
+        .filter(ott::Column::UserId.eq(user_id))
+        .filter(ott::Column::Kind.eq(kind))
+        .filter(ott::Column::ConsumedAt.is_null())
+        .filter(ott::Column::ExpiresAt.gt(now))
+        .order_by_desc(ott::Column::CreatedAt)
+        .one(db)
+        .await?)
+}
+
+/// Counts a wrong guess; returns the attempts so far.
+pub async fn add_attempt(db: &impl ConnectionTrait, hash: &str) -> Result<(), Error> {
+    ott::Entity::update_many()
+        .col_expr(
+            ott::Column::Attempts,
+            Expr::col(ott::Column::Attempts).add(1),
+        )
+        .filter(ott::Column::TokenHash.eq(hash))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Drops a user's unused tokens of the given kinds (their address changed).
+pub async fn drop_for_user(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    kinds: &[&str],
+) -> Result<(), Error> {
+    ott::Entity::delete_many()
+        .filter(ott::Column::UserId.eq(user_id))
+        .filter(ott::Column::Kind.is_in(kinds.iter().map(|k| k.to_string())))
+        .filter(ott::Column::ConsumedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -110,3 +110,27 @@ pub async fn set_password(
         .await?;
     Ok(())
 }
+
+/// Changes the address of a not-yet-verified account. False when the new
+/// address belongs to another account.
+pub async fn change_unverified_email(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    email: &str,
+    now: i64,
+) -> Result<bool, Error> {
+    use sea_orm::sea_query::Expr;
+    let res = users::Entity::update_many()
+        .col_expr(users::Column::Email, Expr::value(email))
+        .col_expr(users::Column::EmailVerified, Expr::value(false))
+        .col_expr(users::Column::UpdatedAt, Expr::value(now))
+        .filter(users::Column::Id.eq(user_id))
+        .filter(users::Column::EmailVerified.eq(false))
+        .exec(db)
+        .await;
+    match res {
+        Ok(r) => Ok(r.rows_affected == 1),
+        Err(e) if super::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}

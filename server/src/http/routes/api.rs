@@ -41,6 +41,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route("/verify-email", web::get().to(verify_email))
             .route("/sign-in/magic-link", web::post().to(magic_link_request))
+            .route(
+                "/email-otp/send-verification-otp",
+                web::post().to(email_code_send),
+            )
+            .route("/email-otp/verify-email", web::post().to(email_code_verify))
+            .route("/change-email", web::post().to(change_email))
             .route("/magic-link/verify", web::get().to(magic_link_verify))
             .default_service(web::to(not_found)),
     );
@@ -356,4 +362,61 @@ async fn magic_link_verify(
         .insert_header((header::LOCATION, to))
         .cookie(cookies::session(&state.settings, token))
         .finish())
+}
+
+fn signed_in(current: CurrentSession) -> Result<std::sync::Arc<SessionInfo>, ApiError> {
+    current.0.ok_or_else(ApiError::unauthorized)
+}
+
+/// `POST email-otp/send-verification-otp`: a 6-digit code to the signed-in
+/// user's unverified address.
+async fn email_code_send(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentSession,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    let info = signed_in(current)?;
+    limit_mail(&req, &state)?;
+    crate::login::email_code::send(&state, &info.user).await?;
+    Ok(HttpResponse::Ok().json(json!({ "status": true })))
+}
+
+#[derive(Deserialize)]
+struct CodeBody {
+    #[serde(alias = "code")]
+    otp: String,
+}
+
+/// `POST email-otp/verify-email` `{otp}`.
+async fn email_code_verify(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    body: web::Json<CodeBody>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    let info = signed_in(current)?;
+    crate::login::email_code::verify(&state, &info.user, &body.otp).await?;
+    Ok(HttpResponse::Ok().json(json!({ "status": true })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangeEmail {
+    new_email: String,
+}
+
+/// `POST change-email` `{newEmail}`: only while the address is unverified.
+async fn change_email(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    body: web::Json<ChangeEmail>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    let info = signed_in(current)?;
+    limit_mail(&req, &state)?;
+    crate::login::email_code::change_email(&state, &info.user, &body.new_email).await?;
+    Ok(HttpResponse::Ok().json(json!({ "status": true })))
 }
