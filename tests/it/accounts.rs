@@ -365,3 +365,58 @@ async fn sign_in_is_rate_limited_per_address_and_account() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_cross_origin_post_with_a_session_cookie_is_refused() {
+    let s = TestServer::start().await;
+    sign_up(&s, &s.http, "csrf@example.com", "correct horse battery").await;
+    let res = s
+        .http
+        .post(s.url(&format!("{API}/sign-out")))
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "INVALID_ORIGIN");
+    let res = s
+        .http
+        .post(s.url(&format!("{API}/change-email")))
+        .header("Origin", "https://evil.example")
+        .json(&serde_json::json!({ "newEmail": "attacker@evil.example" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let session: Value = s
+        .http
+        .get(s.url(&format!("{API}/get-session")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        session["user"]["email"], "csrf@example.com",
+        "nothing changed, still signed in"
+    );
+    // A trusted origin from AUTH_ALLOWED_ORIGINS may.
+    let trusted =
+        TestServer::start_with(vec![("AUTH_ALLOWED_ORIGINS", "https://app.example")]).await;
+    sign_up(
+        &trusted,
+        &trusted.http,
+        "ok@example.com",
+        "correct horse battery",
+    )
+    .await;
+    let res = trusted
+        .http
+        .post(trusted.url(&format!("{API}/sign-out")))
+        .header("Origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
