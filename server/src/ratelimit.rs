@@ -94,6 +94,35 @@ impl RateLimiter {
     }
 }
 
+/// The bucket key of a client address.
+pub fn ip_key(ip: &str) -> String {
+    format!("ip:{ip}")
+}
+
+/// The bucket key of an account, by the address typed (normalised).
+pub fn account_key(email: &str) -> String {
+    format!("account:{}", email.trim().to_lowercase())
+}
+
+impl crate::state::AppState {
+    /// Takes one token from each key's bucket in `family`; the longest wait
+    /// if any is empty.
+    pub fn limit(&self, family: Family, keys: &[String]) -> Result<(), RetryAfter> {
+        let now = self.now() as f64;
+        let mut verdict = Ok(());
+        for k in keys {
+            if let Err(RetryAfter(w)) = self.limiter.check(family, k, now) {
+                let longest = match verdict {
+                    Err(RetryAfter(prev)) => w.max(prev),
+                    Ok(()) => w,
+                };
+                verdict = Err(RetryAfter(longest));
+            }
+        }
+        verdict
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,3 +67,9 @@ impl From<Error> for ApiError {
         ApiError::internal()
     }
 }
+
+impl From<crate::ratelimit::RetryAfter> for ApiError {
+    fn from(r: crate::ratelimit::RetryAfter) -> Self {
+        ApiError::rate_limited(r)
+    }
+}

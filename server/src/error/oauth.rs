@@ -107,3 +107,9 @@ impl From<Error> for OAuthError {
         OAuthError::server_error()
     }
 }
+
+impl From<crate::ratelimit::RetryAfter> for OAuthError {
+    fn from(r: crate::ratelimit::RetryAfter) -> Self {
+        OAuthError::rate_limited(r)
+    }
+}

@@ -32,3 +32,13 @@ impl From<Error> for PageError {
         PageError::new(500, "Something went wrong", "Please try again in a moment.")
     }
 }
+
+impl From<crate::ratelimit::RetryAfter> for PageError {
+    fn from(r: crate::ratelimit::RetryAfter) -> Self {
+        PageError::new(
+            429,
+            "Too many attempts",
+            format!("Wait {} seconds, then try again.", r.0),
+        )
+    }
+}

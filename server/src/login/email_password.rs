@@ -6,7 +6,7 @@ use entities::users;
 use super::email::Email;
 use super::password::check_policy;
 use crate::error::ApiError;
-use crate::ratelimit::Family;
+use crate::ratelimit::{Family, account_key, ip_key};
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
@@ -19,7 +19,7 @@ pub async fn sign_up(
     password: &str,
     name: &str,
 ) -> Result<users::Model, ApiError> {
-    limit(state, Family::SignUp, &format!("ip:{ip}"))?;
+    state.limit(Family::SignUp, &[ip_key(ip)])?;
     let email = Email::parse(email)
         .ok_or_else(|| ApiError::bad_request("INVALID_EMAIL", "Enter a valid email address."))?;
     check_policy(password, email.as_str())?;
@@ -74,12 +74,7 @@ pub async fn sign_in(
     password: &str,
 ) -> Result<users::Model, ApiError> {
     // Per address and per account: a password is a guessable secret.
-    limit(state, Family::SignIn, &format!("ip:{ip}"))?;
-    limit(
-        state,
-        Family::SignIn,
-        &format!("account:{}", email.trim().to_lowercase()),
-    )?;
+    state.limit(Family::SignIn, &[ip_key(ip), account_key(email)])?;
     let found = match Email::parse(email) {
         Some(e) => store::users::find_with_password(&state.db, e.as_str()).await?,
         None => None,
@@ -93,11 +88,4 @@ pub async fn sign_in(
         Some(u) if ok => Ok(u),
         _ => Err(ApiError::invalid_credentials()),
     }
-}
-
-fn limit(state: &AppState, family: Family, key: &str) -> Result<(), ApiError> {
-    state
-        .limiter
-        .check(family, key, state.now() as f64)
-        .map_err(ApiError::rate_limited)
 }

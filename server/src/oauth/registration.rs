@@ -494,10 +494,7 @@ pub async fn register(state: &AppState, ip: &str, body: &[u8]) -> Result<Value, 
     if !state.settings.registration.open {
         return Err(registration_closed());
     }
-    state
-        .limiter
-        .check(Family::Registration, ip, state.now() as f64)
-        .map_err(OAuthError::rate_limited)?;
+    state.limit(Family::Registration, &[crate::ratelimit::ip_key(ip)])?;
     let valid = validate(&parse(body)?)?;
     let secret = uses_client_secret(&valid.metadata.token_endpoint_auth_method)
         .then(|| opaque::new_prefixed_secret("pcs_"));

@@ -11,6 +11,7 @@ use crate::http::cookies;
 use crate::http::extract::{CurrentSession, client_info, origin_allowed, session_token};
 use crate::login::email_password;
 use crate::login::session::{self, SessionInfo};
+use crate::ratelimit::{Family, account_key, ip_key};
 use crate::state::AppState;
 
 pub const PREFIX: &str = "/.auth/api/v1/auth";
@@ -209,14 +210,7 @@ async fn get_session(current: CurrentSession) -> HttpResponse {
 
 /// Mail-sending requests share a per-address budget.
 fn limit_mail(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    state
-        .limiter
-        .check(
-            crate::ratelimit::Family::Mail,
-            &format!("ip:{}", client_ip(req)),
-            state.now() as f64,
-        )
-        .map_err(ApiError::rate_limited)
+    Ok(state.limit(Family::Mail, &[ip_key(&client_ip(req))])?)
 }
 
 #[derive(Deserialize)]
@@ -312,20 +306,10 @@ async fn magic_link_request(
     body: web::Json<MagicLinkRequest>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
-    let now = state.now() as f64;
-    let family = crate::ratelimit::Family::MagicLink;
-    state
-        .limiter
-        .check(family, &format!("ip:{}", client_ip(&req)), now)
-        .map_err(ApiError::rate_limited)?;
-    state
-        .limiter
-        .check(
-            family,
-            &format!("account:{}", body.email.trim().to_lowercase()),
-            now,
-        )
-        .map_err(ApiError::rate_limited)?;
+    state.limit(
+        Family::MagicLink,
+        &[ip_key(&client_ip(&req)), account_key(&body.email)],
+    )?;
     crate::login::magic_link::request(&state, &body.email, body.callback_url.as_deref()).await?;
     Ok(HttpResponse::Ok().json(json!({ "status": true })))
 }

@@ -47,24 +47,14 @@ fn entry(
 /// Guessing 34 bits must be hopeless: every lookup costs a token from the
 /// address's bucket and from the session's.
 fn limit(req: &HttpRequest, state: &AppState, session: &SessionInfo) -> Result<(), PageError> {
-    let now = state.now() as f64;
     let ip = client_info(req).ip.unwrap_or_default();
-    let by_ip = state
-        .limiter
-        .check(Family::DeviceCode, &format!("ip:{ip}"), now);
-    let by_session = state.limiter.check(
+    Ok(state.limit(
         Family::DeviceCode,
-        &format!("session:{}", session.session.id),
-        now,
-    );
-    match by_ip.and(by_session) {
-        Ok(()) => Ok(()),
-        Err(retry) => Err(PageError::new(
-            429,
-            "Too many attempts",
-            format!("Wait {} seconds, then try again.", retry.0),
-        )),
-    }
+        &[
+            crate::ratelimit::ip_key(&ip),
+            format!("session:{}", session.session.id),
+        ],
+    )?)
 }
 
 async fn show(

@@ -414,25 +414,14 @@ fn limit_page(
     family: crate::ratelimit::Family,
     email: &str,
 ) -> Result<(), PageError> {
-    let now = state.now() as f64;
     let ip = client_info(req).ip.unwrap_or_default();
-    state
-        .limiter
-        .check(family, &format!("ip:{ip}"), now)
-        .and_then(|()| {
-            state.limiter.check(
-                family,
-                &format!("account:{}", email.trim().to_lowercase()),
-                now,
-            )
-        })
-        .map_err(|r| {
-            PageError::new(
-                429,
-                "Too many requests",
-                format!("Wait {} seconds, then try again.", r.0),
-            )
-        })
+    Ok(state.limit(
+        family,
+        &[
+            crate::ratelimit::ip_key(&ip),
+            crate::ratelimit::account_key(email),
+        ],
+    )?)
 }
 
 /// The same page whether or not the address has an account.
