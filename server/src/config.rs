@@ -131,7 +131,7 @@ impl Default for RateLimitSettings {
             sign_up: 5.0,
             registration: 10.0,
             device_code: 10.0,
-            mail: 5.0,
+            mail: 10.0,
             magic_link: 5.0,
         }
     }
@@ -184,7 +184,7 @@ sign_in = 10
 sign_up = 5
 registration = 10
 device_code = 10
-mail = 5
+mail = 10
 magic_link = 5
 "#;
 
