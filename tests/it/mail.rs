@@ -800,3 +800,37 @@ async fn the_address_can_change_only_while_unverified() {
         "EMAIL_ALREADY_VERIFIED"
     );
 }
+
+#[tokio::test]
+async fn a_person_clicking_the_verification_link_gets_a_page() {
+    let s = TestServer::start().await;
+    sign_up(&s, &s.http, "click@example.com", flow::PASSWORD).await;
+    let verify = link(
+        &nth_mail(&s, "click@example.com", 1).await,
+        &s.url(&format!("{API}/verify-email?token=")),
+    );
+    let accept = "text/html,application/xhtml+xml,*/*;q=0.8";
+    let res = s
+        .new_browser()
+        .get(&verify)
+        .header("Accept", accept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Email verified"));
+    let again = s
+        .new_browser()
+        .get(&verify)
+        .header("Accept", accept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 400);
+    assert!(
+        again.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}

@@ -272,20 +272,41 @@ struct VerifyQuery {
 
 /// `GET verify-email?token=…[&callbackURL=/path]`: the mailed link.
 async fn verify_email(
+    req: HttpRequest,
     state: web::Data<AppState>,
     q: web::Query<VerifyQuery>,
-) -> Result<HttpResponse, ApiError> {
-    if !crate::login::email_verification::verify(&state, &q.token).await? {
-        return Err(ApiError::bad_request(
-            "INVALID_TOKEN",
-            "This link is invalid, expired or already used.",
-        ));
+) -> Result<HttpResponse, actix_web::Error> {
+    // A person clicking the mailed link gets a page; API callers get JSON.
+    let browser = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let verified = crate::login::email_verification::verify(&state, &q.token)
+        .await
+        .map_err(ApiError::from)?;
+    if !verified {
+        let message = "This link is invalid, expired or already used.";
+        return Err(if browser {
+            crate::error::PageError::bad_request(message).into()
+        } else {
+            ApiError::bad_request("INVALID_TOKEN", message).into()
+        });
     }
     Ok(
         match crate::oauth::redirect::safe_return_to(q.callback_url.as_deref()) {
             Some(to) => HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, to))
                 .finish(),
+            None if browser => {
+                let page = crate::http::pages::Message {
+                    title: "Email verified",
+                    message: "Your address is confirmed. You can close this page.",
+                };
+                HttpResponse::Ok()
+                    .content_type("text/html; charset=utf-8")
+                    .body(crate::http::pages::render(&page))
+            }
             None => HttpResponse::Ok().json(json!({ "status": true })),
         },
     )
