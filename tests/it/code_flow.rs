@@ -1098,3 +1098,66 @@ async fn a_request_without_scope_gets_the_clients_default_scope() {
     let t: Value = flow::exchange(&s, &c, &code).await.json().await.unwrap();
     assert_eq!(t["scope"], "openid mcp:tools");
 }
+
+#[tokio::test]
+async fn a_forged_freshness_marker_does_not_skip_re_authentication() {
+    let s = TestServer::start().await;
+    let c = flow::public_client(&s).await;
+    let b = flow::signed_in(&s, "forge@example.com").await;
+    let now = s.state.now().to_string();
+    for forged in ["0", now.as_str(), &format!("{now}.AAAA")] {
+        let url = flow::authorize_url(
+            &s,
+            &c,
+            &[("prompt", "login"), ("pc_auth_after", forged)],
+            Some(flow::VERIFIER),
+        );
+        let res = b.get(url).send().await.unwrap();
+        assert_eq!(res.status(), 303, "{forged}");
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/login?"),
+            "{forged}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn someone_elses_id_token_hint_does_not_sign_you_out_silently() {
+    let s = TestServer::start().await;
+    let c = flow::confidential_client(&s).await;
+    let attacker = flow::tokens(&s, &c, "mallory@example.com", "openid").await;
+    let victim = flow::signed_in(&s, "victim@example.com").await;
+    let res = victim
+        .get(s.url("/oauth2/end_session"))
+        .query(&[("id_token_hint", attacker["id_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "asks first");
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("action=\"/oauth2/end_session\"")
+    );
+    let still: Value = victim
+        .get(s.url("/.auth/api/v1/auth/get-session"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(still["user"]["email"], "victim@example.com");
+    // An access token is not an ID token hint.
+    let res = victim
+        .get(s.url("/oauth2/end_session"))
+        .query(&[("id_token_hint", attacker["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}

@@ -834,3 +834,42 @@ async fn a_person_clicking_the_verification_link_gets_a_page() {
             .starts_with("text/html")
     );
 }
+
+#[tokio::test]
+async fn a_magic_link_takes_an_unverified_account_back_from_whoever_created_it() {
+    let s = TestServer::start().await;
+    // Someone registers the victim's address with a password of their own.
+    let squatter = s.new_browser();
+    sign_up(&s, &squatter, "owner@example.com", "squatters password").await;
+    // The owner signs in by magic link, proving the address.
+    magic(&s, "owner@example.com", None).await;
+    let link = link(
+        &nth_mail(&s, "owner@example.com", 2).await,
+        &s.url(&format!("{API}/magic-link/verify?token=")),
+    );
+    assert_eq!(
+        s.new_browser().get(&link).send().await.unwrap().status(),
+        303
+    );
+    assert_eq!(
+        sign_in(
+            &s,
+            &s.new_browser(),
+            "owner@example.com",
+            "squatters password"
+        )
+        .await
+        .status(),
+        401,
+        "the squatter's password is gone"
+    );
+    let session: Value = squatter
+        .get(s.url(&format!("{API}/get-session")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(session, Value::Null, "and so is the squatter's session");
+}

@@ -88,6 +88,11 @@ pub async fn verify(state: &AppState, token: &str) -> Result<Option<users::Model
         (None, None) => return Ok(None),
     };
     if !user.email_verified {
+        // Whoever created an unverified account never proved the address: a
+        // password they chose and sessions they hold must not survive the
+        // owner's first proof (account pre-hijacking).
+        store::users::delete_password(&state.db, &user.id).await?;
+        crate::login::session::end_all(state, &user.id).await?;
         store::users::mark_verified(&state.db, &user.id, now).await?;
     }
     store::users::find(&state.db, &user.id).await

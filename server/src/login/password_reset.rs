@@ -60,7 +60,7 @@ pub async fn reset(state: &AppState, token: &str, new_password: &str) -> Result<
         &state.db,
         user_id,
         now,
-        now + state.settings.tokens.access_token_ttl + 60,
+        crate::oauth::token::revocation_horizon(state),
     )
     .await?;
     Ok(())

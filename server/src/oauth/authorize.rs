@@ -57,7 +57,9 @@ pub struct Params {
     pub request_uri: Option<String>,
     #[serde(default)]
     pub resource: Vec<String>,
-    pub auth_after: Option<i64>,
+    /// `pc_auth_after=<time>.<mac>`: set by us on the way to `/login`, only
+    /// trusted when the MAC checks out (a forged one would skip re-authentication).
+    pub auth_after: Option<String>,
     /// A parameter that appeared more than once (RFC 6749 §3.1 forbids it).
     #[serde(skip)]
     pub duplicate: Option<String>,
@@ -75,7 +77,7 @@ impl Params {
                     continue;
                 }
                 AUTH_AFTER => {
-                    p.auth_after = v.parse().ok();
+                    p.auth_after = Some(v);
                     continue;
                 }
                 "response_type" => &mut p.response_type,
@@ -129,8 +131,8 @@ impl Params {
         for r in &self.resource {
             s.append_pair("resource", r);
         }
-        if let Some(t) = self.auth_after {
-            s.append_pair(AUTH_AFTER, &t.to_string());
+        if let Some(t) = &self.auth_after {
+            s.append_pair(AUTH_AFTER, t);
         }
         s.finish()
     }
@@ -398,6 +400,8 @@ pub async fn decide(
 
     // Authentication.
     let now = state.now();
+    let keys = state.keys.get(now).await?;
+    let auth_after_tag = format!("{now}.{}", keys.mac(&format!("{AUTH_AFTER}:{now}"))?);
     let login_required = |p: &Params| -> Outcome {
         if prompt_none {
             return checked.error(
@@ -407,7 +411,7 @@ pub async fn decide(
             );
         }
         let mut again = p.clone();
-        again.auth_after = Some(now);
+        again.auth_after = Some(auth_after_tag);
         again.prompt = p
             .prompt
             .as_deref()
@@ -432,7 +436,8 @@ pub async fn decide(
             force: false,
         });
     };
-    let fresh_enough = p.auth_after.is_some_and(|t| session.session.auth_time >= t);
+    let fresh_enough =
+        verified_auth_after(&keys, p).is_some_and(|t| session.session.auth_time >= t);
     if !fresh_enough {
         let stale = max_age.is_some_and(|m| now - session.session.auth_time > m);
         if prompts.contains(&"login") || stale {
@@ -502,6 +507,14 @@ pub async fn decide(
         checked.state.as_deref(),
         issuer,
     )))
+}
+
+/// The time a `pc_auth_after` names, if we issued it.
+fn verified_auth_after(keys: &crate::tokens::keys::KeySet, p: &Params) -> Option<i64> {
+    let (t, tag) = p.auth_after.as_deref()?.split_once('.')?;
+    keys.verify_mac(&format!("{AUTH_AFTER}:{t}"), tag)
+        .then(|| t.parse().ok())
+        .flatten()
 }
 
 async fn consent_covers(

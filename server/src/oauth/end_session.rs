@@ -8,6 +8,7 @@
 use url::Url;
 
 use crate::error::{Error, PageError};
+use crate::login::session::SessionInfo;
 use crate::oauth::client;
 use crate::state::AppState;
 use crate::tokens::jwt;
@@ -25,23 +26,46 @@ pub struct LogoutRequest {
 #[derive(Debug)]
 pub struct Plan {
     pub confirm_first: bool,
+    /// The client named by `client_id` or by the hint's audience.
+    pub client_id: Option<String>,
     pub redirect: Option<String>,
 }
 
 /// Validates the request. Errors are pages: we never redirect to an
 /// unvalidated address.
-pub async fn plan(state: &AppState, req: &LogoutRequest) -> Result<Result<Plan, PageError>, Error> {
+pub async fn plan(
+    state: &AppState,
+    req: &LogoutRequest,
+    session: Option<&SessionInfo>,
+) -> Result<Result<Plan, PageError>, Error> {
     let mut client_id = req.client_id.clone();
-    let mut hinted = false;
+    // Only a hint naming the signed-in user (and this session, when it says)
+    // skips the question: anyone can hold some ID token of ours.
+    let mut hint_is_this_session = false;
     if let Some(hint) = req.id_token_hint.as_deref() {
         let keys = state.keys.get(state.now()).await?;
         // An expired ID token is still a fine hint (§2); a forged one is not.
-        let valid = jwt::parse(hint)
-            .filter(|p| {
-                p.verify_own(&keys) && p.str_claim("iss") == Some(state.settings.issuer.as_str())
-            })
-            .and_then(|p| p.audiences().first().map(|a| a.to_string()));
-        let Some(aud) = valid else {
+        let parsed = jwt::parse(hint).filter(|p| {
+            p.verify_own(&keys)
+                && p.str_claim("iss") == Some(state.settings.issuer.as_str())
+                && !p
+                    .header
+                    .typ
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("at+jwt"))
+        });
+        let Some(parsed) = parsed else {
+            return Ok(Err(PageError::bad_request(
+                "The id_token_hint is not an ID token issued here.",
+            )));
+        };
+        hint_is_this_session = session.is_some_and(|s| {
+            parsed.str_claim("sub") == Some(s.user.id.as_str())
+                && parsed
+                    .str_claim("sid")
+                    .is_none_or(|sid| sid == s.session.id)
+        });
+        let Some(aud) = parsed.audiences().first().map(|a| a.to_string()) else {
             return Ok(Err(PageError::bad_request(
                 "The id_token_hint is not an ID token issued here.",
             )));
@@ -52,7 +76,6 @@ pub async fn plan(state: &AppState, req: &LogoutRequest) -> Result<Result<Plan, 
             )));
         }
         client_id = Some(aud);
-        hinted = true;
     }
     let redirect = match req.post_logout_redirect_uri.as_deref() {
         None => None,
@@ -84,7 +107,8 @@ pub async fn plan(state: &AppState, req: &LogoutRequest) -> Result<Result<Plan, 
         }
     };
     Ok(Ok(Plan {
-        confirm_first: !hinted,
+        confirm_first: session.is_some() && !hint_is_this_session,
+        client_id,
         redirect,
     }))
 }

@@ -13,8 +13,10 @@ pub async fn revoke(state: &AppState, caller: &Client, token: &str) -> Result<()
     let now = state.now();
     if let Some(row) = store::grants::find_refresh(&state.db, &opaque::hash_secret(token)).await? {
         // Only the client the token was issued to may revoke it (RFC 7009 §2.1).
+        // Another client's token is left alone but still answered with 200,
+        // so the endpoint does not tell clients which tokens exist.
         if row.client_id == caller.id {
-            let keep = now + state.settings.tokens.access_token_ttl + 60;
+            let keep = crate::oauth::token::revocation_horizon(state);
             store::grants::revoke_grant(&state.db, &row.grant_id, now, keep).await?;
         }
         return Ok(());

@@ -134,3 +134,11 @@ pub async fn change_unverified_email(
         Err(e) => Err(e.into()),
     }
 }
+
+/// Removes a password (the account keeps its other ways in).
+pub async fn delete_password(db: &impl ConnectionTrait, user_id: &str) -> Result<(), Error> {
+    credentials::Entity::delete_by_id(user_id.to_string())
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -57,6 +57,9 @@ pub struct SigningKey {
     pub alg: Alg,
     pair: Pair,
     rng: SystemRandom,
+    /// A MAC key derived from the private key, for values the server hands
+    /// out and must recognise later (shared by every instance, rotated with it).
+    mac: ring::hmac::Key,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -85,11 +88,17 @@ impl SigningKey {
                 Pair::EdDsa(Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(bad)?)
             }
         };
+        let derived = ring::digest::digest(
+            &ring::digest::SHA256,
+            &[b"portcullis mac key:".as_slice(), der].concat(),
+        );
+        let mac = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derived.as_ref());
         let mut key = SigningKey {
             kid: String::new(),
             alg,
             pair,
             rng,
+            mac,
         };
         key.kid = thumbprint(&key.public_jwk_members());
         Ok(key)
@@ -234,6 +243,23 @@ impl KeySet {
             .iter()
             .find(|k| k.alg == alg)
             .ok_or_else(|| Error::internal(format!("no active {} key", alg.as_str())))
+    }
+
+    /// A MAC over `data` with the active ES256 key's MAC key, base64url.
+    pub fn mac(&self, data: &str) -> Result<String, Error> {
+        let key = self.active(Alg::Es256)?;
+        Ok(URL_SAFE_NO_PAD.encode(ring::hmac::sign(&key.mac, data.as_bytes())))
+    }
+
+    /// Whether `tag` is a MAC over `data` by any published ES256 key.
+    pub fn verify_mac(&self, data: &str, tag: &str) -> bool {
+        let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else {
+            return false;
+        };
+        self.published
+            .iter()
+            .filter(|k| k.alg == Alg::Es256)
+            .any(|k| ring::hmac::verify(&k.mac, data.as_bytes(), &tag).is_ok())
     }
 
     /// A published key by `kid`.

@@ -151,20 +151,23 @@ fn logout_request(pairs: &[(String, String)]) -> LogoutRequest {
     }
 }
 
-async fn end_session_get(req: HttpRequest) -> Result<HttpResponse, PageError> {
+async fn end_session_get(
+    req: HttpRequest,
+    current: CurrentSession,
+) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
         .into_owned()
         .collect();
     let lr = logout_request(&pairs);
-    let plan = end_session::plan(&state, &lr).await??;
+    let plan = end_session::plan(&state, &lr, current.0.as_deref()).await??;
     if !plan.confirm_first {
         return logout_then(&req, &state, plan.redirect).await;
     }
     let (csrf, cookie) = csrf_token(&req, &state);
     let page = pages::LogoutConfirm {
         csrf_token: &csrf,
-        client_id: lr.client_id.as_deref().unwrap_or(""),
+        client_id: plan.client_id.as_deref().unwrap_or(""),
         post_logout_redirect_uri: lr.post_logout_redirect_uri.as_deref().unwrap_or(""),
         state: lr.state.as_deref().unwrap_or(""),
     };
@@ -172,7 +175,11 @@ async fn end_session_get(req: HttpRequest) -> Result<HttpResponse, PageError> {
 }
 
 /// The confirmation form's answer.
-async fn end_session_post(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+async fn end_session_post(
+    req: HttpRequest,
+    current: CurrentSession,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let csrf = pairs
@@ -181,7 +188,8 @@ async fn end_session_post(req: HttpRequest, body: web::Bytes) -> Result<HttpResp
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
     check_form(&req, &state, csrf)?;
-    let plan = end_session::plan(&state, &logout_request(&pairs)).await??;
+    // The person confirmed with a CSRF-checked form: no further question.
+    let plan = end_session::plan(&state, &logout_request(&pairs), current.0.as_deref()).await??;
     logout_then(&req, &state, plan.redirect).await
 }
 

@@ -160,6 +160,7 @@ async fn submit(
         Some("deny") => false,
         Some(_) => return Err(PageError::bad_request("Choose Allow or Deny.")),
     };
+    limit(&req, &state, &session)?;
     let Some((row, _)) = device::lookup(&state, &form.user_code).await? else {
         return Ok(entry(
             &req,

@@ -97,7 +97,9 @@ pub(crate) fn body(resp: &issue::TokenResponse) -> Result<String, OAuthError> {
     serde_json::to_string(resp).map_err(|_| OAuthError::server_error())
 }
 
-/// How long a revocation-list entry must outlive the access tokens it kills.
-pub(crate) fn revocation_horizon(state: &AppState) -> i64 {
-    state.now() + state.settings.tokens.access_token_ttl + 60
+/// Grants stay on the list as long as anything issued from them could live:
+/// a refresh token minted by a rotation racing the revocation included.
+pub fn revocation_horizon(state: &AppState) -> i64 {
+    let t = &state.settings.tokens;
+    state.now() + t.access_token_ttl.max(t.refresh_token_ttl) + 60
 }

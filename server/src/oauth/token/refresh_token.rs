@@ -93,6 +93,11 @@ pub async fn exchange(
         drop(txn);
         return reuse(state, token, &hash).await;
     }
+    // A revocation that ran while we rotated could not see our new row: look
+    // again inside the transaction, and keep nothing if the grant is gone.
+    if store::grants::any_revoked(&txn, &[&row.grant_id]).await? {
+        return Err(bad());
+    }
     if let Some(r) = minted.refresh_row {
         store::grants::insert_refresh(&txn, r).await?;
     }
