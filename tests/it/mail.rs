@@ -68,6 +68,11 @@ fn link(mail: &str, prefix: &str) -> String {
         .to_string()
 }
 
+/// The link starting with `<base>` + `path` in the `n`th mail to `to`.
+async fn mailed_link(s: &TestServer, to: &str, n: usize, path: &str) -> String {
+    link(&nth_mail(s, to, n).await, &s.url(path))
+}
+
 fn token_of(link: &str) -> String {
     url::Url::parse(link)
         .unwrap()
@@ -110,10 +115,13 @@ async fn sign_up_mails_a_verification_link_that_works_once() {
 async fn verification_links_expire_and_only_the_newest_works() {
     let s = TestServer::start().await;
     sign_up(&s, &s.http, "wim@example.com", flow::PASSWORD).await;
-    let first = link(
-        &nth_mail(&s, "wim@example.com", 1).await,
-        &s.url(&format!("{API}/verify-email?token=")),
-    );
+    let first = mailed_link(
+        &s,
+        "wim@example.com",
+        1,
+        &format!("{API}/verify-email?token="),
+    )
+    .await;
     let resend = |email: &'static str| {
         let (http, url) = (
             reqwest::Client::new(),
@@ -138,10 +146,13 @@ async fn verification_links_expire_and_only_the_newest_works() {
         unknown.text().await.unwrap(),
         "no enumeration"
     );
-    let second = link(
-        &nth_mail(&s, "wim@example.com", 2).await,
-        &s.url(&format!("{API}/verify-email?token=")),
-    );
+    let second = mailed_link(
+        &s,
+        "wim@example.com",
+        2,
+        &format!("{API}/verify-email?token="),
+    )
+    .await;
     assert_eq!(
         s.http.get(&first).send().await.unwrap().status(),
         400,
@@ -267,10 +278,7 @@ async fn reset_links_expire_after_an_hour() {
     let s = TestServer::start().await;
     sign_up(&s, &s.http, "hour@example.com", flow::PASSWORD).await;
     forget(&s, "hour@example.com").await;
-    let token = token_of(&link(
-        &nth_mail(&s, "hour@example.com", 2).await,
-        &s.url("/reset-password?token="),
-    ));
+    let token = token_of(&mailed_link(&s, "hour@example.com", 2, "/reset-password?token=").await);
     s.clock.advance(3601);
     assert_eq!(
         reset(&s, &token, "a brand new passphrase").await.status(),
@@ -283,10 +291,7 @@ async fn the_reset_screen_works_without_javascript() {
     let s = TestServer::start().await;
     sign_up(&s, &s.new_browser(), "scr@example.com", flow::PASSWORD).await;
     forget(&s, "scr@example.com").await;
-    let url = link(
-        &nth_mail(&s, "scr@example.com", 2).await,
-        &s.url("/reset-password?token="),
-    );
+    let url = mailed_link(&s, "scr@example.com", 2, "/reset-password?token=").await;
     let html = s.http.get(&url).send().await.unwrap().text().await.unwrap();
     let f = crate::html::form(&html, "/reset-password");
     let res = s
@@ -513,10 +518,13 @@ async fn a_magic_link_signs_in_inside_an_authorization_request() {
 async fn magic_links_expire_after_fifteen_minutes() {
     let s = TestServer::start().await;
     magic(&s, "late@example.com", None).await;
-    let link = link(
-        &nth_mail(&s, "late@example.com", 1).await,
-        &s.url(&format!("{API}/magic-link/verify?token=")),
-    );
+    let link = mailed_link(
+        &s,
+        "late@example.com",
+        1,
+        &format!("{API}/magic-link/verify?token="),
+    )
+    .await;
     s.clock.advance(15 * 60 + 1);
     assert_eq!(
         s.new_browser().get(&link).send().await.unwrap().status(),
@@ -754,10 +762,13 @@ async fn code_guesses_are_capped_and_codes_expire() {
 async fn the_address_can_change_only_while_unverified() {
     let s = TestServer::start().await;
     sign_up(&s, &s.http, "typo@exmaple.com", flow::PASSWORD).await;
-    let old_link = link(
-        &nth_mail(&s, "typo@exmaple.com", 1).await,
-        &s.url(&format!("{API}/verify-email?token=")),
-    );
+    let old_link = mailed_link(
+        &s,
+        "typo@exmaple.com",
+        1,
+        &format!("{API}/verify-email?token="),
+    )
+    .await;
     let res = post_json(
         &s.http,
         &s,
@@ -771,10 +782,13 @@ async fn the_address_can_change_only_while_unverified() {
         400,
         "the old address's link is dead"
     );
-    let new_link = link(
-        &nth_mail(&s, "right@example.com", 1).await,
-        &s.url(&format!("{API}/verify-email?token=")),
-    );
+    let new_link = mailed_link(
+        &s,
+        "right@example.com",
+        1,
+        &format!("{API}/verify-email?token="),
+    )
+    .await;
     assert_eq!(s.http.get(&new_link).send().await.unwrap().status(), 200);
     let session: Value = s
         .http
@@ -805,10 +819,13 @@ async fn the_address_can_change_only_while_unverified() {
 async fn a_person_clicking_the_verification_link_gets_a_page() {
     let s = TestServer::start().await;
     sign_up(&s, &s.http, "click@example.com", flow::PASSWORD).await;
-    let verify = link(
-        &nth_mail(&s, "click@example.com", 1).await,
-        &s.url(&format!("{API}/verify-email?token=")),
-    );
+    let verify = mailed_link(
+        &s,
+        "click@example.com",
+        1,
+        &format!("{API}/verify-email?token="),
+    )
+    .await;
     let accept = "text/html,application/xhtml+xml,*/*;q=0.8";
     let res = s
         .new_browser()
@@ -843,10 +860,13 @@ async fn a_magic_link_takes_an_unverified_account_back_from_whoever_created_it()
     sign_up(&s, &squatter, "owner@example.com", "squatters password").await;
     // The owner signs in by magic link, proving the address.
     magic(&s, "owner@example.com", None).await;
-    let link = link(
-        &nth_mail(&s, "owner@example.com", 2).await,
-        &s.url(&format!("{API}/magic-link/verify?token=")),
-    );
+    let link = mailed_link(
+        &s,
+        "owner@example.com",
+        2,
+        &format!("{API}/magic-link/verify?token="),
+    )
+    .await;
     assert_eq!(
         s.new_browser().get(&link).send().await.unwrap().status(),
         303

@@ -70,6 +70,11 @@ fn require_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     }
 }
 
+/// Better Auth's success body for calls that answer nothing else.
+fn status_ok() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": true }))
+}
+
 fn client_ip(req: &HttpRequest) -> String {
     client_info(req).ip.unwrap_or_default()
 }
@@ -227,7 +232,7 @@ async fn forget_password(
     require_origin(&req, &state)?;
     limit_mail(&req, &state)?;
     crate::login::password_reset::request(&state, &body.email).await?;
-    Ok(HttpResponse::Ok().json(json!({ "status": true })))
+    Ok(status_ok())
 }
 
 #[derive(Deserialize)]
@@ -247,7 +252,7 @@ async fn reset_password(
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
     crate::login::password_reset::reset(&state, &body.token, &body.new_password).await?;
-    Ok(HttpResponse::Ok().json(json!({ "status": true })))
+    Ok(status_ok())
 }
 
 /// `POST send-verification-email`: always `{"status":true}`.
@@ -259,7 +264,7 @@ async fn send_verification_email(
     require_origin(&req, &state)?;
     limit_mail(&req, &state)?;
     crate::login::email_verification::resend(&state, &body.email).await?;
-    Ok(HttpResponse::Ok().json(json!({ "status": true })))
+    Ok(status_ok())
 }
 
 #[derive(Deserialize)]
@@ -332,7 +337,7 @@ async fn magic_link_request(
         &[ip_key(&client_ip(&req)), account_key(&body.email)],
     )?;
     crate::login::magic_link::request(&state, &body.email, body.callback_url.as_deref()).await?;
-    Ok(HttpResponse::Ok().json(json!({ "status": true })))
+    Ok(status_ok())
 }
 
 #[derive(Deserialize)]
@@ -384,7 +389,7 @@ async fn email_code_send(
     let info = signed_in(current)?;
     limit_mail(&req, &state)?;
     crate::login::email_code::send(&state, &info.user).await?;
-    Ok(HttpResponse::Ok().json(json!({ "status": true })))
+    Ok(status_ok())
 }
 
 #[derive(Deserialize)]
@@ -403,7 +408,7 @@ async fn email_code_verify(
     require_origin(&req, &state)?;
     let info = signed_in(current)?;
     crate::login::email_code::verify(&state, &info.user, &body.otp).await?;
-    Ok(HttpResponse::Ok().json(json!({ "status": true })))
+    Ok(status_ok())
 }
 
 #[derive(Deserialize)]
@@ -423,5 +428,5 @@ async fn change_email(
     let info = signed_in(current)?;
     limit_mail(&req, &state)?;
     crate::login::email_code::change_email(&state, &info.user, &body.new_email).await?;
-    Ok(HttpResponse::Ok().json(json!({ "status": true })))
+    Ok(status_ok())
 }
