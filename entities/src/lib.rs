@@ -12,12 +12,15 @@ pub mod device_authorizations;
 pub mod memberships;
 pub mod one_time_tokens;
 pub mod organizations;
+pub mod passkeys;
 pub mod refresh_tokens;
 pub mod revoked_grants;
 pub mod sessions;
 pub mod signing_keys;
+pub mod two_factors;
 pub mod used_assertions;
 pub mod users;
+pub mod webauthn_ceremonies;
 
 pub mod prelude {
     pub use super::authorization_codes::Entity as AuthorizationCodes;
@@ -29,10 +32,13 @@ pub mod prelude {
     pub use super::memberships::Entity as Memberships;
     pub use super::one_time_tokens::Entity as OneTimeTokens;
     pub use super::organizations::Entity as Organizations;
+    pub use super::passkeys::Entity as Passkeys;
     pub use super::refresh_tokens::Entity as RefreshTokens;
     pub use super::revoked_grants::Entity as RevokedGrants;
     pub use super::sessions::Entity as Sessions;
     pub use super::signing_keys::Entity as SigningKeys;
+    pub use super::two_factors::Entity as TwoFactors;
     pub use super::used_assertions::Entity as UsedAssertions;
     pub use super::users::Entity as Users;
+    pub use super::webauthn_ceremonies::Entity as WebauthnCeremonies;
 }

@@ -18,6 +18,9 @@ pub struct Model {
     pub ip: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub user_agent: Option<String>,
+    /// Signed in with a first factor; the second is still owed. Such a
+    /// session authorises nothing but `/login/2fa`.
+    pub second_factor_pending: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,7 @@ mod m20261122_000001_create_core_tables;
 mod m20261122_000002_create_flow_tables;
 mod m20261122_000003_create_device_authorizations;
 mod m20261122_000004_create_one_time_tokens;
+mod m20261122_000005_create_second_factors;
 
 /// Runs the schema migrations in order.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_flow_tables::Migration),
             Box::new(m20261122_000003_create_device_authorizations::Migration),
             Box::new(m20261122_000004_create_one_time_tokens::Migration),
+            Box::new(m20261122_000005_create_second_factors::Migration),
         ]
     }
 }

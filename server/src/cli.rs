@@ -194,6 +194,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let hash = state.passwords.hash(password).await?;
             let user = crate::login::email_password::create_user(
                 &state,
+                None,
                 &email,
                 name.as_deref().unwrap_or(""),
                 Some(hash),

@@ -122,6 +122,8 @@ pub struct RateLimitSettings {
     pub device_code: f64,
     pub mail: f64,
     pub magic_link: f64,
+    /// TOTP and backup codes tried, per address and per account.
+    pub second_factor: f64,
 }
 
 impl Default for RateLimitSettings {
@@ -133,6 +135,7 @@ impl Default for RateLimitSettings {
             device_code: 10.0,
             mail: 10.0,
             magic_link: 5.0,
+            second_factor: 5.0,
         }
     }
 }
@@ -186,6 +189,7 @@ registration = 10
 device_code = 10
 mail = 10
 magic_link = 5
+second_factor = 5
 "#;
 
 /// Variables read without the `PORTCULLIS_` prefix (CONTRACT §2), and the key
@@ -351,6 +355,7 @@ impl Settings {
             ("rate_limit.device_code", self.rate_limit.device_code),
             ("rate_limit.mail", self.rate_limit.mail),
             ("rate_limit.magic_link", self.rate_limit.magic_link),
+            ("rate_limit.second_factor", self.rate_limit.second_factor),
         ] {
             if v.is_nan() || v < 1.0 {
                 return Err(bad(

@@ -21,6 +21,8 @@ pub enum Family {
     Mail,
     /// Magic-link requests, per address and per account (seed 003: 5/min).
     MagicLink,
+    /// TOTP and backup codes (a million 6-digit codes must stay out of reach).
+    SecondFactor,
 }
 
 #[derive(Debug)]
@@ -65,6 +67,7 @@ impl RateLimiter {
             Family::DeviceCode => l.device_code,
             Family::Mail => l.mail,
             Family::MagicLink => l.magic_link,
+            Family::SecondFactor => l.second_factor,
         }
     }
 

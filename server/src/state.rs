@@ -30,6 +30,7 @@ pub struct Inner {
     pub limiter: crate::ratelimit::RateLimiter,
     pub device_pacer: crate::oauth::device::Pacer,
     pub mailer: crate::mail::Mailer,
+    pub passkeys: crate::login::passkey::RelyingParty,
 }
 
 impl Deref for AppState {
@@ -69,6 +70,7 @@ impl AppState {
             limiter: crate::ratelimit::RateLimiter::new(settings.rate_limit.clone()),
             device_pacer: Default::default(),
             mailer: crate::mail::Mailer::start(&settings)?,
+            passkeys: crate::login::passkey::RelyingParty::from_issuer(&settings.issuer),
             settings,
             clock,
         })))

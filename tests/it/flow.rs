@@ -86,6 +86,21 @@ pub async fn follow(
     email: &str,
     decision: &str,
 ) -> Url {
+    follow_with(s, b, start, email, decision, &|| {
+        panic!("a second factor was asked for")
+    })
+    .await
+}
+
+/// As [`follow`], answering the second-factor screen with `code()`.
+pub async fn follow_with(
+    s: &TestServer,
+    b: &reqwest::Client,
+    start: &str,
+    email: &str,
+    decision: &str,
+    code: &dyn Fn() -> String,
+) -> Url {
     let mut res = b.get(start).send().await.unwrap();
     for _ in 0..10 {
         let status = res.status().as_u16();
@@ -99,7 +114,15 @@ pub async fn follow(
         }
         let html = res.text().await.unwrap();
         assert_eq!(status, 200, "unexpected page: {html}");
-        if html.contains("action=\"/login\"") {
+        if html.contains("action=\"/login/2fa\"") {
+            let f = form(&html, "/login/2fa");
+            res = b
+                .post(s.url("/login/2fa"))
+                .form(&f.fill(&[("code", &code())]))
+                .send()
+                .await
+                .unwrap();
+        } else if html.contains("action=\"/login\"") {
             let f = form(&html, "/login");
             res = b
                 .post(s.url("/login"))

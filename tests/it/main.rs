@@ -20,5 +20,7 @@ mod load;
 mod mail;
 mod mcp;
 mod ops;
+mod passkeys;
 mod registration;
 mod screens;
+mod two_factor;

@@ -39,6 +39,8 @@ pub enum OAuthErrorCode {
     LoginRequired,
     /// The server requires end-user consent (OIDC Core §3.1.2.6).
     ConsentRequired,
+    /// The user must interact (here: give a second factor) (OIDC Core §3.1.2.6).
+    InteractionRequired,
     /// The access token is expired, revoked, malformed or invalid (RFC 6750 §3.1).
     InvalidToken,
     /// The request requires higher privileges than the access token provides (RFC 6750 §3.1).

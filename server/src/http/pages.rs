@@ -30,6 +30,8 @@ pub struct Home<'a> {
     pub email: &'a str,
     pub organization: &'a str,
     pub csrf_token: &'a str,
+    pub passkeys: usize,
+    pub two_factor: bool,
 }
 
 #[derive(Template)]
@@ -125,4 +127,12 @@ pub struct MagicLink<'a> {
 #[template(path = "forgot.html")]
 pub struct Forgot<'a> {
     pub csrf_token: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "second_factor.html")]
+pub struct SecondFactor<'a> {
+    pub csrf_token: &'a str,
+    pub return_to: &'a str,
+    pub error: Option<&'a str>,
 }

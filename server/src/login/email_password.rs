@@ -31,14 +31,16 @@ pub async fn sign_up(
         ));
     }
     let hash = state.passwords.hash(password.to_string()).await?;
-    let user = create_user(state, &email, name, Some(hash), false).await?;
+    let user = create_user(state, None, &email, name, Some(hash), false).await?;
     super::email_verification::send(state, &user).await?;
     Ok(user)
 }
 
-/// Inserts the user and their credential in one transaction.
+/// Inserts the user and their credential in one transaction. `id` is given
+/// when something was already bound to it (a passkey's user handle).
 pub async fn create_user(
     state: &AppState,
+    id: Option<String>,
     email: &Email,
     name: &str,
     password_hash: Option<String>,
@@ -46,7 +48,7 @@ pub async fn create_user(
 ) -> Result<users::Model, ApiError> {
     let now = state.now();
     let user = users::Model {
-        id: opaque::new_id(),
+        id: id.unwrap_or_else(opaque::new_id),
         email: email.as_str().to_string(),
         name: name.to_string(),
         email_verified: verified,

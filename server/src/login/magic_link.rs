@@ -74,7 +74,7 @@ pub async fn verify(state: &AppState, token: &str) -> Result<Option<users::Model
             let Some(email) = Email::parse(&row.email) else {
                 return Ok(None);
             };
-            match create_user(state, &email, "", None, true).await {
+            match create_user(state, None, &email, "", None, true).await {
                 Ok(u) => u,
                 Err(e) if e.status == 422 => {
                     match store::users::find_with_password(&state.db, email.as_str()).await? {
@@ -89,9 +89,11 @@ pub async fn verify(state: &AppState, token: &str) -> Result<Option<users::Model
     };
     if !user.email_verified {
         // Whoever created an unverified account never proved the address: a
-        // password they chose and sessions they hold must not survive the
-        // owner's first proof (account pre-hijacking).
+        // password, passkey or TOTP factor they set up and sessions they hold
+        // must not survive the owner's first proof (account pre-hijacking).
         store::users::delete_password(&state.db, &user.id).await?;
+        store::passkeys::delete_for_user(&state.db, &user.id).await?;
+        store::two_factors::delete(&state.db, &user.id).await?;
         crate::login::session::end_all(state, &user.id).await?;
         store::users::mark_verified(&state.db, &user.id, now).await?;
     }

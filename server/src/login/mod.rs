@@ -1,12 +1,15 @@
-//! Signing people in: passwords, sessions, and (later) magic links, social
-//! login, passkeys and TOTP.
+//! Signing people in: passwords, magic links, passkeys, TOTP, and the
+//! sessions they start.
 
+pub mod assurance;
 pub mod email;
 pub mod email_code;
 pub mod email_password;
 pub mod email_verification;
 pub mod magic_link;
 pub mod one_time;
+pub mod passkey;
 pub mod password;
 pub mod password_reset;
 pub mod session;
+pub mod two_factor;

@@ -3,6 +3,17 @@
 //!
 //! The cache is a cache: its 30 s TTL bounds how long another instance may
 //! still accept a session signed out elsewhere; this instance forgets at once.
+//!
+//! ```text
+//! first factor ─► start ─► TOTP on? ──no──► session (amr: pwd | otp)
+//!                              │yes
+//!                              ▼
+//!                  pending session (10 min, authorises only /login/2fa)
+//!                              │ code accepted
+//!                              ▼
+//!                  elevate ─► session (amr + otp + mfa, auth_time = now)
+//! ```
+//! A full session is elevated the same way for step-up (`acr_values`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +23,7 @@ use moka::future::Cache;
 
 use crate::account::organisations;
 use crate::error::Error;
+use crate::login::assurance;
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
@@ -52,8 +64,23 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+/// How long a session waiting for its second factor lives.
+pub const PENDING_TTL: i64 = 600;
+
+impl SessionInfo {
+    pub fn amr(&self) -> Vec<String> {
+        serde_json::from_str(&self.session.amr).unwrap_or_default()
+    }
+
+    pub fn pending(&self) -> bool {
+        self.session.second_factor_pending
+    }
+}
+
 /// Starts a session for `user`, creating their personal organisation on first
 /// sign-in and making it the active one (seed 000). Returns the cookie value.
+/// When the user has TOTP on and `amr` is a single factor, the session is
+/// pending until [`elevate`] accepts a second one.
 pub async fn start(
     state: &AppState,
     user: users::Model,
@@ -62,6 +89,8 @@ pub async fn start(
 ) -> Result<(String, SessionInfo), Error> {
     let now = state.now();
     let org = organisations::ensure_personal(&state.db, &user, now).await?;
+    let pending = !amr.contains(&assurance::MFA)
+        && store::two_factors::is_enabled(&state.db, &user.id).await?;
     let token = opaque::new_secret();
     let session = sessions::Model {
         id: opaque::new_id(),
@@ -71,9 +100,15 @@ pub async fn start(
         amr: serde_json::to_string(amr).unwrap_or_else(|_| "[]".into()),
         auth_time: now,
         created_at: now,
-        expires_at: now + state.settings.session.ttl,
+        expires_at: now
+            + if pending {
+                PENDING_TTL
+            } else {
+                state.settings.session.ttl
+            },
         ip: client.ip,
         user_agent: client.user_agent.map(|ua| ua.chars().take(512).collect()),
+        second_factor_pending: pending,
     };
     store::sessions::insert(&state.db, session.clone()).await?;
     let info = SessionInfo { session, user };
@@ -85,8 +120,13 @@ pub async fn start(
     Ok((token, info))
 }
 
-/// The live session for a cookie value, if any.
+/// The live, fully signed-in session for a cookie value, if any.
 pub async fn lookup(state: &AppState, token: &str) -> Result<Option<Arc<SessionInfo>>, Error> {
+    Ok(lookup_any(state, token).await?.filter(|s| !s.pending()))
+}
+
+/// The live session for a cookie value, pending or not (for `/login/2fa`).
+pub async fn lookup_any(state: &AppState, token: &str) -> Result<Option<Arc<SessionInfo>>, Error> {
     let hash = opaque::hash_secret(token);
     let now = state.now();
     if let Some(info) = state.sessions.by_hash.get(&hash).await {
@@ -102,6 +142,35 @@ pub async fn lookup(state: &AppState, token: &str) -> Result<Option<Arc<SessionI
     let info = Arc::new(SessionInfo { session, user });
     state.sessions.by_hash.insert(hash, info.clone()).await;
     Ok(Some(info))
+}
+
+/// Records a second factor on a session: `method` and `mfa` join its `amr`,
+/// `auth_time` becomes now, and a pending session becomes a full one.
+pub async fn elevate(
+    state: &AppState,
+    info: &SessionInfo,
+    method: &str,
+) -> Result<Arc<SessionInfo>, Error> {
+    let now = state.now();
+    let amr = assurance::add_factor(&info.amr(), method);
+    let session = sessions::Model {
+        amr: serde_json::to_string(&amr).unwrap_or_else(|_| "[]".into()),
+        auth_time: now,
+        expires_at: now + state.settings.session.ttl,
+        second_factor_pending: false,
+        ..info.session.clone()
+    };
+    store::sessions::update(&state.db, session.clone()).await?;
+    let updated = Arc::new(SessionInfo {
+        session,
+        user: info.user.clone(),
+    });
+    state
+        .sessions
+        .by_hash
+        .insert(updated.session.token_hash.clone(), updated.clone())
+        .await;
+    Ok(updated)
 }
 
 /// Ends the session behind a cookie value. Idempotent.

@@ -10,6 +10,9 @@
 //!            session fresh enough? ──no──► /login?return_to=… (prompt=none: login_required)
 //!               │yes
 //!               ▼
+//!            acr_values asks for two factors, session has one, user has TOTP?
+//!               │yes ──► /login/2fa?return_to=… (step-up; prompt=none: interaction_required)
+//!               ▼
 //!            consent on record / trusted? ──no──► consent screen (prompt=none: consent_required)
 //!               │yes                                  │ allow ─► code   │ deny ─► access_denied
 //!               ▼
@@ -23,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::{Error, OAuthErrorCode, PageError};
+use crate::login::assurance;
 use crate::login::session::SessionInfo;
 use crate::oauth::client::{self, Client, GRANT_AUTHORIZATION_CODE};
 use crate::oauth::{pkce, redirect, resource, scope};
@@ -149,6 +153,10 @@ pub enum Outcome {
     Login {
         return_to: String,
         force: bool,
+    },
+    /// Prove a second factor in this session (step-up), then come back.
+    SecondFactor {
+        return_to: String,
     },
     Consent(ConsentScreen),
 }
@@ -445,6 +453,25 @@ pub async fn decide(
         }
     }
 
+    // Step-up: a client asking for multi-factor gets it whenever the user has
+    // a second factor to give (acr_values is a preference, OIDC Core §3.1.2.1,
+    // so a user without one still gets a token, with acr "1").
+    let amr = session.amr();
+    if assurance::wants_multi_factor(p.acr_values.as_deref())
+        && !assurance::satisfies(&amr, assurance::ACR_MULTI)
+        && store::two_factors::is_enabled(&state.db, &session.user.id).await?
+    {
+        if prompt_none {
+            return err(
+                OAuthErrorCode::InteractionRequired,
+                "a second factor is required",
+            );
+        }
+        return Ok(Outcome::SecondFactor {
+            return_to: format!("/oauth2/authorize?{}", p.to_query()),
+        });
+    }
+
     // Consent.
     match mode {
         ConsentMode::Denied => {
@@ -493,7 +520,7 @@ pub async fn decide(
         code_challenge: p.code_challenge.clone(),
         auth_time: session.session.auth_time,
         amr: session.session.amr.clone(),
-        acr: None,
+        acr: Some(assurance::acr(&amr, p.acr_values.as_deref())),
         organization_id: session.session.active_organization_id.clone(),
         created_at: now,
         expires_at: now + state.settings.tokens.code_ttl,

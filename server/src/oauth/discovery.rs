@@ -65,6 +65,7 @@ impl Discovery {
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
             "scopes_supported": SUPPORTED_SCOPES,
+            "acr_values_supported": crate::login::assurance::ACR_VALUES,
             "claims_supported": [
                 "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid",
                 "name", "email", "email_verified", "picture", "org_id"

@@ -8,7 +8,9 @@ pub mod grants;
 pub mod keys;
 pub mod one_time;
 pub mod orgs;
+pub mod passkeys;
 pub mod sessions;
+pub mod two_factors;
 pub mod users;
 
 use sea_orm::DbErr;

@@ -12,6 +12,12 @@ pub async fn insert(db: &impl ConnectionTrait, session: sessions::Model) -> Resu
     Ok(())
 }
 
+/// Writes a changed session (a second factor recorded).
+pub async fn update(db: &impl ConnectionTrait, session: sessions::Model) -> Result<(), Error> {
+    session.into_active_model().reset_all().update(db).await?;
+    Ok(())
+}
+
 /// An unexpired session and its user.
 pub async fn find_live(
     db: &impl ConnectionTrait,

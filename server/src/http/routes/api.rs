@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use crate::error::ApiError;
 use crate::http::cookies;
 use crate::http::extract::{CurrentSession, client_info, origin_allowed, session_token};
-use crate::login::email_password;
 use crate::login::session::{self, SessionInfo};
+use crate::login::{assurance, email_password};
 use crate::ratelimit::{Family, account_key, ip_key};
 use crate::state::AppState;
 
@@ -49,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/email-otp/verify-email", web::post().to(email_code_verify))
             .route("/change-email", web::post().to(change_email))
             .route("/magic-link/verify", web::get().to(magic_link_verify))
+            .configure(super::factors::configure)
             .default_service(web::to(not_found)),
     );
 }
@@ -59,7 +60,7 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
 
 /// Cookie-authenticated (and cookie-setting) calls must come from a trusted
 /// origin: a cross-site page must not sign a visitor in or out.
-fn require_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+pub(super) fn require_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     if origin_allowed(req, state) {
         Ok(())
     } else {
@@ -71,11 +72,11 @@ fn require_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
 }
 
 /// Better Auth's success body for calls that answer nothing else.
-fn status_ok() -> HttpResponse {
+pub(super) fn status_ok() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": true }))
 }
 
-fn client_ip(req: &HttpRequest) -> String {
+pub(super) fn client_ip(req: &HttpRequest) -> String {
     client_info(req).ip.unwrap_or_default()
 }
 
@@ -181,13 +182,26 @@ async fn sign_in(
         .metrics
         .sign_ins_ok
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let (token, info) = session::start(&state, user, &["pwd"], client_info(&req)).await?;
-    Ok(HttpResponse::Ok()
+    let (token, info) = session::start(&state, user, &[assurance::PWD], client_info(&req)).await?;
+    Ok(signed_in_response(&state, token, &info))
+}
+
+/// The answer to a successful sign-in: the session cookie and the user, or,
+/// when a second factor is owed, Better Auth's `twoFactorRedirect`.
+pub(super) fn signed_in_response(
+    state: &AppState,
+    token: String,
+    info: &SessionInfo,
+) -> HttpResponse {
+    let body = if info.pending() {
+        json!({ "twoFactorRedirect": true })
+    } else {
+        json!({ "redirect": false, "token": null, "url": null, "user": user_json(&info.user) })
+    };
+    HttpResponse::Ok()
         .cookie(cookies::session(&state.settings, token))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(
-            json!({ "redirect": false, "token": null, "url": null, "user": user_json(&info.user) }),
-        ))
+        .json(body)
 }
 
 /// `POST sign-out`: ends the session and clears the cookie. Idempotent.
@@ -359,7 +373,7 @@ async fn magic_link_verify(
             "This sign-in link is invalid, expired or already used. Ask for a new one.",
         ));
     };
-    let (token, _) = session::start(
+    let (token, info) = session::start(
         &state,
         user,
         &[crate::login::magic_link::AMR],
@@ -368,13 +382,18 @@ async fn magic_link_verify(
     .await?;
     let to = crate::oauth::redirect::safe_return_to(q.callback_url.as_deref())
         .unwrap_or_else(|| "/".into());
+    let to = if info.pending() {
+        super::screens::second_factor_path(&to)
+    } else {
+        to
+    };
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
         .cookie(cookies::session(&state.settings, token))
         .finish())
 }
 
-fn signed_in(current: CurrentSession) -> Result<std::sync::Arc<SessionInfo>, ApiError> {
+pub(super) fn signed_in(current: CurrentSession) -> Result<std::sync::Arc<SessionInfo>, ApiError> {
     current.0.ok_or_else(ApiError::unauthorized)
 }
 

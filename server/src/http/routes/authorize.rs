@@ -81,6 +81,10 @@ fn respond(
             }
             see_other(&format!("/login?{}", q.finish()))
         }
+        Outcome::SecondFactor { return_to } => see_other(&format!(
+            "/login/2fa?{}",
+            serde_urlencoded::to_string([("return_to", return_to)]).unwrap_or_default()
+        )),
         Outcome::Consent(screen) => {
             let (csrf, cookie) = csrf_token(req, state);
             let email = session.map(|s| s.user.email.as_str()).unwrap_or("");

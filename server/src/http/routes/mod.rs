@@ -3,6 +3,7 @@
 pub mod api;
 pub mod authorize;
 pub mod device;
+pub mod factors;
 pub mod oauth;
 pub mod ops;
 pub mod registration;

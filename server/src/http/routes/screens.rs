@@ -12,7 +12,8 @@ use crate::http::extract::{
     state as app_state,
 };
 use crate::http::{cookies, pages};
-use crate::login::{email_password, session};
+use crate::login::assurance::PWD;
+use crate::login::{email_password, session, two_factor};
 use crate::oauth::redirect::safe_return_to;
 use crate::state::AppState;
 use crate::store;
@@ -30,10 +31,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/forgot-password", web::post().to(forgot_submit))
         .route("/reset-password", web::get().to(reset_form))
         .route("/reset-password", web::post().to(reset_submit))
-        .route("/static/css/portcullis.css", web::get().to(css));
+        .route("/login/2fa", web::get().to(second_factor_form))
+        .route("/login/2fa", web::post().to(second_factor_submit))
+        .route("/static/css/portcullis.css", web::get().to(css))
+        .route("/static/js/passkey.js", web::get().to(passkey_js));
 }
 
 const CSS: &str = include_str!("../../../../static/css/portcullis.css");
+
+const PASSKEY_JS: &str = include_str!("../../../../static/js/passkey.js");
+
+async fn passkey_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(PASSKEY_JS)
+}
 
 async fn css() -> HttpResponse {
     HttpResponse::Ok()
@@ -111,6 +124,10 @@ async fn home(req: HttpRequest, current: CurrentSession) -> Result<HttpResponse,
         email: &info.user.email,
         organization: &org,
         csrf_token: &csrf,
+        passkeys: store::passkeys::for_user(&state.db, &info.user.id)
+            .await?
+            .len(),
+        two_factor: store::two_factors::is_enabled(&state.db, &info.user.id).await?,
     };
     Ok(html(200, pages::render(&page), cookie))
 }
@@ -202,8 +219,13 @@ async fn signed_in_redirect(
     user: entities::users::Model,
     return_to: Option<&str>,
 ) -> Result<HttpResponse, PageError> {
-    let (token, _) = session::start(state, user, &["pwd"], client_info(req)).await?;
-    let mut res = see_other(return_to.unwrap_or("/"));
+    let (token, info) = session::start(state, user, &[PWD], client_info(req)).await?;
+    let to = return_to.unwrap_or("/");
+    let mut res = if info.pending() {
+        see_other(&second_factor_path(to))
+    } else {
+        see_other(to)
+    };
     res.add_cookie(&cookies::session(&state.settings, token))
         .map_err(|_| PageError::bad_request("cookie"))?;
     Ok(res)
@@ -464,4 +486,100 @@ async fn forgot_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpRespons
     limit_page(&req, &state, crate::ratelimit::Family::Mail, &form.email)?;
     crate::login::password_reset::request(&state, &form.email).await?;
     Ok(check_your_mail())
+}
+
+/// `/login/2fa?return_to=…`: where a sign-in that owes a second factor goes.
+pub(crate) fn second_factor_path(return_to: &str) -> String {
+    format!(
+        "/login/2fa{}",
+        pages::return_query(safe_return_to(Some(return_to)).as_deref().unwrap_or(""))
+    )
+}
+
+fn render_second_factor(
+    req: &HttpRequest,
+    state: &AppState,
+    status: u16,
+    return_to: &str,
+    error: Option<&str>,
+) -> HttpResponse {
+    let (csrf, cookie) = csrf_token(req, state);
+    let page = pages::SecondFactor {
+        csrf_token: &csrf,
+        return_to,
+        error,
+    };
+    html(status, pages::render(&page), cookie)
+}
+
+/// The session behind the cookie, pending or full (step-up).
+async fn any_session(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<Option<std::sync::Arc<session::SessionInfo>>, PageError> {
+    match session_token(req, state) {
+        Some(t) => Ok(session::lookup_any(state, &t).await?),
+        None => Ok(None),
+    }
+}
+
+/// `GET /login/2fa`: asks for a TOTP or backup code.
+async fn second_factor_form(
+    req: HttpRequest,
+    query: web::Query<ReturnTo>,
+) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let return_to = safe_return_to(query.return_to.as_deref());
+    if any_session(&req, &state).await?.is_none() {
+        return Ok(see_other(&format!(
+            "/login{}",
+            pages::return_query(return_to.as_deref().unwrap_or(""))
+        )));
+    }
+    Ok(render_second_factor(
+        &req,
+        &state,
+        200,
+        return_to.as_deref().unwrap_or(""),
+        None,
+    ))
+}
+
+#[derive(Deserialize)]
+struct SecondFactorForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    csrf_token: String,
+    return_to: Option<String>,
+}
+
+/// `POST /login/2fa`: a valid code completes the sign-in (or the step-up).
+async fn second_factor_submit(
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let state = app_state(&req)?;
+    let form: SecondFactorForm = parse_form(&body)?;
+    check_form(&req, &state, &form.csrf_token)?;
+    let return_to = safe_return_to(form.return_to.as_deref());
+    let rt = return_to.as_deref().unwrap_or("");
+    let Some(info) = any_session(&req, &state).await? else {
+        return Ok(see_other(&format!("/login{}", pages::return_query(rt))));
+    };
+    let ip = client_info(&req).ip.unwrap_or_default();
+    match two_factor::check_code(&state, &info.user, &ip, &form.code).await {
+        Ok(method) => {
+            session::elevate(&state, &info, two_factor::amr_of(method)).await?;
+            Ok(see_other(return_to.as_deref().unwrap_or("/")))
+        }
+        Err(e) if e.status < 500 => Ok(render_second_factor(
+            &req,
+            &state,
+            e.status,
+            rt,
+            Some(&e.message),
+        )),
+        Err(e) => Err(api_to_page(e)),
+    }
 }

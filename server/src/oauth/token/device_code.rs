@@ -26,6 +26,7 @@ pub async fn exchange(
     let user = store::users::find(&state.db, user_id)
         .await?
         .ok_or_else(used)?;
+    let amr: Vec<String> = serde_json::from_str(&row.amr).unwrap_or_default();
     let grant = Grant {
         client,
         user: Some(&user),
@@ -34,8 +35,8 @@ pub async fn exchange(
         grant_id: row.grant_id.clone(),
         session_id: row.session_id.clone(),
         auth_time: row.auth_time,
-        amr: serde_json::from_str(&row.amr).unwrap_or_default(),
-        acr: None,
+        amr: amr.clone(),
+        acr: Some(crate::login::assurance::acr(&amr, None)),
         org_id: row.organization_id.clone(),
         nonce: None,
     };

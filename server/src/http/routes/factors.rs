@@ -1,0 +1,310 @@
+//! Passkeys and two-factor authentication in the first-party API (CONTRACT
+//! §4; names from seeds 000 and 004 and Better Auth's passkey and two-factor
+//! plugins). Registered inside the `/.auth/api/v1/auth` scope.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
+
+use super::api::{client_ip, require_origin, signed_in, signed_in_response, status_ok, user_json};
+use crate::error::ApiError;
+use crate::http::extract::{CurrentSession, client_info, session_token};
+use crate::login::{passkey, session, two_factor};
+use crate::state::AppState;
+use crate::store;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/passkey/register/options",
+        web::post().to(passkey_register_options),
+    )
+    .route("/passkey/register", web::post().to(passkey_register))
+    .route(
+        "/passkey/authenticate/options",
+        web::post().to(passkey_authenticate_options),
+    )
+    .route(
+        "/passkey/authenticate",
+        web::post().to(passkey_authenticate),
+    )
+    .route("/passkey/list-user-passkeys", web::get().to(passkey_list))
+    .route("/passkey/update-passkey", web::post().to(passkey_rename))
+    .route("/passkey/delete-passkey", web::post().to(passkey_delete))
+    .route("/two-factor/enable", web::post().to(two_factor_enable))
+    .route("/two-factor/verify", web::post().to(two_factor_verify))
+    .route("/two-factor/verify-totp", web::post().to(two_factor_verify))
+    .route(
+        "/two-factor/verify-backup-code",
+        web::post().to(two_factor_verify),
+    )
+    .route("/two-factor/disable", web::post().to(two_factor_disable))
+    .route(
+        "/two-factor/generate-backup-codes",
+        web::post().to(two_factor_backup_codes),
+    );
+}
+
+#[derive(Deserialize, Default)]
+struct EmailOpt {
+    email: Option<String>,
+}
+
+/// The WebAuthn options with the handle of the server-side ceremony.
+fn options_json(
+    ceremony: String,
+    options: impl serde::Serialize,
+) -> Result<HttpResponse, ApiError> {
+    let mut body = serde_json::to_value(options).map_err(|_| ApiError::internal())?;
+    body["ceremony"] = Value::String(ceremony);
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(body))
+}
+
+fn passkey_json(p: &entities::passkeys::Model) -> Value {
+    json!({
+        "id": p.id,
+        "credentialID": p.id,
+        "name": p.name,
+        "counter": p.counter,
+        "deviceType": if p.backup_eligible { "multiDevice" } else { "singleDevice" },
+        "backedUp": p.backup_eligible,
+        "createdAt": p.created_at,
+        "lastUsedAt": p.last_used_at,
+    })
+}
+
+/// `POST passkey/register/options` `{email?}`: signed in, for this account;
+/// signed out with an unused email, for a passkey-first sign-up.
+async fn passkey_register_options(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    body: Option<web::Json<EmailOpt>>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    let email = body.and_then(|b| b.into_inner().email);
+    let (ceremony, options) = passkey::register_options(
+        &state,
+        current.0.as_deref(),
+        &client_ip(&req),
+        email.as_deref(),
+    )
+    .await?;
+    options_json(ceremony, options)
+}
+
+#[derive(Deserialize)]
+struct RegisterBody {
+    ceremony: String,
+    #[serde(alias = "response")]
+    credential: RegisterPublicKeyCredential,
+    name: Option<String>,
+}
+
+/// `POST passkey/register`: stores the passkey; a passkey-first sign-up is
+/// signed in.
+async fn passkey_register(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    body: web::Json<RegisterBody>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    let done = passkey::register(
+        &state,
+        current.0.as_deref(),
+        &body.ceremony,
+        &body.credential,
+        body.name.as_deref(),
+    )
+    .await?;
+    match done.new_user {
+        Some(user) => {
+            let (token, info) = session::start(
+                &state,
+                user,
+                &passkey::amr_of(&done.passkey),
+                client_info(&req),
+            )
+            .await?;
+            Ok(signed_in_response(&state, token, &info))
+        }
+        None => Ok(HttpResponse::Ok().json(passkey_json(&done.passkey))),
+    }
+}
+
+/// `POST passkey/authenticate/options` `{email?}`.
+async fn passkey_authenticate_options(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Option<web::Json<EmailOpt>>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    let email = body.and_then(|b| b.into_inner().email);
+    let (ceremony, options) = passkey::authenticate_options(&state, email.as_deref()).await?;
+    options_json(ceremony, options)
+}
+
+#[derive(Deserialize)]
+struct AuthenticateBody {
+    ceremony: String,
+    #[serde(alias = "response")]
+    credential: PublicKeyCredential,
+}
+
+/// `POST passkey/authenticate`: signs in.
+async fn passkey_authenticate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<AuthenticateBody>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    let (user, amr) = passkey::authenticate(&state, &body.ceremony, &body.credential).await?;
+    let (token, info) = session::start(&state, user, &amr, client_info(&req)).await?;
+    Ok(signed_in_response(&state, token, &info))
+}
+
+async fn passkey_list(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+) -> Result<HttpResponse, ApiError> {
+    let info = signed_in(current)?;
+    let keys = store::passkeys::for_user(&state.db, &info.user.id).await?;
+    Ok(HttpResponse::Ok().json(keys.iter().map(passkey_json).collect::<Vec<_>>()))
+}
+
+#[derive(Deserialize)]
+struct Rename {
+    id: String,
+    name: String,
+}
+
+async fn passkey_rename(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    body: web::Json<Rename>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    let info = signed_in(current)?;
+    let name: String = body.name.trim().chars().take(100).collect();
+    if name.is_empty() {
+        return Err(ApiError::bad_request(
+            "INVALID_NAME",
+            "Give the passkey a name.",
+        ));
+    }
+    if !store::passkeys::rename(&state.db, &info.user.id, &body.id, &name).await? {
+        return Err(no_such_passkey());
+    }
+    Ok(status_ok())
+}
+
+fn no_such_passkey() -> ApiError {
+    ApiError::new(
+        404,
+        "PASSKEY_NOT_FOUND",
+        "You have no passkey with this ID.",
+    )
+}
+
+#[derive(Deserialize)]
+struct IdOnly {
+    id: String,
+}
+
+async fn passkey_delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    body: web::Json<IdOnly>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    let info = signed_in(current)?;
+    if !store::passkeys::delete(&state.db, &info.user.id, &body.id).await? {
+        return Err(no_such_passkey());
+    }
+    Ok(status_ok())
+}
+
+#[derive(Deserialize, Default)]
+struct PasswordOpt {
+    password: Option<String>,
+}
+
+/// `POST two-factor/enable` `{password}`: secret, `otpauth://` URI, QR code
+/// and backup codes; the factor turns on when `two-factor/verify` accepts a
+/// code.
+async fn two_factor_enable(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    body: Option<web::Json<PasswordOpt>>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    let info = signed_in(current)?;
+    let password = body.and_then(|b| b.into_inner().password);
+    let enrolment =
+        two_factor::enable(&state, &info, &client_ip(&req), password.as_deref()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(enrolment))
+}
+
+#[derive(Deserialize)]
+struct CodeBody {
+    code: String,
+}
+
+/// `POST two-factor/verify` `{code}`: a TOTP or backup code. Completes a
+/// pending sign-in, confirms an enrolment, or steps a session up; the session
+/// then carries `otp` and `mfa`.
+async fn two_factor_verify(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<CodeBody>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    let token = session_token(&req, &state).ok_or_else(ApiError::unauthorized)?;
+    let info = session::lookup_any(&state, &token)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    let method = two_factor::check_code(&state, &info.user, &client_ip(&req), &body.code).await?;
+    let info = session::elevate(&state, &info, two_factor::amr_of(method)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "status": true, "token": null, "user": user_json(&info.user) })))
+}
+
+/// `POST two-factor/disable` `{code}`.
+async fn two_factor_disable(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    body: web::Json<CodeBody>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    let info = signed_in(current)?;
+    two_factor::disable(&state, &info.user, &client_ip(&req), &body.code).await?;
+    Ok(status_ok())
+}
+
+/// `POST two-factor/generate-backup-codes` `{code}`: ten new codes; the old
+/// ones stop working.
+async fn two_factor_backup_codes(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    body: web::Json<CodeBody>,
+) -> Result<HttpResponse, ApiError> {
+    require_origin(&req, &state)?;
+    let info = signed_in(current)?;
+    let codes =
+        two_factor::regenerate_backup_codes(&state, &info.user, &client_ip(&req), &body.code)
+            .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "backupCodes": codes })))
+}

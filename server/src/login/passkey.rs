@@ -1,0 +1,430 @@
+//! Passkeys (WebAuthn Level 2, via webauthn-rs).
+//!
+//! ```text
+//! register/options ─► ceremony row (state, 5 min) ─► browser creates key
+//!      │ signed in: add to the account      register ─► take ceremony ─► verify ─► store passkey
+//!      │ email, no account: passkey-first sign-up ─► account + personal org + session
+//!
+//! authenticate/options ─► email with passkeys: allowCredentials = theirs
+//!      │                  otherwise: discoverable (usernameless, conditional UI)
+//!      ▼
+//! authenticate ─► take ceremony ─► find credential ─► verify signature, UV and
+//!                 counter ─► counter moves forward ─► session (amr hwk|swk + mfa)
+//! ```
+//! The challenge state never leaves the server: the browser holds a random
+//! handle to a row that is deleted when it is answered. RP ID and origin come
+//! from the issuer, so an issuer on an IP address has no passkeys.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use entities::{passkeys, users, webauthn_ceremonies as ceremonies};
+use serde::{Deserialize, Serialize};
+use webauthn_rs::prelude::{
+    CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
+    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
+};
+
+use crate::error::{ApiError, Error};
+use crate::login::assurance;
+use crate::login::email::Email;
+use crate::login::email_password::create_user;
+use crate::login::session::SessionInfo;
+use crate::state::AppState;
+use crate::store;
+use crate::tokens::opaque;
+
+const CEREMONY_TTL: i64 = 300;
+const REGISTER: &str = "register";
+const AUTHENTICATE: &str = "authenticate";
+
+/// The relying party, when the issuer has a domain name.
+pub struct RelyingParty(Option<Webauthn>);
+
+impl RelyingParty {
+    pub fn from_issuer(issuer: &str) -> Self {
+        let built = Url::parse(issuer).ok().and_then(|origin| {
+            let rp_id = origin.domain()?.to_string();
+            WebauthnBuilder::new(&rp_id, &origin)
+                .ok()?
+                .rp_name("Portcullis")
+                .build()
+                .ok()
+        });
+        if built.is_none() {
+            tracing::warn!(
+                issuer,
+                "passkeys are off: the issuer has no domain name to be the RP ID"
+            );
+        }
+        RelyingParty(built)
+    }
+
+    fn get(&self) -> Result<&Webauthn, ApiError> {
+        self.0.as_ref().ok_or_else(|| {
+            ApiError::new(
+                501,
+                "PASSKEYS_UNAVAILABLE",
+                "Passkeys need the issuer to be served under a domain name.",
+            )
+        })
+    }
+}
+
+/// A user's WebAuthn user handle: stable for the account, derived so it needs
+/// no column, and not the account ID itself.
+pub fn user_handle(user_id: &str) -> Uuid {
+    let digest = ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("webauthn-user-handle:{user_id}").as_bytes(),
+    );
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest.as_ref()[..16]);
+    Uuid::from_bytes(bytes)
+}
+
+fn cred_id_string(id: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(id)
+}
+
+fn ceremony_failed(e: WebauthnError) -> ApiError {
+    tracing::info!(error = %e, "passkey ceremony refused");
+    ApiError::bad_request(
+        "INVALID_PASSKEY",
+        "The passkey could not be verified. Try again.",
+    )
+}
+
+fn expired() -> ApiError {
+    ApiError::bad_request(
+        "CEREMONY_EXPIRED",
+        "This passkey request expired or was already used. Start again.",
+    )
+}
+
+async fn save_ceremony(
+    state: &AppState,
+    kind: &str,
+    user_id: Option<String>,
+    email: Option<String>,
+    ceremony_state: &impl Serialize,
+) -> Result<String, Error> {
+    let handle = opaque::new_secret();
+    let json = serde_json::to_string(ceremony_state)
+        .map_err(|e| Error::internal(format!("ceremony state: {e}")))?;
+    store::passkeys::insert_ceremony(
+        &state.db,
+        ceremonies::Model {
+            id_hash: opaque::hash_secret(&handle),
+            kind: kind.into(),
+            user_id,
+            email,
+            state: json,
+            expires_at: state.now() + CEREMONY_TTL,
+        },
+    )
+    .await?;
+    Ok(handle)
+}
+
+async fn take_ceremony(
+    state: &AppState,
+    handle: &str,
+    kind: &str,
+) -> Result<ceremonies::Model, ApiError> {
+    store::passkeys::take_ceremony(&state.db, &opaque::hash_secret(handle), kind, state.now())
+        .await?
+        .ok_or_else(expired)
+}
+
+fn parse_state<T: for<'de> Deserialize<'de>>(row: &ceremonies::Model) -> Result<T, Error> {
+    serde_json::from_str(&row.state).map_err(|e| Error::internal(format!("ceremony state: {e}")))
+}
+
+/// `passkey/register/options`: for the signed-in user, or (signed out, with an
+/// email that has no account yet) for a passkey-first sign-up.
+pub async fn register_options(
+    state: &AppState,
+    session: Option<&SessionInfo>,
+    ip: &str,
+    email: Option<&str>,
+) -> Result<(String, CreationChallengeResponse), ApiError> {
+    let rp = state.passkeys.get()?;
+    let (user_id, name, display, signup_email) = match session {
+        Some(s) => (
+            s.user.id.clone(),
+            s.user.email.clone(),
+            display_name(&s.user),
+            None,
+        ),
+        None => {
+            state.limit(
+                crate::ratelimit::Family::SignUp,
+                &[crate::ratelimit::ip_key(ip)],
+            )?;
+            let email = email.and_then(Email::parse).ok_or_else(|| {
+                ApiError::bad_request("INVALID_EMAIL", "Enter a valid email address.")
+            })?;
+            if store::users::find_with_password(&state.db, email.as_str())
+                .await?
+                .is_some()
+            {
+                return Err(ApiError::new(
+                    422,
+                    "USER_ALREADY_EXISTS",
+                    "An account with this email already exists. Sign in to add a passkey.",
+                ));
+            }
+            let e = email.as_str().to_string();
+            (opaque::new_id(), e.clone(), e.clone(), Some(e))
+        }
+    };
+    let existing = store::passkeys::for_user(&state.db, &user_id).await?;
+    let exclude = existing
+        .iter()
+        .filter_map(|p| URL_SAFE_NO_PAD.decode(&p.id).ok())
+        .collect::<Vec<_>>();
+    let (options, reg) = rp
+        .start_passkey_registration(user_handle(&user_id), &name, &display, Some(exclude))
+        .map_err(ceremony_failed)?;
+    let handle = save_ceremony(state, REGISTER, Some(user_id), signup_email, &reg).await?;
+    Ok((handle, options))
+}
+
+fn display_name(u: &users::Model) -> String {
+    if u.name.trim().is_empty() {
+        u.email.clone()
+    } else {
+        u.name.clone()
+    }
+}
+
+/// What finishing a registration did.
+pub struct Registered {
+    pub passkey: passkeys::Model,
+    /// Set for a passkey-first sign-up: the new account, to sign in.
+    pub new_user: Option<users::Model>,
+}
+
+/// `passkey/register`: verifies the attestation and stores the passkey.
+pub async fn register(
+    state: &AppState,
+    session: Option<&SessionInfo>,
+    handle: &str,
+    credential: &RegisterPublicKeyCredential,
+    name: Option<&str>,
+) -> Result<Registered, ApiError> {
+    let rp = state.passkeys.get()?;
+    let row = take_ceremony(state, handle, REGISTER).await?;
+    let Some(user_id) = row.user_id.clone() else {
+        return Err(expired());
+    };
+    // Adding to an account needs that account's session; a sign-up ceremony
+    // belongs to nobody yet.
+    let for_signed_in = row.email.is_none();
+    if for_signed_in && session.map(|s| s.user.id.as_str()) != Some(user_id.as_str()) {
+        return Err(ApiError::unauthorized());
+    }
+    let reg: PasskeyRegistration = parse_state(&row)?;
+    let passkey = rp
+        .finish_passkey_registration(credential, &reg)
+        .map_err(ceremony_failed)?;
+    let new_user = match &row.email {
+        Some(email) => {
+            let email = Email::parse(email).ok_or_else(expired)?;
+            let user = create_user(state, Some(user_id.clone()), &email, "", None, false).await?;
+            crate::login::email_verification::send(state, &user).await?;
+            Some(user)
+        }
+        None => None,
+    };
+    let now = state.now();
+    let model = passkeys::Model {
+        id: cred_id_string(passkey.cred_id().as_ref()),
+        user_id: user_id.clone(),
+        user_handle: user_handle(&user_id).to_string(),
+        name: clean_name(name).unwrap_or_else(|| "Passkey".into()),
+        credential: serde_json::to_string(&passkey)
+            .map_err(|e| Error::internal(format!("passkey: {e}")))?,
+        counter: 0,
+        backup_eligible: credential_backup_eligible(&passkey),
+        created_at: now,
+        last_used_at: None,
+    };
+    if !store::passkeys::insert(&state.db, model.clone()).await? {
+        return Err(ApiError::bad_request(
+            "PASSKEY_ALREADY_REGISTERED",
+            "This passkey is already registered.",
+        ));
+    }
+    Ok(Registered {
+        passkey: model,
+        new_user,
+    })
+}
+
+/// Whether a credential may be synced between devices (software-secured).
+fn credential_backup_eligible(p: &Passkey) -> bool {
+    serde_json::to_value(p)
+        .ok()
+        .and_then(|v| v["cred"]["backup_eligible"].as_bool())
+        .unwrap_or(false)
+}
+
+fn clean_name(name: Option<&str>) -> Option<String> {
+    let n: String = name?.trim().chars().take(100).collect();
+    (!n.is_empty()).then_some(n)
+}
+
+#[derive(Serialize, Deserialize)]
+enum AuthState {
+    /// Usernameless: the authenticator says who.
+    Discoverable(DiscoverableAuthentication),
+    /// Limited to one account's passkeys.
+    Scoped(PasskeyAuthentication),
+}
+
+/// `passkey/authenticate/options`: scoped to an email's passkeys when it has
+/// some, else discoverable. An unknown email gets the same discoverable answer
+/// as no email at all.
+pub async fn authenticate_options(
+    state: &AppState,
+    email: Option<&str>,
+) -> Result<(String, RequestChallengeResponse), ApiError> {
+    let rp = state.passkeys.get()?;
+    let user = match email.and_then(Email::parse) {
+        Some(e) => store::users::find_with_password(&state.db, e.as_str())
+            .await?
+            .map(|(u, _)| u),
+        None => None,
+    };
+    let keys = match &user {
+        Some(u) => store::passkeys::for_user(&state.db, &u.id).await?,
+        None => vec![],
+    };
+    let creds: Vec<Passkey> = keys
+        .iter()
+        .filter_map(|k| serde_json::from_str(&k.credential).ok())
+        .collect();
+    let (options, auth_state, user_id) = match (user, creds.is_empty()) {
+        (Some(u), false) => {
+            let (o, s) = rp
+                .start_passkey_authentication(&creds)
+                .map_err(ceremony_failed)?;
+            (o, AuthState::Scoped(s), Some(u.id))
+        }
+        _ => {
+            let (o, s) = rp
+                .start_discoverable_authentication()
+                .map_err(ceremony_failed)?;
+            (o, AuthState::Discoverable(s), None)
+        }
+    };
+    let handle = save_ceremony(state, AUTHENTICATE, user_id, None, &auth_state).await?;
+    Ok((handle, options))
+}
+
+/// `passkey/authenticate`: the account to sign in and its `amr`.
+pub async fn authenticate(
+    state: &AppState,
+    handle: &str,
+    credential: &PublicKeyCredential,
+) -> Result<(users::Model, Vec<&'static str>), ApiError> {
+    let rp = state.passkeys.get()?;
+    let row = take_ceremony(state, handle, AUTHENTICATE).await?;
+    let unknown = || {
+        ApiError::new(
+            401,
+            "INVALID_PASSKEY",
+            "This passkey is not registered here.",
+        )
+    };
+    let id = cred_id_string(credential.raw_id.as_ref());
+    let stored = store::passkeys::find(&state.db, &id)
+        .await?
+        .ok_or_else(unknown)?;
+    let mut passkey: Passkey = serde_json::from_str(&stored.credential)
+        .map_err(|e| Error::internal(format!("passkey: {e}")))?;
+    let result = match parse_state::<AuthState>(&row)? {
+        AuthState::Scoped(s) => {
+            if row.user_id.as_deref() != Some(stored.user_id.as_str()) {
+                return Err(unknown());
+            }
+            rp.finish_passkey_authentication(credential, &s)
+        }
+        AuthState::Discoverable(s) => {
+            let (handle, _) = rp
+                .identify_discoverable_authentication(credential)
+                .map_err(ceremony_failed)?;
+            if handle.to_string() != stored.user_handle {
+                return Err(unknown());
+            }
+            rp.finish_discoverable_authentication_v2(credential, s, &passkey)
+        }
+    };
+    // The ceremony state holds the counter as it was when the options were
+    // made; the stored one may have moved on since, so check against it too.
+    let result = result.and_then(|r| {
+        let counter = i64::from(r.counter());
+        if (counter > 0 || stored.counter > 0) && counter <= stored.counter {
+            Err(WebauthnError::CredentialPossibleCompromise)
+        } else {
+            Ok(r)
+        }
+    });
+    let result = match result {
+        Ok(r) => r,
+        Err(WebauthnError::CredentialPossibleCompromise) => {
+            tracing::warn!(
+                passkey = %stored.id,
+                user = %stored.user_id,
+                stored_counter = stored.counter,
+                "passkey signature counter did not increase: possibly a cloned authenticator; refused"
+            );
+            return Err(ApiError::new(
+                401,
+                "PASSKEY_COUNTER_ROLLBACK",
+                "This passkey's signature counter went backwards, which may mean it was copied. It was refused.",
+            ));
+        }
+        Err(e) => return Err(ceremony_failed(e)),
+    };
+    passkey.update_credential(&result);
+    let counter = i64::from(result.counter()).max(stored.counter);
+    let json =
+        serde_json::to_string(&passkey).map_err(|e| Error::internal(format!("passkey: {e}")))?;
+    if !store::passkeys::record_use(
+        &state.db,
+        &stored.id,
+        stored.counter,
+        counter,
+        json,
+        state.now(),
+    )
+    .await?
+    {
+        // Another sign-in with this passkey landed in between with the same
+        // counter: one of the two came from a copy.
+        tracing::warn!(passkey = %stored.id, "concurrent passkey use with one counter; refused");
+        return Err(ceremony_failed(WebauthnError::CredentialPossibleCompromise));
+    }
+    let user = store::users::find(&state.db, &stored.user_id)
+        .await?
+        .ok_or_else(unknown)?;
+    let stored = passkeys::Model {
+        backup_eligible: stored.backup_eligible || result.backup_eligible(),
+        ..stored
+    };
+    Ok((user, amr_of(&stored)))
+}
+
+/// A passkey's `amr`: `swk` when it may be synced between devices, else
+/// `hwk`; user verification is required, so it is two factors in one (`mfa`).
+pub fn amr_of(p: &passkeys::Model) -> Vec<&'static str> {
+    let kind = if p.backup_eligible {
+        assurance::SWK
+    } else {
+        assurance::HWK
+    };
+    vec![kind, assurance::MFA]
+}

@@ -1,0 +1,84 @@
+//! `two_factors`.
+
+use entities::two_factors;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
+
+use crate::error::Error;
+
+pub async fn find(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+) -> Result<Option<two_factors::Model>, Error> {
+    Ok(two_factors::Entity::find_by_id(user_id.to_string())
+        .one(db)
+        .await?)
+}
+
+/// Whether the user has a confirmed TOTP factor.
+pub async fn is_enabled(db: &impl ConnectionTrait, user_id: &str) -> Result<bool, Error> {
+    Ok(find(db, user_id).await?.is_some_and(|t| t.enabled))
+}
+
+/// Starts (or restarts) an enrolment: a new secret and backup codes, not yet
+/// enabled.
+pub async fn replace_pending(
+    db: &impl ConnectionTrait,
+    row: two_factors::Model,
+) -> Result<(), Error> {
+    two_factors::Entity::delete_many()
+        .filter(two_factors::Column::UserId.eq(row.user_id.clone()))
+        .exec(db)
+        .await?;
+    row.into_active_model().insert(db).await?;
+    Ok(())
+}
+
+/// Accepts a TOTP code of `step`: only if no code of that step or a later one
+/// was accepted before (compare-and-set, so two requests racing with the same
+/// code cannot both win). Enables the factor when it was pending.
+pub async fn accept_step(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    step: i64,
+    now: i64,
+) -> Result<bool, Error> {
+    let res = two_factors::Entity::update_many()
+        .col_expr(two_factors::Column::LastUsedStep, Expr::value(step))
+        .col_expr(two_factors::Column::Enabled, Expr::value(true))
+        .col_expr(two_factors::Column::UpdatedAt, Expr::value(now))
+        .filter(two_factors::Column::UserId.eq(user_id))
+        .filter(two_factors::Column::LastUsedStep.lt(step))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Replaces the backup-code list if it is still `expected` (so a code is used
+/// once even when two requests race).
+pub async fn swap_backup_codes(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    expected: &str,
+    codes: &str,
+    now: i64,
+) -> Result<bool, Error> {
+    let res = two_factors::Entity::update_many()
+        .col_expr(two_factors::Column::BackupCodes, Expr::value(codes))
+        .col_expr(two_factors::Column::UpdatedAt, Expr::value(now))
+        .filter(two_factors::Column::UserId.eq(user_id))
+        .filter(two_factors::Column::BackupCodes.eq(expected))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn delete(db: &impl ConnectionTrait, user_id: &str) -> Result<(), Error> {
+    two_factors::Entity::delete_many()
+        .filter(two_factors::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,344 @@
+//! Passkeys over HTTP with a software authenticator (webauthn-authenticator-rs'
+//! `SoftPasskey`): registration, email-scoped and discoverable sign-in, a
+//! cloned authenticator's counter, passkey-first sign-up, management, and the
+//! `amr`/`acr` a passkey session gives.
+
+use serde_json::{Value, json};
+use url::Url;
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_rs::prelude::{
+    CreationChallengeResponse, PublicKeyCredential, RequestChallengeResponse,
+};
+use webauthn_rs_proto::AllowCredentials;
+
+use crate::flow;
+use crate::harness::TestServer;
+
+const API: &str = "/.auth/api/v1/auth";
+
+async fn post(s: &TestServer, b: &reqwest::Client, path: &str, body: Value) -> (u16, Value) {
+    let res = b
+        .post(s.url(&format!("{API}/{path}")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// A software authenticator; it claims user verification (it has no PIN).
+fn authenticator() -> SoftPasskey {
+    SoftPasskey::new(true)
+}
+
+fn origin(s: &TestServer) -> Url {
+    Url::parse(&s.base).unwrap()
+}
+
+/// Registers a passkey for the session on `b`, or a passkey-first sign-up for
+/// `email`: the answer, and the WebAuthn user handle the options carried.
+async fn register(
+    s: &TestServer,
+    b: &reqwest::Client,
+    key: &mut SoftPasskey,
+    email: Option<&str>,
+) -> (u16, Value, Vec<u8>) {
+    let body = email.map_or(json!({}), |e| json!({ "email": e }));
+    let (status, options) = post(s, b, "passkey/register/options", body).await;
+    assert_eq!(status, 200, "{options}");
+    let ceremony = options["ceremony"].as_str().unwrap().to_string();
+    let ccr: CreationChallengeResponse = serde_json::from_value(options).unwrap();
+    let user_handle = ccr.public_key.user.id.to_vec();
+    let credential = key.do_registration(origin(s), ccr).unwrap();
+    let (status, v) = post(
+        s,
+        b,
+        "passkey/register",
+        json!({ "ceremony": ceremony, "credential": credential, "name": "Test key" }),
+    )
+    .await;
+    (status, v, user_handle)
+}
+
+/// Options for a sign-in (scoped to `email` when given) and the ceremony.
+async fn sign_in_options(
+    s: &TestServer,
+    b: &reqwest::Client,
+    email: Option<&str>,
+) -> (String, RequestChallengeResponse) {
+    let body = email.map_or(json!({}), |e| json!({ "email": e }));
+    let (status, options) = post(s, b, "passkey/authenticate/options", body).await;
+    assert_eq!(status, 200, "{options}");
+    let ceremony = options["ceremony"].as_str().unwrap().to_string();
+    (ceremony, serde_json::from_value(options).unwrap())
+}
+
+async fn finish(
+    s: &TestServer,
+    b: &reqwest::Client,
+    ceremony: &str,
+    credential: &PublicKeyCredential,
+) -> (u16, Value) {
+    post(
+        s,
+        b,
+        "passkey/authenticate",
+        json!({ "ceremony": ceremony, "credential": credential }),
+    )
+    .await
+}
+
+async fn session_email(s: &TestServer, b: &reqwest::Client) -> Value {
+    let v: Value = b
+        .get(s.url(&format!("{API}/get-session")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["user"]["email"].clone()
+}
+
+#[tokio::test]
+async fn register_then_sign_in_scoped_and_discoverable_and_refuse_a_clone() {
+    let s = TestServer::start().await;
+    let email = "passkey@example.com";
+    let b = flow::signed_in(&s, email).await;
+    let mut key = authenticator();
+    let (status, registered, user_handle) = register(&s, &b, &mut key, None).await;
+    assert_eq!(status, 200, "{registered}");
+    assert_eq!(registered["name"], "Test key");
+    let cred_id = registered["id"].as_str().unwrap().to_string();
+
+    // Email-scoped: the options list this account's credential.
+    let signed_out = s.new_browser();
+    let (ceremony, options) = sign_in_options(&s, &signed_out, Some(email)).await;
+    assert_eq!(options.public_key.allow_credentials.len(), 1);
+    let assertion = key.do_authentication(origin(&s), options).unwrap();
+    let (status, v) = finish(&s, &signed_out, &ceremony, &assertion).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(session_email(&s, &signed_out).await, email);
+    // The ceremony is gone once answered.
+    let (status, v) = finish(&s, &signed_out, &ceremony, &assertion).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (400, Some("CEREMONY_EXPIRED"))
+    );
+
+    // Discoverable (usernameless, what conditional UI uses): no allow list;
+    // the authenticator picks its credential and says whose it is.
+    let other = s.new_browser();
+    let (ceremony, mut options) = sign_in_options(&s, &other, None).await;
+    assert!(options.public_key.allow_credentials.is_empty());
+    assert_eq!(
+        serde_json::to_value(&options).unwrap()["mediation"],
+        "conditional"
+    );
+    // SoftPasskey only signs for listed credentials: list it, as a resident
+    // key would be found, and add the user handle a resident key returns.
+    options.public_key.allow_credentials = vec![AllowCredentials {
+        type_: "public-key".into(),
+        id: registered_id_bytes(&cred_id),
+        transports: None,
+    }];
+    let mut assertion = key.do_authentication(origin(&s), options).unwrap();
+    assertion.response.user_handle = Some(user_handle.clone());
+    let (status, v) = finish(&s, &other, &ceremony, &assertion).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(session_email(&s, &other).await, email);
+
+    // An unknown email gets discoverable options, as no email does.
+    let (_, options) = sign_in_options(&s, &other, Some("nobody@example.com")).await;
+    assert!(options.public_key.allow_credentials.is_empty());
+
+    // A cloned authenticator: two assertions signed, the later one (higher
+    // counter) lands first; the earlier one then shows a counter going back.
+    let (c1, o1) = sign_in_options(&s, &other, Some(email)).await;
+    let (c2, o2) = sign_in_options(&s, &other, Some(email)).await;
+    let first = key.do_authentication(origin(&s), o1).unwrap();
+    let second = key.do_authentication(origin(&s), o2).unwrap();
+    let (status, _) = finish(&s, &other, &c2, &second).await;
+    assert_eq!(status, 200);
+    let (status, v) = finish(&s, &other, &c1, &first).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (401, Some("PASSKEY_COUNTER_ROLLBACK")),
+        "{v}"
+    );
+    let listed: Value = b
+        .get(s.url(&format!("{API}/passkey/list-user-passkeys")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // Four signatures were accepted (the refused one moved nothing).
+    assert_eq!(listed[0]["counter"], 4, "{listed}");
+}
+
+fn registered_id_bytes(id: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn passkey_first_sign_up_creates_the_account() {
+    let s = TestServer::start().await;
+    let b = s.new_browser();
+    let mut key = authenticator();
+    let (status, v, _) = register(&s, &b, &mut key, Some("Fresh@Example.com")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["user"]["email"], "fresh@example.com");
+    assert_eq!(session_email(&s, &b).await, "fresh@example.com");
+    let home = b
+        .get(s.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("<dt>Organisation</dt><dd>fresh"),
+        "a personal organisation: {home}"
+    );
+
+    // The address is taken now: a second sign-up is refused before any ceremony.
+    let (status, e) = post(
+        &s,
+        &s.new_browser(),
+        "passkey/register/options",
+        json!({ "email": "fresh@example.com" }),
+    )
+    .await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (422, Some("USER_ALREADY_EXISTS"))
+    );
+    // Signed out and no email: nothing to register for.
+    let (status, _) = post(&s, &s.new_browser(), "passkey/register/options", json!({})).await;
+    assert_eq!(status, 400);
+    // And the passkey signs the new account in.
+    let c = s.new_browser();
+    let (ceremony, options) = sign_in_options(&s, &c, Some("fresh@example.com")).await;
+    let assertion = key.do_authentication(origin(&s), options).unwrap();
+    assert_eq!(finish(&s, &c, &ceremony, &assertion).await.0, 200);
+}
+
+#[tokio::test]
+async fn rename_delete_and_the_tokens_of_a_passkey_session() {
+    let s = TestServer::start().await;
+    let email = "manage@example.com";
+    let b = flow::signed_in(&s, email).await;
+    let mut key = authenticator();
+    let (status, registered, _) = register(&s, &b, &mut key, None).await;
+    assert_eq!(status, 200);
+    let id = registered["id"].as_str().unwrap();
+
+    // Another account cannot touch it.
+    let stranger = flow::signed_in(&s, "stranger@example.com").await;
+    let (status, _) = post(
+        &s,
+        &stranger,
+        "passkey/update-passkey",
+        json!({ "id": id, "name": "mine" }),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = post(&s, &stranger, "passkey/delete-passkey", json!({ "id": id })).await;
+    assert_eq!(status, 404);
+    let (status, _) = post(
+        &s,
+        &b,
+        "passkey/update-passkey",
+        json!({ "id": id, "name": "Laptop" }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let listed: Value = b
+        .get(s.url(&format!("{API}/passkey/list-user-passkeys")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["name"], "Laptop");
+
+    // A passkey session is multi-factor and phishing-resistant.
+    let pb = s.new_browser();
+    let (ceremony, options) = sign_in_options(&s, &pb, Some(email)).await;
+    let assertion = key.do_authentication(origin(&s), options).unwrap();
+    assert_eq!(finish(&s, &pb, &ceremony, &assertion).await.0, 200);
+    let c = flow::client(&s, false, true, &["authorization_code"], Some("openid")).await;
+    let url = flow::follow(
+        &s,
+        &pb,
+        &flow::authorize_url(
+            &s,
+            &c,
+            &[("scope", "openid"), ("acr_values", "phr 2")],
+            Some(flow::VERIFIER),
+        ),
+        email,
+        "allow",
+    )
+    .await;
+    let t: Value = flow::exchange(&s, &c, &flow::param(&url, "code").unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let idt = flow::claims(t["id_token"].as_str().unwrap());
+    assert_eq!(idt["amr"], json!(["hwk", "mfa"]));
+    assert_eq!(idt["acr"], "phr");
+
+    // Deleted: it no longer signs in.
+    let (ceremony, options) = sign_in_options(&s, &pb, Some(email)).await;
+    let assertion = key.do_authentication(origin(&s), options).unwrap();
+    let (status, _) = post(&s, &b, "passkey/delete-passkey", json!({ "id": id })).await;
+    assert_eq!(status, 200);
+    let (status, v) = finish(&s, &s.new_browser(), &ceremony, &assertion).await;
+    assert_eq!((status, v["code"].as_str()), (401, Some("INVALID_PASSKEY")));
+}
+
+#[tokio::test]
+async fn the_sign_in_screen_loads_the_passkey_script() {
+    let s = TestServer::start().await;
+    let page = s
+        .http
+        .get(s.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("autocomplete=\"username webauthn\""));
+    assert!(page.contains("<script src=\"/static/js/passkey.js\""));
+    let js = s
+        .http
+        .get(s.url("/static/js/passkey.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), 200);
+    assert!(
+        js.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(
+        js.text()
+            .await
+            .unwrap()
+            .contains("mediation: \"conditional\"")
+    );
+}
