@@ -85,11 +85,17 @@
   if (loginButton && window.PublicKeyCredential) {
     const status = document.querySelector("[data-passkey-status]");
     let autofill = null;
+    let autofillDone = Promise.resolve();
     loginButton.hidden = false;
 
     loginButton.addEventListener("click", async () => {
       say(status, "");
-      if (autofill) autofill.abort();
+      // Only one WebAuthn request may be pending: end the autofill one first.
+      if (autofill) {
+        autofill.abort();
+        await autofillDone;
+        autofill = null;
+      }
       try {
         const emailField = document.querySelector('input[name="email"]');
         const email = emailField && emailField.value ? emailField.value : undefined;
@@ -102,20 +108,25 @@
     });
 
     if (PublicKeyCredential.isConditionalMediationAvailable) {
-      PublicKeyCredential.isConditionalMediationAvailable().then(async (ok) => {
+      PublicKeyCredential.isConditionalMediationAvailable().then((ok) => {
         if (!ok) return;
-        autofill = new AbortController();
-        try {
-          const o = await post("/passkey/authenticate/options", {});
-          const cred = await navigator.credentials.get({
-            publicKey: requestOptions(o),
-            mediation: "conditional",
-            signal: autofill.signal,
-          });
-          await finishSignIn(o.ceremony, cred);
-        } catch (e) {
-          if (e.name !== "AbortError") say(status, e.name === "NotAllowedError" ? "" : e.message);
-        }
+        const controller = new AbortController();
+        autofill = controller;
+        autofillDone = (async () => {
+          try {
+            const o = await post("/passkey/authenticate/options", {});
+            const cred = await navigator.credentials.get({
+              publicKey: requestOptions(o),
+              mediation: "conditional",
+              signal: controller.signal,
+            });
+            await finishSignIn(o.ceremony, cred);
+          } catch (e) {
+            if (!controller.signal.aborted && e.name !== "AbortError" && e.name !== "NotAllowedError") {
+              say(status, e.message);
+            }
+          }
+        })();
       });
     }
   }

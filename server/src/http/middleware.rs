@@ -12,6 +12,9 @@ use actix_web::{Error, web};
 use crate::state::AppState;
 
 /// `frame-ancestors 'none'` (CONTRACT §5) and friends.
+/// Same-origin requests carry their origin; other sites learn nothing.
+pub const REFERRER_POLICY: &str = "same-origin";
+
 pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -30,10 +33,12 @@ pub async fn security_headers(
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // Codes and tokens travel in URLs; never leak them to other sites.
+    // Codes and tokens travel in URLs; never leak them to other sites. Not
+    // `no-referrer`: under it browsers send `Origin: null` with our own form
+    // POSTs, and the origin check would refuse every sign-in.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static(REFERRER_POLICY),
     );
     Ok(res)
 }

@@ -24,6 +24,7 @@ use webauthn_rs::prelude::{
     PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
     RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
 };
+use webauthn_rs_proto::ResidentKeyRequirement;
 
 use crate::error::{ApiError, Error};
 use crate::login::assurance;
@@ -184,9 +185,15 @@ pub async fn register_options(
         .iter()
         .filter_map(|p| URL_SAFE_NO_PAD.decode(&p.id).ok())
         .collect::<Vec<_>>();
-    let (options, reg) = rp
+    let (mut options, reg) = rp
         .start_passkey_registration(user_handle(&user_id), &name, &display, Some(exclude))
         .map_err(ceremony_failed)?;
+    // webauthn-rs discourages resident keys (security keys have few slots),
+    // but usernameless sign-in and autofill need a discoverable credential:
+    // prefer one. Platform passkeys are discoverable anyway.
+    if let Some(sel) = options.public_key.authenticator_selection.as_mut() {
+        sel.resident_key = Some(ResidentKeyRequirement::Preferred);
+    }
     let handle = save_ceremony(state, REGISTER, Some(user_id), signup_email, &reg).await?;
     Ok((handle, options))
 }
