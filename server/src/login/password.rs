@@ -1,35 +1,67 @@
-//! Passwords: Argon2id with OWASP's parameters (19 MiB, t=2, p=1), run on the
-//! blocking pool behind a semaphore, so a login storm queues instead of
-//! exhausting memory or stalling the request threads.
+//! Passwords: Argon2id with OWASP's parameters (19 MiB, t=2, p=1), run on a
+//! few dedicated threads at the lowest CPU priority, so a login storm queues
+//! instead of exhausting memory, and token requests sharing the cores keep
+//! their latency: the scheduler runs a nice-19 hasher only when nothing else
+//! wants the CPU.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::{Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier as _};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::error::{ApiError, Error};
 
 pub const MIN_LEN: usize = 8;
 pub const MAX_LEN: usize = 128;
 
+type Job = Box<dyn FnOnce() + Send>;
+
 /// The bounded Argon2id pool.
 pub struct PasswordHasher {
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     /// A hash of a random password: unknown emails are verified against it so
     /// they cost exactly what a wrong password costs.
     dummy_hash: String,
     in_flight: Arc<AtomicUsize>,
 }
 
+/// Lowest priority for the calling thread (Linux: `setpriority` on a thread
+/// ID affects that thread alone).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19) {
+        tracing::warn!(error = %e, "could not lower the password hashers' priority");
+    }
+}
+
 impl PasswordHasher {
-    pub async fn new(max_concurrent: usize) -> Result<Self, Error> {
-        let permits = Arc::new(Semaphore::new(max_concurrent));
-        let in_flight = Arc::new(AtomicUsize::new(0));
+    pub async fn new(threads: usize) -> Result<Self, Error> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..threads.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return, // the pool was dropped
+                        }
+                    }
+                })
+                .map_err(|e| Error::internal(format!("password thread: {e}")))?;
+        }
         let mut hasher = PasswordHasher {
-            permits,
+            jobs,
             dummy_hash: String::new(),
-            in_flight,
+            in_flight: Arc::new(AtomicUsize::new(0)),
         };
         hasher.dummy_hash = hasher.hash(crate::tokens::opaque::new_secret()).await?;
         Ok(hasher)
@@ -72,14 +104,15 @@ impl PasswordHasher {
     ) -> Result<T, Error> {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         let _count = DecrementOnDrop(self.in_flight.clone());
-        let _permit = self
-            .permits
-            .acquire()
-            .await
+        let (done, result) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = done.send(f());
+            }))
             .map_err(|_| Error::internal("password pool closed"))?;
-        tokio::task::spawn_blocking(f)
+        result
             .await
-            .map_err(|e| Error::internal(format!("password task: {e}")))
+            .map_err(|_| Error::internal("password task failed"))
     }
 }
 
