@@ -16,6 +16,10 @@ pub struct Model {
     /// The last time step a code was accepted for: codes of that step or
     /// earlier are refused (RFC 6238 §5.2, no replay).
     pub last_used_step: i64,
+    /// Wrong codes in a row; reset by a right one.
+    pub failures: i32,
+    /// After too many wrong codes, none is accepted before this time.
+    pub locked_until: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }

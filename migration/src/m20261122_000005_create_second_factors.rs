@@ -28,6 +28,8 @@ enum TwoFactors {
     Enabled,
     BackupCodes,
     LastUsedStep,
+    Failures,
+    LockedUntil,
     CreatedAt,
     UpdatedAt,
 }
@@ -101,6 +103,8 @@ impl MigrationTrait for Migration {
                     .col(boolean(TwoFactors::Enabled))
                     .col(text(TwoFactors::BackupCodes))
                     .col(big_integer(TwoFactors::LastUsedStep))
+                    .col(integer(TwoFactors::Failures).default(0))
+                    .col(big_integer(TwoFactors::LockedUntil).default(0))
                     .col(big_integer(TwoFactors::CreatedAt))
                     .col(big_integer(TwoFactors::UpdatedAt))
                     .foreign_key(&mut user_fk(TwoFactors::Table, TwoFactors::UserId))

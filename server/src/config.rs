@@ -124,6 +124,8 @@ pub struct RateLimitSettings {
     pub magic_link: f64,
     /// TOTP and backup codes tried, per address and per account.
     pub second_factor: f64,
+    /// Passkey sign-in ceremonies started, per address.
+    pub passkey: f64,
 }
 
 impl Default for RateLimitSettings {
@@ -136,6 +138,7 @@ impl Default for RateLimitSettings {
             mail: 10.0,
             magic_link: 5.0,
             second_factor: 5.0,
+            passkey: 30.0,
         }
     }
 }
@@ -190,6 +193,7 @@ device_code = 10
 mail = 10
 magic_link = 5
 second_factor = 5
+passkey = 30
 "#;
 
 /// Variables read without the `PORTCULLIS_` prefix (CONTRACT §2), and the key
@@ -356,6 +360,7 @@ impl Settings {
             ("rate_limit.mail", self.rate_limit.mail),
             ("rate_limit.magic_link", self.rate_limit.magic_link),
             ("rate_limit.second_factor", self.rate_limit.second_factor),
+            ("rate_limit.passkey", self.rate_limit.passkey),
         ] {
             if v.is_nan() || v < 1.0 {
                 return Err(bad(

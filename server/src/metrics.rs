@@ -2,6 +2,7 @@
 //! handful of series).
 
 use std::fmt::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Default)]
@@ -13,9 +14,33 @@ pub struct Metrics {
     pub sign_ins_ok: AtomicU64,
     pub sign_ins_failed: AtomicU64,
     pub sign_ups: AtomicU64,
+    /// SQL statements run, reads (`SELECT`) and the rest; shared with the
+    /// database connection's callback.
+    pub db_reads: Arc<AtomicU64>,
+    pub db_writes: Arc<AtomicU64>,
 }
 
 impl Metrics {
+    /// Counts every statement the connection runs (sea-orm's metric callback).
+    pub fn count_statements(&self, db: &mut sea_orm::DatabaseConnection) {
+        let (reads, writes) = (self.db_reads.clone(), self.db_writes.clone());
+        db.set_metric_callback(move |info| {
+            let sql = info.statement.sql.trim_start();
+            let read = sql
+                .get(..6)
+                .is_some_and(|k| k.eq_ignore_ascii_case("select"));
+            if read { &reads } else { &writes }.fetch_add(1, Ordering::Relaxed);
+        });
+    }
+
+    /// (reads, writes) so far.
+    pub fn statements(&self) -> (u64, u64) {
+        (
+            self.db_reads.load(Ordering::Relaxed),
+            self.db_writes.load(Ordering::Relaxed),
+        )
+    }
+
     pub fn observe(&self, status: u16, micros: u64) {
         let class = (status / 100).clamp(1, 5) as usize - 1;
         self.responses[class].fetch_add(1, Ordering::Relaxed);
@@ -75,6 +100,16 @@ impl Metrics {
                 "portcullis_sign_ups_total",
                 "Accounts created.",
                 &self.sign_ups,
+            ),
+            (
+                "portcullis_db_statements_total{kind=\"read\"}",
+                "SQL statements run.",
+                &self.db_reads,
+            ),
+            (
+                "portcullis_db_statements_total{kind=\"write\"}",
+                "",
+                &self.db_writes,
             ),
         ] {
             if !help.is_empty() {

@@ -23,6 +23,8 @@ pub enum Family {
     MagicLink,
     /// TOTP and backup codes (a million 6-digit codes must stay out of reach).
     SecondFactor,
+    /// Passkey sign-in ceremonies (each stores a challenge).
+    Passkey,
 }
 
 #[derive(Debug)]
@@ -68,6 +70,7 @@ impl RateLimiter {
             Family::Mail => l.mail,
             Family::MagicLink => l.magic_link,
             Family::SecondFactor => l.second_factor,
+            Family::Passkey => l.passkey,
         }
     }
 

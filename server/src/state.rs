@@ -53,9 +53,11 @@ impl AppState {
     pub async fn with_db(
         settings: Settings,
         clock: Arc<dyn Clock>,
-        db: DatabaseConnection,
+        mut db: DatabaseConnection,
     ) -> anyhow::Result<Self> {
         let now = clock.now();
+        let metrics = Metrics::default();
+        metrics.count_statements(&mut db);
         let keys = KeyStore::open(db.clone(), now).await?;
         let passwords = PasswordHasher::new(settings.password.max_concurrent_hashes).await?;
         let discovery = Discovery::new(&settings)?;
@@ -66,7 +68,7 @@ impl AppState {
             keys,
             passwords,
             discovery,
-            metrics: Metrics::default(),
+            metrics,
             limiter: crate::ratelimit::RateLimiter::new(settings.rate_limit.clone()),
             device_pacer: Default::default(),
             mailer: crate::mail::Mailer::start(&settings)?,

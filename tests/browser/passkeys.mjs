@@ -5,12 +5,28 @@
 // and the /login/2fa screen. Screenshots go to $OUT. Run by run.sh.
 import { chromium } from 'playwright-core';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 const BASE = process.env.BASE || 'http://localhost:8099';
 const OUT = process.env.OUT || '.';
+const MAIL = process.env.MAIL_DIR;
 const email = `b${Date.now()}@example.com`, password = 'correct horse battery';
 
 function b32(s) { const a='ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'; let bits='', out=[]; for (const c of s.replace(/=+$/,'')) bits += a.indexOf(c).toString(2).padStart(5,'0'); for (let i=0;i+8<=bits.length;i+=8) out.push(parseInt(bits.slice(i,i+8),2)); return Buffer.from(out); }
 function totp(secret, t = Date.now()/1000) { const c = Buffer.alloc(8); c.writeBigUInt64BE(BigInt(Math.floor(t/30))); const h = crypto.createHmac('sha1', b32(secret)).update(c).digest(); const o = h[19] & 15; return String((h.readUInt32BE(o) & 0x7fffffff) % 1e6).padStart(6,'0'); }
+
+// The verification link from the outbox (.eml, quoted-printable).
+async function verificationLink(to) {
+  for (let i = 0; i < 100; i++) {
+    for (const f of fs.readdirSync(MAIL)) {
+      const mail = fs.readFileSync(path.join(MAIL, f), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+      const m = mail.includes(`To: ${to}`) && mail.match(/https?:\/\/[^\s"<]*verify-email\?token=[\w-]+/);
+      if (m) return m[0];
+    }
+    await new Promise(r => setTimeout(r, 50));
+  }
+  throw new Error(`no verification mail to ${to}`);
+}
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
 const page = await browser.newPage();
@@ -24,6 +40,9 @@ await page.fill('input[name=email]', email);
 await page.fill('input[name=password]', password);
 await page.click('button[type=submit]');
 await page.waitForURL(`${BASE}/`);
+// Passkeys are added to verified accounts only: follow the mailed link.
+await page.goto(await verificationLink(email));
+await page.goto(`${BASE}/`);
 await page.click('[data-passkey-register]');
 await page.waitForLoadState('load');
 await page.waitForFunction(() => document.body.innerText.includes('Passkeys\n1') || document.body.innerText.match(/Passkeys\s+1/));

@@ -18,4 +18,4 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && b
 cd "$here"
 [ -d node_modules/playwright-core ] || npm install --no-audit --no-fund --silent
 mkdir -p out
-BASE="http://localhost:$port" OUT="$here/out" node passkeys.mjs
+BASE="http://localhost:$port" OUT="$here/out" MAIL_DIR="$work/mail" node passkeys.mjs

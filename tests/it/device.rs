@@ -11,7 +11,7 @@ use crate::harness::TestServer;
 use crate::html::form;
 use crate::rp::http_client;
 
-async fn device_client(s: &TestServer) -> TestClient {
+pub async fn device_client(s: &TestServer) -> TestClient {
     flow::client(
         s,
         true,
@@ -25,7 +25,7 @@ async fn device_client(s: &TestServer) -> TestClient {
     .await
 }
 
-async fn start(s: &TestServer, c: &TestClient) -> Value {
+pub async fn start(s: &TestServer, c: &TestClient) -> Value {
     let res = reqwest::Client::new()
         .post(s.url("/oauth2/device_authorization"))
         .form(&[("client_id", c.id.as_str()), ("scope", "openid profile")])
@@ -36,7 +36,7 @@ async fn start(s: &TestServer, c: &TestClient) -> Value {
     res.json().await.unwrap()
 }
 
-async fn poll(s: &TestServer, c: &TestClient, device_code: &str) -> (u16, Value) {
+pub async fn poll(s: &TestServer, c: &TestClient, device_code: &str) -> (u16, Value) {
     let res = reqwest::Client::new()
         .post(s.url("/oauth2/token"))
         .form(&[
@@ -51,7 +51,7 @@ async fn poll(s: &TestServer, c: &TestClient, device_code: &str) -> (u16, Value)
 }
 
 /// A signed-in person answers on `/device` from the complete verification URI.
-async fn answer(s: &TestServer, b: &reqwest::Client, complete_uri: &str, decision: &str) {
+pub async fn answer(s: &TestServer, b: &reqwest::Client, complete_uri: &str, decision: &str) {
     let path = complete_uri.strip_prefix(&s.base).unwrap();
     let page = b.get(s.url(path)).send().await.unwrap();
     assert_eq!(page.status(), 200);

@@ -77,6 +77,21 @@ pub async fn signed_in(s: &TestServer, email: &str) -> reqwest::Client {
     b
 }
 
+/// A browser signed in as `email`, whose address is verified (as adding
+/// passkeys and second factors requires).
+pub async fn signed_in_verified(s: &TestServer, email: &str) -> reqwest::Client {
+    let b = signed_in(s, email).await;
+    let (user, _) = portcullis::store::users::find_with_password(&s.state.db, email)
+        .await
+        .unwrap()
+        .unwrap();
+    portcullis::store::users::mark_verified(&s.state.db, &user.id, s.state.now())
+        .await
+        .unwrap();
+    portcullis::login::session::forget_user(&s.state, &user.id);
+    b
+}
+
 /// Follows the flow from `start` until a redirect leaves our origin, signing
 /// in with `email` if asked and answering consent with `decision`.
 pub async fn follow(

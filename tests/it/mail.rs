@@ -69,7 +69,7 @@ fn link(mail: &str, prefix: &str) -> String {
 }
 
 /// The link starting with `<base>` + `path` in the `n`th mail to `to`.
-async fn mailed_link(s: &TestServer, to: &str, n: usize, path: &str) -> String {
+pub async fn mailed_link(s: &TestServer, to: &str, n: usize, path: &str) -> String {
     link(&nth_mail(s, to, n).await, &s.url(path))
 }
 

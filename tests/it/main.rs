@@ -23,4 +23,5 @@ mod ops;
 mod passkeys;
 mod registration;
 mod screens;
+mod statements;
 mod two_factor;

@@ -106,7 +106,7 @@ async fn session_email(s: &TestServer, b: &reqwest::Client) -> Value {
 async fn register_then_sign_in_scoped_and_discoverable_and_refuse_a_clone() {
     let s = TestServer::start().await;
     let email = "passkey@example.com";
-    let b = flow::signed_in(&s, email).await;
+    let b = flow::signed_in_verified(&s, email).await;
     let mut key = authenticator();
     let (status, registered, user_handle) = register(&s, &b, &mut key, None).await;
     assert_eq!(status, 200, "{registered}");
@@ -150,9 +150,16 @@ async fn register_then_sign_in_scoped_and_discoverable_and_refuse_a_clone() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(session_email(&s, &other).await, email);
 
-    // An unknown email gets discoverable options, as no email does.
-    let (_, options) = sign_in_options(&s, &other, Some("nobody@example.com")).await;
-    assert!(options.public_key.allow_credentials.is_empty());
+    // An address without passkeys gets one decoy credential, the same each
+    // time, so the answer does not tell which addresses have passkeys.
+    let (_, a) = sign_in_options(&s, &other, Some("nobody@example.com")).await;
+    let (_, b2) = sign_in_options(&s, &other, Some("nobody@example.com")).await;
+    assert_eq!(a.public_key.allow_credentials.len(), 1);
+    assert_eq!(
+        a.public_key.allow_credentials[0].id,
+        b2.public_key.allow_credentials[0].id
+    );
+    assert!(a.mediation.is_none());
 
     // A cloned authenticator: two assertions signed, the later one (higher
     // counter) lands first; the earlier one then shows a counter going back.
@@ -235,14 +242,14 @@ async fn passkey_first_sign_up_creates_the_account() {
 async fn rename_delete_and_the_tokens_of_a_passkey_session() {
     let s = TestServer::start().await;
     let email = "manage@example.com";
-    let b = flow::signed_in(&s, email).await;
+    let b = flow::signed_in_verified(&s, email).await;
     let mut key = authenticator();
     let (status, registered, _) = register(&s, &b, &mut key, None).await;
     assert_eq!(status, 200);
     let id = registered["id"].as_str().unwrap();
 
     // Another account cannot touch it.
-    let stranger = flow::signed_in(&s, "stranger@example.com").await;
+    let stranger = flow::signed_in_verified(&s, "stranger@example.com").await;
     let (status, _) = post(
         &s,
         &stranger,
@@ -296,7 +303,7 @@ async fn rename_delete_and_the_tokens_of_a_passkey_session() {
         .await
         .unwrap();
     let idt = flow::claims(t["id_token"].as_str().unwrap());
-    assert_eq!(idt["amr"], json!(["hwk", "mfa"]));
+    assert_eq!(idt["amr"], json!(["swk", "mfa"]));
     assert_eq!(idt["acr"], "phr");
 
     // Deleted: it no longer signs in.
@@ -338,4 +345,67 @@ async fn the_sign_in_screen_loads_the_passkey_script() {
             .unwrap()
             .contains("mediation: \"conditional\"")
     );
+}
+
+#[tokio::test]
+async fn adding_a_passkey_needs_a_fresh_verified_session() {
+    let s = TestServer::start().await;
+    let unverified = flow::signed_in(&s, "new@example.com").await;
+    let (status, e) = post(&s, &unverified, "passkey/register/options", json!({})).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (403, Some("EMAIL_NOT_VERIFIED"))
+    );
+    let b = flow::signed_in_verified(&s, "old@example.com").await;
+    s.clock.advance(301);
+    let (status, e) = post(&s, &b, "passkey/register/options", json!({})).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (403, Some("SESSION_NOT_FRESH"))
+    );
+}
+
+/// Someone signs up with another person's address using a passkey. The owner
+/// resets the password from their mailbox: the squatter's passkey is gone,
+/// and the squatter could not have added a second factor to lock them out.
+#[tokio::test]
+async fn a_password_reset_takes_a_squatted_account_back() {
+    let s = TestServer::start().await;
+    let squatter = s.new_browser();
+    let mut key = authenticator();
+    let victim = "victim@example.com";
+    let (status, _, _) = register(&s, &squatter, &mut key, Some(victim)).await;
+    assert_eq!(status, 200);
+    let (status, e) = post(&s, &squatter, "two-factor/enable", json!({})).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (403, Some("EMAIL_NOT_VERIFIED"))
+    );
+    let (ceremony, squatter_options) = sign_in_options(&s, &squatter, Some(victim)).await;
+    let late = key.do_authentication(origin(&s), squatter_options).unwrap();
+
+    let owner = s.new_browser();
+    let (status, _) = post(&s, &owner, "forget-password", json!({ "email": victim })).await;
+    assert_eq!(status, 200);
+    // Mail 1 is the sign-up's verification mail; 2 is the reset.
+    let link = crate::mail::mailed_link(&s, victim, 2, "/reset-password").await;
+    let token = flow::param(&Url::parse(&link).unwrap(), "token").unwrap();
+    let (status, _) = post(
+        &s,
+        &owner,
+        "reset-password",
+        json!({ "token": token, "password": flow::PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        session_email(&s, &squatter).await,
+        Value::Null,
+        "signed out"
+    );
+    let (status, v) = finish(&s, &squatter, &ceremony, &late).await;
+    assert_eq!((status, v["code"].as_str()), (401, Some("INVALID_PASSKEY")));
+    let res = crate::accounts::sign_in(&s, &owner, victim, flow::PASSWORD).await;
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["user"]["emailVerified"], true, "{body}");
 }

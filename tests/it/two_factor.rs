@@ -83,7 +83,7 @@ async fn enable_confirm_sign_in_backup_code_replay_disable() {
     ])
     .await;
     let email = "totp@example.com";
-    let b = flow::signed_in(&s, email).await;
+    let b = flow::signed_in_verified(&s, email).await;
 
     // Enabling re-checks the password.
     let (status, e) = post(&s, &b, "two-factor/enable", json!({})).await;
@@ -151,14 +151,20 @@ async fn enable_confirm_sign_in_backup_code_replay_disable() {
     let res = b.get(s.url("/")).send().await.unwrap();
     assert_eq!(res.headers()["location"], "/login");
     s.clock.advance(30);
-    let (status, v) = post(
-        &s,
-        &b,
-        "two-factor/verify",
-        json!({ "code": code_now(&s, &secret) }),
-    )
-    .await;
-    assert_eq!(status, 200, "{v}");
+    let res = b
+        .post(s.url(&format!("{API}/two-factor/verify")))
+        .json(&json!({ "code": code_now(&s, &secret) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("portcullis_session="),
+        "a new session token once the second factor is in"
+    );
     assert_eq!(session(&s, &b).await["user"]["email"], email);
 
     // A backup code works once, in any letter case and with or without the dash.
@@ -224,7 +230,7 @@ async fn enable_confirm_sign_in_backup_code_replay_disable() {
 async fn the_sign_in_screen_asks_for_the_code_and_the_id_token_says_so() {
     let s = TestServer::start().await;
     let email = "screen2fa@example.com";
-    let b = flow::signed_in(&s, email).await;
+    let b = flow::signed_in_verified(&s, email).await;
     let (secret, _) = enable(&s, &b).await;
     let c = flow::confidential_client(&s).await;
 
@@ -282,7 +288,7 @@ async fn the_sign_in_screen_asks_for_the_code_and_the_id_token_says_so() {
 async fn a_wrong_code_on_the_screen_is_a_readable_page_and_codes_are_rate_limited() {
     let s = TestServer::start().await;
     let email = "limit2fa@example.com";
-    let b = flow::signed_in(&s, email).await;
+    let b = flow::signed_in_verified(&s, email).await;
     let (secret, _) = enable(&s, &b).await;
     s.clock.advance(60);
     let fresh = s.new_browser();
@@ -324,7 +330,7 @@ async fn a_wrong_code_on_the_screen_is_a_readable_page_and_codes_are_rate_limite
 async fn acr_values_multi_factor_steps_an_existing_session_up() {
     let s = TestServer::start().await;
     let email = "stepup@example.com";
-    let b = flow::signed_in(&s, email).await;
+    let b = flow::signed_in_verified(&s, email).await;
     // A second browser signed in with the password before TOTP was turned on:
     // a one-factor session that stays valid.
     let older = s.new_browser();
@@ -433,4 +439,65 @@ async fn acr_values_multi_factor_steps_an_existing_session_up() {
     )
     .await;
     assert!(flow::param(&url, "code").is_some());
+}
+
+#[tokio::test]
+async fn unverified_accounts_cannot_add_factors_and_ten_wrong_codes_lock() {
+    let s = TestServer::start_with(vec![("PORTCULLIS_RATE_LIMIT__SECOND_FACTOR", "1000")]).await;
+    let unverified = flow::signed_in(&s, "unverified@example.com").await;
+    let (status, e) = post(
+        &s,
+        &unverified,
+        "two-factor/enable",
+        json!({ "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (403, Some("EMAIL_NOT_VERIFIED"))
+    );
+
+    let email = "lockout@example.com";
+    let b = flow::signed_in_verified(&s, email).await;
+    let (secret, _) = enable(&s, &b).await;
+    let fresh = s.new_browser();
+    sign_in(&s, &fresh, email).await;
+    for _ in 0..10 {
+        let (status, _) = post(&s, &fresh, "two-factor/verify", json!({ "code": "999999" })).await;
+        assert_eq!(status, 401);
+    }
+    // Locked for 15 minutes, whatever the code.
+    s.clock.advance(30);
+    let res = fresh
+        .post(s.url(&format!("{API}/two-factor/verify")))
+        .json(&json!({ "code": code_now(&s, &secret) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    let wait: i64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((800..=900).contains(&wait), "{wait}");
+    // The pending sign-in (10 minutes) is gone by then; a new one works.
+    s.clock.advance(900);
+    let (status, _) = post(
+        &s,
+        &fresh,
+        "two-factor/verify",
+        json!({ "code": code_now(&s, &secret) }),
+    )
+    .await;
+    assert_eq!(status, 401);
+    sign_in(&s, &fresh, email).await;
+    let (status, _) = post(
+        &s,
+        &fresh,
+        "two-factor/verify",
+        json!({ "code": code_now(&s, &secret) }),
+    )
+    .await;
+    assert_eq!(status, 200);
 }

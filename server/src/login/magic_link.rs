@@ -87,15 +87,6 @@ pub async fn verify(state: &AppState, token: &str) -> Result<Option<users::Model
         }
         (None, None) => return Ok(None),
     };
-    if !user.email_verified {
-        // Whoever created an unverified account never proved the address: a
-        // password, passkey or TOTP factor they set up and sessions they hold
-        // must not survive the owner's first proof (account pre-hijacking).
-        store::users::delete_password(&state.db, &user.id).await?;
-        store::passkeys::delete_for_user(&state.db, &user.id).await?;
-        store::two_factors::delete(&state.db, &user.id).await?;
-        crate::login::session::end_all(state, &user.id).await?;
-        store::users::mark_verified(&state.db, &user.id, now).await?;
-    }
+    crate::login::reclaim::take_back(state, &user, false).await?;
     store::users::find(&state.db, &user.id).await
 }

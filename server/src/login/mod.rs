@@ -11,5 +11,6 @@ pub mod one_time;
 pub mod passkey;
 pub mod password;
 pub mod password_reset;
+pub mod reclaim;
 pub mod session;
 pub mod two_factor;

@@ -24,13 +24,14 @@ use webauthn_rs::prelude::{
     PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
     RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
 };
-use webauthn_rs_proto::ResidentKeyRequirement;
+use webauthn_rs_proto::{AllowCredentials, ResidentKeyRequirement};
 
 use crate::error::{ApiError, Error};
 use crate::login::assurance;
 use crate::login::email::Email;
 use crate::login::email_password::create_user;
 use crate::login::session::SessionInfo;
+use crate::login::two_factor;
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
@@ -152,12 +153,15 @@ pub async fn register_options(
 ) -> Result<(String, CreationChallengeResponse), ApiError> {
     let rp = state.passkeys.get()?;
     let (user_id, name, display, signup_email) = match session {
-        Some(s) => (
-            s.user.id.clone(),
-            s.user.email.clone(),
-            display_name(&s.user),
-            None,
-        ),
+        Some(s) => {
+            may_add_passkey(state, s).await?;
+            (
+                s.user.id.clone(),
+                s.user.email.clone(),
+                display_name(&s.user),
+                None,
+            )
+        }
         None => {
             state.limit(
                 crate::ratelimit::Family::SignUp,
@@ -198,6 +202,29 @@ pub async fn register_options(
     Ok((handle, options))
 }
 
+/// A passkey is two factors in one, so adding one asks as much as the account
+/// already has: a verified address, a sign-in within the last five minutes,
+/// and the second factor when TOTP is on. A stolen or old session cannot
+/// mint itself a stronger way in.
+async fn may_add_passkey(state: &AppState, s: &SessionInfo) -> Result<(), ApiError> {
+    two_factor::require_verified(&s.user)?;
+    if state.now() - s.session.auth_time > two_factor::RECENT_SIGN_IN {
+        return Err(ApiError::forbidden(
+            "SESSION_NOT_FRESH",
+            "Sign in again to add a passkey.",
+        ));
+    }
+    if !s.amr().iter().any(|m| m == assurance::MFA)
+        && store::two_factors::is_enabled(&state.db, &s.user.id).await?
+    {
+        return Err(ApiError::forbidden(
+            "SECOND_FACTOR_REQUIRED",
+            "Confirm your second factor to add a passkey.",
+        ));
+    }
+    Ok(())
+}
+
 fn display_name(u: &users::Model) -> String {
     if u.name.trim().is_empty() {
         u.email.clone()
@@ -236,6 +263,10 @@ pub async fn register(
     let passkey = rp
         .finish_passkey_registration(credential, &reg)
         .map_err(ceremony_failed)?;
+    let id = cred_id_string(passkey.cred_id().as_ref());
+    if store::passkeys::find(&state.db, &id).await?.is_some() {
+        return Err(already_registered());
+    }
     let new_user = match &row.email {
         Some(email) => {
             let email = Email::parse(email).ok_or_else(expired)?;
@@ -247,7 +278,7 @@ pub async fn register(
     };
     let now = state.now();
     let model = passkeys::Model {
-        id: cred_id_string(passkey.cred_id().as_ref()),
+        id,
         user_id: user_id.clone(),
         user_handle: user_handle(&user_id).to_string(),
         name: clean_name(name).unwrap_or_else(|| "Passkey".into()),
@@ -259,10 +290,7 @@ pub async fn register(
         last_used_at: None,
     };
     if !store::passkeys::insert(&state.db, model.clone()).await? {
-        return Err(ApiError::bad_request(
-            "PASSKEY_ALREADY_REGISTERED",
-            "This passkey is already registered.",
-        ));
+        return Err(already_registered());
     }
     Ok(Registered {
         passkey: model,
@@ -276,6 +304,13 @@ fn credential_backup_eligible(p: &Passkey) -> bool {
         .ok()
         .and_then(|v| v["cred"]["backup_eligible"].as_bool())
         .unwrap_or(false)
+}
+
+fn already_registered() -> ApiError {
+    ApiError::bad_request(
+        "PASSKEY_ALREADY_REGISTERED",
+        "This passkey is already registered.",
+    )
 }
 
 fn clean_name(name: Option<&str>) -> Option<String> {
@@ -292,14 +327,21 @@ enum AuthState {
 }
 
 /// `passkey/authenticate/options`: scoped to an email's passkeys when it has
-/// some, else discoverable. An unknown email gets the same discoverable answer
-/// as no email at all.
+/// some, else discoverable. An email without passkeys (or without an account)
+/// gets discoverable options that list one decoy credential, derived from the
+/// address, so the answer does not say which addresses have passkeys.
 pub async fn authenticate_options(
     state: &AppState,
+    ip: &str,
     email: Option<&str>,
 ) -> Result<(String, RequestChallengeResponse), ApiError> {
     let rp = state.passkeys.get()?;
-    let user = match email.and_then(Email::parse) {
+    state.limit(
+        crate::ratelimit::Family::Passkey,
+        &[crate::ratelimit::ip_key(ip)],
+    )?;
+    let email = email.and_then(Email::parse);
+    let user = match &email {
         Some(e) => store::users::find_with_password(&state.db, e.as_str())
             .await?
             .map(|(u, _)| u),
@@ -321,14 +363,31 @@ pub async fn authenticate_options(
             (o, AuthState::Scoped(s), Some(u.id))
         }
         _ => {
-            let (o, s) = rp
+            let (mut o, s) = rp
                 .start_discoverable_authentication()
                 .map_err(ceremony_failed)?;
+            if let Some(e) = &email {
+                o.mediation = None;
+                o.public_key.allow_credentials = vec![AllowCredentials {
+                    type_: "public-key".into(),
+                    id: decoy_credential(state, e.as_str()).await?,
+                    transports: None,
+                }];
+            }
             (o, AuthState::Discoverable(s), None)
         }
     };
     let handle = save_ceremony(state, AUTHENTICATE, user_id, None, &auth_state).await?;
     Ok((handle, options))
+}
+
+/// A stable, unguessable credential ID for an address without passkeys.
+async fn decoy_credential(state: &AppState, email: &str) -> Result<Vec<u8>, Error> {
+    let keys = state.keys.get(state.now()).await?;
+    let mac = keys.mac(&format!("passkey-decoy:{email}"))?;
+    Ok(ring::digest::digest(&ring::digest::SHA256, mac.as_bytes())
+        .as_ref()
+        .to_vec())
 }
 
 /// `passkey/authenticate`: the account to sign in and its `amr`.
@@ -406,6 +465,7 @@ pub async fn authenticate(
         stored.counter,
         counter,
         json,
+        stored.backup_eligible || result.backup_eligible(),
         state.now(),
     )
     .await?
@@ -418,20 +478,12 @@ pub async fn authenticate(
     let user = store::users::find(&state.db, &stored.user_id)
         .await?
         .ok_or_else(unknown)?;
-    let stored = passkeys::Model {
-        backup_eligible: stored.backup_eligible || result.backup_eligible(),
-        ..stored
-    };
     Ok((user, amr_of(&stored)))
 }
 
-/// A passkey's `amr`: `swk` when it may be synced between devices, else
-/// `hwk`; user verification is required, so it is two factors in one (`mfa`).
-pub fn amr_of(p: &passkeys::Model) -> Vec<&'static str> {
-    let kind = if p.backup_eligible {
-        assurance::SWK
-    } else {
-        assurance::HWK
-    };
-    vec![kind, assurance::MFA]
+/// A passkey's `amr`: `swk`, since without attestation nothing proves the key
+/// lives in hardware; user verification is required, so it is two factors in
+/// one (`mfa`).
+pub fn amr_of(_: &passkeys::Model) -> Vec<&'static str> {
+    vec![assurance::SWK, assurance::MFA]
 }

@@ -55,6 +55,10 @@ pub async fn reset(state: &AppState, token: &str, new_password: &str) -> Result<
     };
     let now = state.now();
     store::users::set_password(&state.db, user_id, password_hash, now).await?;
+    // The link proved the address: an unverified account is the owner's now.
+    if let Some(user) = store::users::find(&state.db, user_id).await? {
+        crate::login::reclaim::take_back(state, &user, true).await?;
+    }
     session::end_all(state, user_id).await?;
     store::grants::revoke_user(
         &state.db,

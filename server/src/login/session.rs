@@ -145,22 +145,35 @@ pub async fn lookup_any(state: &AppState, token: &str) -> Result<Option<Arc<Sess
 }
 
 /// Records a second factor on a session: `method` and `mfa` join its `amr`,
-/// `auth_time` becomes now, and a pending session becomes a full one.
+/// `auth_time` becomes now, and a pending session becomes a full one. The
+/// session gets a new token (its privileges changed); `None` if it ended
+/// meanwhile. The new cookie value comes back with it.
 pub async fn elevate(
     state: &AppState,
     info: &SessionInfo,
     method: &str,
-) -> Result<Arc<SessionInfo>, Error> {
+) -> Result<Option<(String, Arc<SessionInfo>)>, Error> {
     let now = state.now();
     let amr = assurance::add_factor(&info.amr(), method);
+    let token = opaque::new_secret();
     let session = sessions::Model {
+        token_hash: opaque::hash_secret(&token),
         amr: serde_json::to_string(&amr).unwrap_or_else(|_| "[]".into()),
         auth_time: now,
-        expires_at: now + state.settings.session.ttl,
+        // A step-up does not make a session live longer.
+        expires_at: if info.pending() {
+            now + state.settings.session.ttl
+        } else {
+            info.session.expires_at
+        },
         second_factor_pending: false,
         ..info.session.clone()
     };
-    store::sessions::update(&state.db, session.clone()).await?;
+    let old_hash = &info.session.token_hash;
+    state.sessions.by_hash.invalidate(old_hash).await;
+    if !store::sessions::replace(&state.db, old_hash, session.clone()).await? {
+        return Ok(None);
+    }
     let updated = Arc::new(SessionInfo {
         session,
         user: info.user.clone(),
@@ -170,7 +183,7 @@ pub async fn elevate(
         .by_hash
         .insert(updated.session.token_hash.clone(), updated.clone())
         .await;
-    Ok(updated)
+    Ok(Some((token, updated)))
 }
 
 /// Ends the session behind a cookie value. Idempotent.

@@ -27,7 +27,12 @@ use crate::tokens::opaque;
 const STEP: i64 = 30;
 const BACKUP_CODES: usize = 10;
 /// A passwordless account re-checks nothing but how recently it signed in.
-const RECENT_SIGN_IN: i64 = 300;
+pub const RECENT_SIGN_IN: i64 = 300;
+/// Wrong codes in a row before the factor locks, and for how long. With the
+/// per-minute limit this keeps a password holder's guessing near 10 codes in
+/// 15 minutes.
+const MAX_FAILURES: i32 = 10;
+const LOCKOUT: i64 = 900;
 
 /// What `two-factor/enable` returns (Better Auth's `totpURI` and `backupCodes`).
 #[derive(Debug, Serialize)]
@@ -54,6 +59,25 @@ fn invalid_code() -> ApiError {
         "INVALID_CODE",
         "That code is not valid. Codes work once, for about 30 seconds.",
     )
+}
+
+fn already_enabled() -> ApiError {
+    ApiError::bad_request(
+        "TWO_FACTOR_ALREADY_ENABLED",
+        "Two-factor authentication is already on. Turn it off first to start again.",
+    )
+}
+
+/// Second factors and passkeys are added to verified accounts only.
+pub fn require_verified(user: &users::Model) -> Result<(), ApiError> {
+    if user.email_verified {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "EMAIL_NOT_VERIFIED",
+            "Confirm your email address before adding a sign-in method.",
+        ))
+    }
 }
 
 fn not_enabled() -> ApiError {
@@ -87,9 +111,15 @@ fn normalise_backup(code: &str) -> String {
         .collect()
 }
 
+/// A backup code's stored hash, salted with the account so one pass over a
+/// leaked table cannot test every account's codes at once.
+fn backup_hash(user_id: &str, code: &str) -> String {
+    opaque::hash_secret(&format!("{user_id}:{}", normalise_backup(code)))
+}
+
 /// Ten codes of 50 bits each, shown once as `xxxxx-xxxxx`; their hashes as
 /// stored.
-fn new_backup_codes() -> (Vec<String>, String) {
+fn new_backup_codes(user_id: &str) -> (Vec<String>, String) {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let codes: Vec<String> = (0..BACKUP_CODES)
         .map(|_| {
@@ -101,10 +131,7 @@ fn new_backup_codes() -> (Vec<String>, String) {
             format!("{}-{}", &s[..5], &s[5..])
         })
         .collect();
-    let hashes: Vec<String> = codes
-        .iter()
-        .map(|c| opaque::hash_secret(&normalise_backup(c)))
-        .collect();
+    let hashes: Vec<String> = codes.iter().map(|c| backup_hash(user_id, c)).collect();
     let stored = serde_json::to_string(&hashes).unwrap_or_else(|_| "[]".into());
     (codes, stored)
 }
@@ -119,11 +146,11 @@ pub async fn enable(
 ) -> Result<Enrolment, ApiError> {
     let user = &session.user;
     if store::two_factors::is_enabled(&state.db, &user.id).await? {
-        return Err(ApiError::bad_request(
-            "TWO_FACTOR_ALREADY_ENABLED",
-            "Two-factor authentication is already on. Turn it off first to start again.",
-        ));
+        return Err(already_enabled());
     }
+    // Whoever created an unverified account may not be its owner: a factor
+    // they added would lock the owner out after a reset.
+    require_verified(user)?;
     recheck_password(state, session, ip, password).await?;
     let now = state.now();
     let raw: [u8; 20] = opaque::random_bytes();
@@ -137,8 +164,8 @@ pub async fn enable(
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(200, 200)
         .build();
-    let (backup_codes, stored) = new_backup_codes();
-    store::two_factors::replace_pending(
+    let (backup_codes, stored) = new_backup_codes(&user.id);
+    let started = store::two_factors::replace_pending(
         &state.db,
         two_factors::Model {
             user_id: user.id.clone(),
@@ -146,11 +173,16 @@ pub async fn enable(
             enabled: false,
             backup_codes: stored,
             last_used_step: 0,
+            failures: 0,
+            locked_until: 0,
             created_at: now,
             updated_at: now,
         },
     )
     .await?;
+    if !started {
+        return Err(already_enabled());
+    }
     Ok(Enrolment {
         secret: secret_b32,
         totp_uri,
@@ -208,14 +240,32 @@ pub async fn check_code(
     let Some(row) = store::two_factors::find(&state.db, &user.id).await? else {
         return Err(not_enabled());
     };
+    let now = state.now();
+    if row.locked_until > now {
+        return Err(ApiError::rate_limited(crate::ratelimit::RetryAfter(
+            (row.locked_until - now) as u64,
+        )));
+    }
     let code = code.trim();
-    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
-        return check_totp(state, &row, code).await;
+    let checked = if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        check_totp(state, &row, code).await
+    } else if row.enabled {
+        check_backup_code(state, &row, code).await
+    } else {
+        Err(invalid_code())
+    };
+    match &checked {
+        Ok(_) if row.failures > 0 => {
+            store::two_factors::clear_failures(&state.db, &user.id).await?
+        }
+        Ok(_) => {}
+        Err(e) if e.status == 401 => {
+            store::two_factors::add_failure(&state.db, &user.id, MAX_FAILURES, now + LOCKOUT)
+                .await?
+        }
+        Err(_) => {}
     }
-    if row.enabled {
-        return check_backup_code(state, &row, code).await;
-    }
-    Err(invalid_code())
+    checked
 }
 
 async fn check_totp(
@@ -252,7 +302,7 @@ async fn check_backup_code(
     row: &two_factors::Model,
     code: &str,
 ) -> Result<Method, ApiError> {
-    let hash = opaque::hash_secret(&normalise_backup(code));
+    let hash = backup_hash(&row.user_id, code);
     let hashes: Vec<String> = serde_json::from_str(&row.backup_codes).unwrap_or_default();
     let Some(pos) = hashes
         .iter()
@@ -295,7 +345,6 @@ pub async fn disable(
     }
     check_code(state, user, ip, code).await?;
     store::two_factors::delete(&state.db, &user.id).await?;
-    crate::login::session::forget_user(state, &user.id);
     Ok(())
 }
 
@@ -314,14 +363,22 @@ pub async fn regenerate_backup_codes(
     let Some(row) = store::two_factors::find(&state.db, &user.id).await? else {
         return Err(not_enabled());
     };
-    let (codes, stored) = new_backup_codes();
-    store::two_factors::swap_backup_codes(
+    let (codes, stored) = new_backup_codes(&user.id);
+    if store::two_factors::swap_backup_codes(
         &state.db,
         &user.id,
         &row.backup_codes,
         &stored,
         state.now(),
     )
-    .await?;
-    Ok(codes)
+    .await?
+    {
+        Ok(codes)
+    } else {
+        Err(ApiError::new(
+            409,
+            "CONFLICT",
+            "The backup codes changed meanwhile. Try again.",
+        ))
+    }
 }

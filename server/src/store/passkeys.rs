@@ -42,10 +42,15 @@ pub async fn record_use(
     seen_counter: i64,
     counter: i64,
     credential: String,
+    backup_eligible: bool,
     now: i64,
 ) -> Result<bool, Error> {
     let res = passkeys::Entity::update_many()
         .col_expr(passkeys::Column::Counter, Expr::value(counter))
+        .col_expr(
+            passkeys::Column::BackupEligible,
+            Expr::value(backup_eligible),
+        )
         .col_expr(passkeys::Column::Credential, Expr::value(credential))
         .col_expr(passkeys::Column::LastUsedAt, Expr::value(now))
         .filter(passkeys::Column::Id.eq(id))

@@ -12,10 +12,19 @@ pub async fn insert(db: &impl ConnectionTrait, session: sessions::Model) -> Resu
     Ok(())
 }
 
-/// Writes a changed session (a second factor recorded).
-pub async fn update(db: &impl ConnectionTrait, session: sessions::Model) -> Result<(), Error> {
-    session.into_active_model().reset_all().update(db).await?;
-    Ok(())
+/// Replaces the session still holding `old_hash` with `session` (same id, new
+/// token); `false` if it is gone or its token changed meanwhile.
+pub async fn replace(
+    db: &impl ConnectionTrait,
+    old_hash: &str,
+    session: sessions::Model,
+) -> Result<bool, Error> {
+    let res = sessions::Entity::update_many()
+        .set(session.into_active_model().reset_all())
+        .filter(sessions::Column::TokenHash.eq(old_hash))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
 }
 
 /// An unexpired session and its user.

@@ -1,9 +1,10 @@
 //! `two_factors`.
 
 use entities::two_factors;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    TransactionSession, TransactionTrait,
 };
 
 use crate::error::Error;
@@ -23,16 +24,60 @@ pub async fn is_enabled(db: &impl ConnectionTrait, user_id: &str) -> Result<bool
 }
 
 /// Starts (or restarts) an enrolment: a new secret and backup codes, not yet
-/// enabled.
+/// enabled. `false` when a confirmed factor is in the way (or another
+/// enrolment won a race).
 pub async fn replace_pending(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     row: two_factors::Model,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
+    let txn = db.begin().await?;
     two_factors::Entity::delete_many()
         .filter(two_factors::Column::UserId.eq(row.user_id.clone()))
+        .filter(two_factors::Column::Enabled.eq(false))
+        .exec(&txn)
+        .await?;
+    match row.into_active_model().insert(&txn).await {
+        Ok(_) => {}
+        Err(e) if super::is_unique_violation(&e) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Counts a wrong code; at `limit` in a row the factor locks until `until`.
+pub async fn add_failure(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    limit: i32,
+    until: i64,
+) -> Result<(), Error> {
+    two_factors::Entity::update_many()
+        .col_expr(
+            two_factors::Column::Failures,
+            Expr::col(two_factors::Column::Failures).add(1),
+        )
+        .filter(two_factors::Column::UserId.eq(user_id))
         .exec(db)
         .await?;
-    row.into_active_model().insert(db).await?;
+    two_factors::Entity::update_many()
+        .col_expr(two_factors::Column::LockedUntil, Expr::value(until))
+        .col_expr(two_factors::Column::Failures, Expr::value(0))
+        .filter(two_factors::Column::UserId.eq(user_id))
+        .filter(two_factors::Column::Failures.gte(limit))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A right code: the count of wrong ones starts again.
+pub async fn clear_failures(db: &impl ConnectionTrait, user_id: &str) -> Result<(), Error> {
+    two_factors::Entity::update_many()
+        .col_expr(two_factors::Column::Failures, Expr::value(0))
+        .filter(two_factors::Column::UserId.eq(user_id))
+        .filter(two_factors::Column::Failures.gt(0))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::api::{client_ip, require_origin, signed_in, signed_in_response, status_ok, user_json};
 use crate::error::ApiError;
+use crate::http::cookies;
 use crate::http::extract::{CurrentSession, client_info, session_token};
 use crate::login::{passkey, session, two_factor};
 use crate::state::AppState;
@@ -57,9 +58,7 @@ fn options_json(
 ) -> Result<HttpResponse, ApiError> {
     let mut body = serde_json::to_value(options).map_err(|_| ApiError::internal())?;
     body["ceremony"] = Value::String(ceremony);
-    Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(body))
+    Ok(no_store().json(body))
 }
 
 fn passkey_json(p: &entities::passkeys::Model) -> Value {
@@ -143,7 +142,8 @@ async fn passkey_authenticate_options(
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
     let email = body.and_then(|b| b.into_inner().email);
-    let (ceremony, options) = passkey::authenticate_options(&state, email.as_deref()).await?;
+    let (ceremony, options) =
+        passkey::authenticate_options(&state, &client_ip(&req), email.as_deref()).await?;
     options_json(ceremony, options)
 }
 
@@ -248,9 +248,7 @@ async fn two_factor_enable(
     let password = body.and_then(|b| b.into_inner().password);
     let enrolment =
         two_factor::enable(&state, &info, &client_ip(&req), password.as_deref()).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(enrolment))
+    Ok(no_store().json(enrolment))
 }
 
 #[derive(Deserialize)]
@@ -259,8 +257,9 @@ struct CodeBody {
 }
 
 /// `POST two-factor/verify` `{code}`: a TOTP or backup code. Completes a
-/// pending sign-in, confirms an enrolment, or steps a session up; the session
-/// then carries `otp` and `mfa`.
+/// pending sign-in or steps a session up (it then carries `otp` and `mfa`,
+/// under a new cookie), or confirms an enrolment (which proves the app works,
+/// not who is signing in, so the session stays as it was).
 async fn two_factor_verify(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -271,11 +270,24 @@ async fn two_factor_verify(
     let info = session::lookup_any(&state, &token)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
+    let enrolling = !store::two_factors::is_enabled(&state.db, &info.user.id).await?;
     let method = two_factor::check_code(&state, &info.user, &client_ip(&req), &body.code).await?;
-    let info = session::elevate(&state, &info, two_factor::amr_of(method)).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "status": true, "token": null, "user": user_json(&info.user) })))
+    let body = |info: &session::SessionInfo| json!({ "status": true, "token": null, "user": user_json(&info.user) });
+    if enrolling {
+        return Ok(no_store().json(body(&info)));
+    }
+    let (token, info) = session::elevate(&state, &info, two_factor::amr_of(method))
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    Ok(no_store()
+        .cookie(cookies::session(&state.settings, token))
+        .json(body(&info)))
+}
+
+fn no_store() -> actix_web::HttpResponseBuilder {
+    let mut res = HttpResponse::Ok();
+    res.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"));
+    res
 }
 
 /// `POST two-factor/disable` `{code}`.
@@ -304,7 +316,5 @@ async fn two_factor_backup_codes(
     let codes =
         two_factor::regenerate_backup_codes(&state, &info.user, &client_ip(&req), &body.code)
             .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "backupCodes": codes })))
+    Ok(no_store().json(json!({ "backupCodes": codes })))
 }

@@ -570,8 +570,15 @@ async fn second_factor_submit(
     let ip = client_info(&req).ip.unwrap_or_default();
     match two_factor::check_code(&state, &info.user, &ip, &form.code).await {
         Ok(method) => {
-            session::elevate(&state, &info, two_factor::amr_of(method)).await?;
-            Ok(see_other(return_to.as_deref().unwrap_or("/")))
+            let Some((token, _)) =
+                session::elevate(&state, &info, two_factor::amr_of(method)).await?
+            else {
+                return Ok(see_other(&format!("/login{}", pages::return_query(rt))));
+            };
+            let mut res = see_other(return_to.as_deref().unwrap_or("/"));
+            res.add_cookie(&cookies::session(&state.settings, token))
+                .map_err(|_| PageError::bad_request("cookie"))?;
+            Ok(res)
         }
         Err(e) if e.status < 500 => Ok(render_second_factor(
             &req,
