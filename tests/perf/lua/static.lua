@@ -1,0 +1,6 @@
+-- GET of the URL given to wrk (JWKS, discovery): every answer must be 200.
+package.path = os.getenv("PERF_LUA") .. "/?.lua;" .. package.path
+local c = require "common"
+
+wrk.method = "GET"
+c.expect(200)

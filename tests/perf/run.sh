@@ -1,0 +1,400 @@
+#!/usr/bin/env bash
+# Benchmarks Portcullis against node oidc-provider (tests/perf/peer) with wrk.
+#
+#   tests/perf/run.sh                       everything, 10 s per measurement
+#   DURATION=3s SCENARIOS="jwks discovery" PEER=0 tests/perf/run.sh
+#
+# One run: builds the release binary, benchmarks Portcullis on SQLite, then on
+# PostgreSQL when one answers at 127.0.0.1:5432 (a fresh database, dropped
+# afterwards), then the peer (which has no database, so it runs once). Each
+# server is pinned to core 0 and every load generator to core 1, one server
+# after the other. Prints a markdown table and writes it to
+# tests/perf/RESULTS.md; logs of the last run go to tests/perf/out/.
+#
+# Environment:
+#   DURATION      wrk duration of each measurement (default 10s; wrk syntax: 10s, 1m)
+#   SCENARIOS     space-separated subset of: client_credentials jwks discovery
+#                 introspection device_authorization device_poll refresh
+#                 authorization_code signin_storm (default: all)
+#   CONNECTIONS   connection counts to measure (default "16 64")
+#   PEER=0        skip oidc-provider;  POSTGRES=0  skip PostgreSQL
+#   MINT_RATE     single-use codes/refresh tokens minted per second of DURATION
+#                 for the first measurement of each (default 1500; later ones
+#                 are sized from the rate the previous one reached)
+#   STORM_CONNECTIONS  connections of the sign-in storm (default 16)
+#   WARMUP        unrecorded wrk run before each repeatable scenario (default 2s; 0: none)
+#   PORT, PEER_PORT    listen ports (default 18080, 18090)
+#   SKIP_BUILD=1  use target/release/portcullis as it is
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+OUT="$HERE/out"
+
+ALL_SCENARIOS="client_credentials jwks discovery introspection device_authorization device_poll refresh authorization_code signin_storm"
+DURATION=${DURATION:-10s}
+SCENARIOS=${SCENARIOS:-$ALL_SCENARIOS}
+CONNECTIONS=${CONNECTIONS:-"16 64"}
+PEER=${PEER:-1}
+POSTGRES=${POSTGRES:-1}
+MINT_RATE=${MINT_RATE:-1500}
+WARMUP=${WARMUP:-2s}
+STORM_CONNECTIONS=${STORM_CONNECTIONS:-16}
+PORT=${PORT:-18080}
+PEER_PORT=${PEER_PORT:-18090}
+SERVER_CPU=0
+LOAD_CPU=1
+PG_HOST=127.0.0.1
+PG_PORT=5432
+
+# Fixed test data. The redirect URI points at the discard port: nothing
+# follows the redirect, the code is read from the Location header.
+EMAIL=bench@example.com
+PASSWORD='correct horse battery'
+REDIRECT=http://127.0.0.1:9/cb
+DEVICES=1000
+
+for s in $SCENARIOS; do
+  [[ " $ALL_SCENARIOS " == *" $s "* ]] || { echo "unknown scenario: $s (known: $ALL_SCENARIOS)" >&2; exit 2; }
+done
+want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+
+# DURATION in seconds, for sizing the pools of single-use values.
+case $DURATION in
+  *ms) echo "DURATION in ms is too short to measure anything" >&2; exit 2 ;;
+  *s) DURATION_S=${DURATION%s} ;;
+  *m) DURATION_S=$(( ${DURATION%m} * 60 )) ;;
+  *h) DURATION_S=$(( ${DURATION%h} * 3600 )) ;;
+  *) DURATION_S=$DURATION; DURATION=${DURATION}s ;;
+esac
+MINT_N=$(( DURATION_S * MINT_RATE ))
+
+log() { printf '\n== %s\n' "$*" >&2; }
+die() { echo "run.sh: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- tools
+if ! command -v wrk >/dev/null; then
+  # Debian's wrk; only root may install it here.
+  [[ $(id -u) == 0 ]] || die "wrk is missing: apt-get install -y wrk"
+  log "installing wrk"
+  apt-get install -y wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y wrk >/dev/null; }
+fi
+for t in node npm curl taskset cargo; do command -v $t >/dev/null || die "$t is missing"; done
+(( $(nproc --all) >= 2 )) || die "needs two cores (server on core $SERVER_CPU, load on core $LOAD_CPU)"
+
+rm -rf "$OUT"; mkdir -p "$OUT"
+# Other work on the machine skews the figures: RESULTS.md records the load.
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+WORK=$(mktemp -d /tmp/portcullis-perf.XXXXXX)
+ROWS="$OUT/rows.tsv"     # server, scenario, connections, rps, p50, p99, errors, rss, notes
+: > "$ROWS"
+
+SERVER_PID=
+PG_DB=
+cleanup() {
+  [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [[ -n $PG_DB ]] && dropdb -h $PG_HOST -p $PG_PORT -U postgres --if-exists "$PG_DB" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+  log "cargo build --release -p portcullis"
+  (cd "$ROOT" && cargo build --release -p portcullis)
+fi
+BIN="$ROOT/target/release/portcullis"
+[[ -x $BIN ]] || die "no $BIN"
+
+if [[ $PEER == 1 && ! -d $HERE/peer/node_modules/oidc-provider ]]; then
+  log "npm ci (peer)"
+  (cd "$HERE/peer" && npm ci --no-audit --no-fund >/dev/null)
+fi
+
+# ---------------------------------------------------------------- measuring
+
+# VmRSS of $1 (KiB) every ~100 ms, appended to $2 until killed; peak_rss
+# takes the largest complete line (the last may be cut short by the kill).
+sample_rss() {
+  local pid=$1 file=$2 k v _
+  while [[ -r /proc/$pid/status ]]; do
+    while read -r k v _; do
+      [[ $k == VmRSS: ]] && echo "$v" >> "$file"
+    done < "/proc/$pid/status" 2>/dev/null || true
+    sleep 0.1
+  done
+}
+peak_rss() { awk '/^[0-9]+$/ && $1 > m { m = $1 } END { print m + 0 }' "$1" 2>/dev/null || echo 0; }
+
+# wrk on the load core; its "PERF ..." line (see lua/common.lua) ends up in $2.
+# usage: load LUA_SCRIPT OUTFILE CONNECTIONS PATH
+load() {
+  taskset -c $LOAD_CPU wrk -t1 -c"$3" -d"$DURATION" --timeout 30s \
+    -s "$HERE/lua/$1.lua" "$BASE$4" > "$2" 2>&1 || true
+}
+
+field() { grep -m1 '^PERF ' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+# Appends one table row from a wrk log and the RSS file.
+# usage: row LABEL SCENARIO CONNECTIONS WRKLOG RSSFILE NOTES
+row() {
+  local log=$4 rss notes=$6 errors
+  if ! grep -q '^PERF ' "$log"; then
+    echo "wrk failed for $2 ($3):" >&2; cat "$log" >&2
+    printf '%s\t%s\t%s\t-\t-\t-\t-\t-\twrk failed\n' "$1" "$2" "$3" >> "$ROWS"
+    return
+  fi
+  rss=$(peak_rss "$5")
+  errors=$(( $(field "$log" socket_errors) + $(field "$log" unexpected) ))
+  local d; d=$(field "$log" duration_s)
+  if [[ $(field "$log" exhausted) ]] && (( $(field "$log" exhausted) > 0 )); then
+    notes="${notes:+$notes; }pool of single-use values ran out after ${d} s"
+  fi
+  if [[ $(field "$log" pending) ]]; then
+    # How the expected 400s of device polling split.
+    notes="${notes:+$notes; }$(field "$log" pending) authorization_pending, $(field "$log" slow_down) slow_down"
+  fi
+  if grep -q '^PERF_SAMPLE' "$log"; then
+    notes="${notes:+$notes; }first unexpected: $(grep -m1 '^PERF_SAMPLE' "$log" | cut -c13-90 | tr '|\t' '/ ')"
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" \
+    "$(field "$log" rps)" "$(field "$log" p50_ms)" "$(field "$log" p99_ms)" \
+    "$errors" "$(( rss / 1024 ))" "$notes" >> "$ROWS"
+  printf '   %-24s c=%-3s %s\n' "$2" "$3" "$(grep -m1 '^PERF ' "$log" | cut -c6-)" >&2
+}
+
+# A short unrecorded run before a scenario's measurements, so that the peer's
+# JIT (and any lazy initialisation) is warm; not for single-use scenarios.
+warm() {
+  [[ $WARMUP == 0 ]] && return 0
+  taskset -c $LOAD_CPU wrk -t1 -c16 -d"$WARMUP" -s "$HERE/lua/$1.lua" "$BASE$2" > /dev/null 2>&1 || true
+}
+
+# One measurement with RSS sampling. usage: measure LABEL SCENARIO CONNECTIONS LUA PATH [NOTES]
+measure() {
+  local tag="$OUT/${1// /_}-$2-$3"
+  sample_rss "$SERVER_PID" "$tag.rss" & local sampler=$!
+  taskset -pc $LOAD_CPU $sampler >/dev/null
+  load "$4" "$tag.wrk" "$3" "$5"
+  kill $sampler 2>/dev/null; wait $sampler 2>/dev/null || true
+  row "$1" "$2" "$3" "$tag.wrk" "$tag.rss" "${6:-}"
+}
+
+# Pool size for the next single-use measurement, from the last row's req/s.
+next_pool() {
+  tail -1 "$ROWS" | awk -F'\t' -v d="$DURATION_S" '{ n = int(($4 + 0) * d * 1.5); print (n < 1000 ? 1000 : n) }'
+}
+
+mint() { taskset -c $LOAD_CPU node "$HERE/mint.mjs" "$@"; }
+
+wait_up() {
+  for _ in $(seq 1 300); do
+    curl -fsS -o /dev/null "$BASE$1" 2>/dev/null && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || die "server exited; see $2"
+    sleep 0.1
+  done
+  die "server did not answer $BASE$1; see $2"
+}
+
+# Every scenario against the server now running. usage: scenarios LABEL KIND
+# KIND is "portcullis" or "peer" (the peer skips refresh, authorization_code
+# and signin_storm: it has no users).
+scenarios() {
+  local label=$1 kind=$2 c
+  export PERF_LUA="$HERE/lua" PERF_BASE="$BASE" PERF_ISSUER="$ISSUER" \
+    PERF_RESOURCE="$ISSUER/api" PERF_CLIENT_ID="$CLIENT_ID" \
+    PERF_CLIENT_SECRET="$CLIENT_SECRET" PERF_REDIRECT="$REDIRECT" \
+    PERF_EMAIL="$EMAIL" PERF_PASSWORD="$PASSWORD" PERF_ORIGIN="$ISSUER" \
+    PERF_BASIC="Basic $(printf '%s:%s' "$CLIENT_ID" "$CLIENT_SECRET" | base64 -w0)"
+
+  if want client_credentials; then
+    warm client_credentials /oauth2/token
+    for c in $CONNECTIONS; do measure "$label" client_credentials "$c" client_credentials /oauth2/token; done
+  fi
+  if want jwks; then
+    warm static /oauth2/jwks
+    for c in $CONNECTIONS; do measure "$label" jwks "$c" static /oauth2/jwks; done
+  fi
+  if want discovery; then
+    warm static /.well-known/openid-configuration
+    for c in $CONNECTIONS; do measure "$label" discovery "$c" static /.well-known/openid-configuration; done
+  fi
+  if want introspection; then
+    local note=
+    if [[ $kind == peer ]]; then
+      # oidc-provider answers unsupported_token_type for JWT access tokens.
+      PERF_TOKEN=$(mint introspect-token opaque); note="opaque token (oidc-provider does not introspect JWTs)"
+    else
+      PERF_TOKEN=$(mint introspect-token)
+    fi
+    export PERF_TOKEN
+    warm introspect /oauth2/introspect
+    for c in $CONNECTIONS; do measure "$label" introspection "$c" introspect /oauth2/introspect "$note"; done
+  fi
+  if want device_authorization; then
+    warm device_authorization /oauth2/device_authorization
+    for c in $CONNECTIONS; do measure "$label" device_authorization "$c" device_authorization /oauth2/device_authorization; done
+  fi
+  if want device_poll; then
+    for c in $CONNECTIONS; do
+      # Fresh devices each time: codes live 600 s and pacing state is per code.
+      export PERF_FILE="$WORK/devices.txt"
+      mint devices $DEVICES "$PERF_FILE"
+      warm device_poll /oauth2/token
+      measure "$label" device_poll "$c" device_poll /oauth2/token "$DEVICES pending devices"
+    done
+  fi
+  [[ $kind == peer ]] && return 0
+
+  # Single-use values: the first measurement of each gets DURATION x MINT_RATE,
+  # later ones 1.5 x what the previous one managed (at least 1,000), so that
+  # minting, which costs about as much as the measurement itself, stays short.
+  # A measurement that runs out ends early and says so in its notes.
+  local n
+  if want refresh; then
+    n=$MINT_N
+    for c in $CONNECTIONS; do
+      export PERF_FILE="$WORK/refresh.txt" PERF_BODY='grant_type=refresh_token&refresh_token=%s'
+      mint refresh $n "$PERF_FILE"
+      measure "$label" refresh "$c" once /oauth2/token "$n tokens, each used once"
+      n=$(next_pool)
+    done
+  fi
+  if want authorization_code; then
+    local verifier=perf-verifier-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGH
+    n=$MINT_N
+    for c in $CONNECTIONS; do
+      export PERF_FILE="$WORK/codes.txt"
+      export PERF_BODY="grant_type=authorization_code&code=%s&redirect_uri=$(node -p 'encodeURIComponent(process.argv[1])' "$REDIRECT")&code_verifier=$verifier"
+      mint codes $n "$PERF_FILE"
+      measure "$label" authorization_code "$c" once /oauth2/token "$n codes, each used once"
+      n=$(next_pool)
+    done
+  fi
+  if want signin_storm; then
+    local tag="$OUT/${label// /_}-storm" quiet=
+    quiet() { awk -F'\t' -v l="$label" '$1==l && $2=="client_credentials" && $3==64 {print "quiet p50 " $5 " / p99 " $6 " ms"}' "$ROWS"; }
+    # The quiet baseline: the client_credentials row at 64 connections, measured now if it was not.
+    [[ $(quiet) ]] || measure "$label" client_credentials 64 client_credentials /oauth2/token "quiet baseline for the storm"
+    quiet=$(quiet)
+    mint check-signin
+    sample_rss "$SERVER_PID" "$tag.rss" & local sampler=$!
+    taskset -pc $LOAD_CPU $sampler >/dev/null
+    load signin "$tag-signin.wrk" "$STORM_CONNECTIONS" /.auth/api/v1/auth/sign-in/email & local storm=$!
+    load client_credentials "$tag-cc.wrk" 64 /oauth2/token
+    wait $storm
+    kill $sampler 2>/dev/null; wait $sampler 2>/dev/null || true
+    row "$label" "client_credentials during sign-in storm" 64 "$tag-cc.wrk" "$tag.rss" "$quiet"
+    row "$label" "sign-in storm (correct password)" "$STORM_CONNECTIONS" "$tag-signin.wrk" "$tag.rss" "concurrent with the row above"
+  fi
+}
+
+# ---------------------------------------------------------------- Portcullis
+
+# usage: portcullis LABEL DATABASE_URL
+portcullis() {
+  local label=$1 logf="$OUT/portcullis-${1// /_}.log"
+  log "Portcullis on $label"
+  export PORTCULLIS_BIND=127.0.0.1:$PORT PORTCULLIS_ISSUER=http://localhost:$PORT \
+    PORTCULLIS_DATABASE_URL=$2 PORTCULLIS_RESOURCES=http://localhost:$PORT/api \
+    RUST_LOG=warn PORTCULLIS_MAIL__OUTBOX_DIR="$WORK/mail" \
+    PORTCULLIS_RATE_LIMIT__SIGN_IN=1000000 PORTCULLIS_RATE_LIMIT__DEVICE_CODE=1000000 \
+    PORTCULLIS_TOKENS__CODE_TTL=3600 PORTCULLIS_TOKENS__REFRESH_REUSE_GRACE=10
+  # No portcullis.toml from the working directory may leak in.
+  cd "$WORK"
+  "$BIN" migrate >> "$logf" 2>&1
+  local json
+  json=$("$BIN" client create --name bench --grant client_credentials --grant authorization_code \
+    --grant refresh_token --grant urn:ietf:params:oauth:grant-type:device_code \
+    --redirect-uri "$REDIRECT" --scope "openid profile email offline_access" --trusted \
+    --resource "http://localhost:$PORT/api" --json)
+  CLIENT_ID=$(node -p 'JSON.parse(process.argv[1]).client_id' "$json")
+  CLIENT_SECRET=$(node -p 'JSON.parse(process.argv[1]).client_secret' "$json")
+  "$BIN" user create --email "$EMAIL" --password "$PASSWORD" --verified >> "$logf" 2>&1
+
+  ISSUER=http://localhost:$PORT BASE=http://127.0.0.1:$PORT
+  # One worker: the server sizes its worker pool from its CPU affinity.
+  taskset -c $SERVER_CPU "$BIN" serve >> "$logf" 2>&1 & SERVER_PID=$!
+  wait_up /healthz "$logf"
+  scenarios "Portcullis $label" portcullis
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
+  cd "$HERE"
+}
+
+portcullis SQLite "sqlite://$WORK/p.db?mode=rwc"
+
+PG_VERSION=
+if [[ $POSTGRES == 1 ]] && command -v createdb >/dev/null && (exec 3<>/dev/tcp/$PG_HOST/$PG_PORT) 2>/dev/null; then
+  PG_DB=portcullis_perf_$$
+  createdb -h $PG_HOST -p $PG_PORT -U postgres "$PG_DB"
+  PG_VERSION=$(psql -h $PG_HOST -p $PG_PORT -U postgres -At -c 'show server_version' "$PG_DB" 2>/dev/null || true)
+  portcullis PostgreSQL "postgres://postgres@$PG_HOST:$PG_PORT/$PG_DB"
+  dropdb -h $PG_HOST -p $PG_PORT -U postgres "$PG_DB"; PG_DB=
+else
+  log "no PostgreSQL at $PG_HOST:$PG_PORT (or POSTGRES=0): SQLite only"
+fi
+
+# ---------------------------------------------------------------- peer
+
+PEER_VERSION=
+if [[ $PEER == 1 ]]; then
+  log "oidc-provider (peer)"
+  PEER_VERSION=$(node -p 'require(process.argv[1]).version' "$HERE/peer/node_modules/oidc-provider/package.json")
+  CLIENT_ID=bench CLIENT_SECRET=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
+  ISSUER=http://localhost:$PEER_PORT BASE=http://127.0.0.1:$PEER_PORT
+  (cd "$HERE/peer" && NODE_ENV=production PEER_PORT=$PEER_PORT PEER_CLIENT_SECRET=$CLIENT_SECRET \
+    exec taskset -c $SERVER_CPU node server.mjs) > "$OUT/peer.log" 2>&1 & SERVER_PID=$!
+  wait_up /.well-known/openid-configuration "$OUT/peer.log"
+  scenarios "oidc-provider $PEER_VERSION" peer
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
+fi
+
+# ---------------------------------------------------------------- report
+
+# Portcullis rows get "req/s ÷ peer req/s" for the same scenario and connections.
+table() {
+  echo '| server | scenario | conns | req/s | p50 ms | p99 ms | errors | peak RSS MiB | ÷ peer | notes |'
+  echo '|---|---|--:|--:|--:|--:|--:|--:|--:|---|'
+  awk -F'\t' '
+    NR == FNR { if ($1 ~ /^oidc-provider/) peer[$2 "|" $3] = $4; next }
+    {
+      ratio = ""
+      if ($1 ~ /^Portcullis/ && (($2 "|" $3) in peer) && peer[$2 "|" $3] > 0 && $4 != "-")
+        ratio = sprintf("%.2f", $4 / peer[$2 "|" $3])
+      rps = ($4 == "-") ? "-" : sprintf("%.0f", $4)
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, rps, $5, $6, $7, $8, ratio, $9
+    }' "$ROWS" "$ROWS"
+}
+
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git -C "$ROOT" --no-optional-locks status --porcelain --untracked-files=no 2>/dev/null) ]]; then
+  COMMIT="$COMMIT (with uncommitted changes)"
+fi
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+
+{
+  echo "# Benchmark results"
+  echo
+  echo "Written by \`tests/perf/run.sh\`; see the README's Benchmarks section."
+  echo
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- commit: $COMMIT"
+  echo "- CPU: $CPU ($(nproc --all) cores; server pinned to core $SERVER_CPU, wrk to core $LOAD_CPU)"
+  echo "- kernel: $(uname -sr)"
+  echo "- load average (1/5/15 min) before: $LOAD_START, after: $LOAD_END"
+  echo "- wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), node $(node --version)${PEER_VERSION:+, oidc-provider $PEER_VERSION}${PG_VERSION:+, PostgreSQL $PG_VERSION}"
+  echo "- $DURATION per measurement, wrk -t1 --timeout 30s"
+  echo
+  table
+  echo
+  echo "errors = socket errors + answers with an unexpected status or body (for"
+  echo "device polling, 400 \`authorization_pending\`/\`slow_down\` are the expected answers)."
+  echo "÷ peer = Portcullis req/s divided by oidc-provider req/s for the same scenario"
+  echo "and connections. Peak RSS: largest VmRSS of the server process, sampled every"
+  echo "100 ms during the measurement. The peer runs on \`NODE_ENV=production\` with its"
+  echo "in-memory adapter (no LRU cap); Portcullis writes to its database."
+} > "$HERE/RESULTS.md"
+
+echo
+cat "$HERE/RESULTS.md"
