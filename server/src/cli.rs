@@ -86,6 +86,10 @@ struct ClientCreate {
     /// Where RP-initiated logout may send the user back (repeatable).
     #[arg(long = "post-logout-redirect-uri")]
     post_logout_redirect_uris: Vec<String>,
+    /// ID token signing alg: RS256 (the default, as OIDC says), ES256 or EdDSA.
+    /// ES256 signs about 30 times faster than RS256.
+    #[arg(long = "id-token-alg")]
+    id_token_alg: Option<String>,
     /// Print the RFC 7591 registration response as JSON.
     #[arg(long)]
     json: bool,
@@ -278,6 +282,7 @@ async fn client(
                     trusted: c.trusted,
                     resources: c.resources,
                     post_logout_redirect_uris: c.post_logout_redirect_uris,
+                    id_token_alg: c.id_token_alg,
                 },
                 clock.now(),
             )

@@ -16,7 +16,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, ConfigError> {
         .acquire_timeout(Duration::from_secs(10))
         .connect_timeout(Duration::from_secs(5));
     if url.starts_with("sqlite:") {
-        opts.max_connections(8).map_sqlx_sqlite_opts(|o| {
+        opts.max_connections(1).map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))

@@ -31,6 +31,7 @@ pub struct Inner {
     pub device_pacer: crate::oauth::device::Pacer,
     pub mailer: crate::mail::Mailer,
     pub passkeys: crate::login::passkey::RelyingParty,
+    pub verified_tokens: crate::oauth::access_token::VerifiedTokens,
 }
 
 impl Deref for AppState {
@@ -73,6 +74,7 @@ impl AppState {
             device_pacer: Default::default(),
             mailer: crate::mail::Mailer::start(&settings)?,
             passkeys: crate::login::passkey::RelyingParty::from_issuer(&settings.issuer),
+            verified_tokens: Default::default(),
             settings,
             clock,
         })))

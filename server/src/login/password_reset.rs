@@ -60,12 +60,6 @@ pub async fn reset(state: &AppState, token: &str, new_password: &str) -> Result<
         crate::login::reclaim::take_back(state, &user, true).await?;
     }
     session::end_all(state, user_id).await?;
-    store::grants::revoke_user(
-        &state.db,
-        user_id,
-        now,
-        crate::oauth::token::revocation_horizon(state),
-    )
-    .await?;
+    crate::oauth::revocation::revoke_user(state, user_id).await?;
     Ok(())
 }

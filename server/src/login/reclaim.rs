@@ -28,12 +28,6 @@ pub async fn take_back(
     store::passkeys::delete_for_user(&state.db, &user.id).await?;
     store::two_factors::delete(&state.db, &user.id).await?;
     crate::login::session::end_all(state, &user.id).await?;
-    store::grants::revoke_user(
-        &state.db,
-        &user.id,
-        now,
-        crate::oauth::token::revocation_horizon(state),
-    )
-    .await?;
+    crate::oauth::revocation::revoke_user(state, &user.id).await?;
     store::users::mark_verified(&state.db, &user.id, now).await
 }

@@ -1,7 +1,17 @@
 //! Checking access tokens we issued (RFC 9068 §4): signature by a published
 //! key, `typ: at+jwt`, our `iss`, unexpired, and neither the token (`jti`)
 //! nor its grant (`gid`) revoked.
+//!
+//! Resource servers introspect the same token again and again, so two caches
+//! keep the repeat cheap: a verified token's claims (the signature check is
+//! the expensive part), and the revocation verdict for its `jti`/`gid`
+//! (a database read), for `REVOCATION_CACHE_SECS`. Revoking through
+//! `oauth::revocation` clears this instance's verdicts at once.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::sync::Cache;
 use serde_json::Value;
 
 use crate::error::Error;
@@ -24,8 +34,89 @@ impl AccessToken {
     }
 }
 
+/// How long another instance may still call a revoked token active.
+pub const REVOCATION_CACHE_SECS: u64 = 10;
+
+pub struct VerifiedTokens {
+    /// token → its claims, once the signature, `typ` and `iss` checked out.
+    claims: Cache<String, Arc<Value>>,
+    /// "jti gid" → revoked?
+    revoked: Cache<String, bool>,
+}
+
+impl VerifiedTokens {
+    pub fn new() -> Self {
+        VerifiedTokens {
+            claims: Cache::builder()
+                .max_capacity(50_000)
+                .time_to_live(Duration::from_secs(300))
+                .build(),
+            revoked: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(REVOCATION_CACHE_SECS))
+                .build(),
+        }
+    }
+}
+
+impl Default for VerifiedTokens {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Drops this instance's revocation verdicts (something was just revoked).
+pub fn forget_revocations(state: &AppState) {
+    state.verified_tokens.revoked.invalidate_all();
+}
+
 /// `Ok(None)` for anything that is not a live access token of ours.
 pub async fn verify(state: &AppState, token: &str) -> Result<Option<AccessToken>, Error> {
+    let claims = match state.verified_tokens.claims.get(token) {
+        Some(c) => c,
+        None => {
+            let Some(c) = check_signature(state, token).await? else {
+                return Ok(None);
+            };
+            state
+                .verified_tokens
+                .claims
+                .insert(token.to_string(), c.clone());
+            c
+        }
+    };
+    let now = state.now();
+    if claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .is_none_or(|exp| exp <= now)
+    {
+        return Ok(None);
+    }
+    let ids: Vec<&str> = ["jti", "gid"]
+        .into_iter()
+        .filter_map(|k| claims.get(k).and_then(Value::as_str))
+        .collect();
+    let key = ids.join(" ");
+    let revoked = match state.verified_tokens.revoked.get(&key) {
+        Some(r) => r,
+        None => {
+            let r = store::grants::any_revoked(&state.db, &ids).await?;
+            state.verified_tokens.revoked.insert(key, r);
+            r
+        }
+    };
+    if revoked {
+        return Ok(None);
+    }
+    Ok(Some(AccessToken {
+        claims: (*claims).clone(),
+    }))
+}
+
+/// Signature by one of our published keys, `typ: at+jwt` and our `iss`: the
+/// claims, or `None`.
+async fn check_signature(state: &AppState, token: &str) -> Result<Option<Arc<Value>>, Error> {
     let Some(parsed) = jwt::parse(token) else {
         return Ok(None);
     };
@@ -44,17 +135,5 @@ pub async fn verify(state: &AppState, token: &str) -> Result<Option<AccessToken>
     if parsed.str_claim("iss") != Some(state.settings.issuer.as_str()) {
         return Ok(None);
     }
-    if parsed.int_claim("exp").is_none_or(|exp| exp <= state.now()) {
-        return Ok(None);
-    }
-    let ids: Vec<&str> = [parsed.str_claim("jti"), parsed.str_claim("gid")]
-        .into_iter()
-        .flatten()
-        .collect();
-    if store::grants::any_revoked(&state.db, &ids).await? {
-        return Ok(None);
-    }
-    Ok(Some(AccessToken {
-        claims: parsed.claims.clone(),
-    }))
+    Ok(Some(Arc::new(parsed.claims.clone())))
 }

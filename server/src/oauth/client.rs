@@ -137,6 +137,8 @@ pub struct NewClient {
     /// Resources (RFC 8707) the client is narrowed to; empty = all of the deployment's.
     pub resources: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
+    /// `id_token_signed_response_alg`: RS256 (OIDC's default) when unset.
+    pub id_token_alg: Option<String>,
 }
 
 /// A checked client ready to store, and its secret (shown once).
@@ -200,6 +202,13 @@ pub fn build_admin_client(req: NewClient, now: i64) -> Result<Registered, String
     if let Some(bad) = scopes.iter().find(|s| !scope::is_valid_token(s)) {
         return Err(format!("invalid scope {bad:?}"));
     }
+    if let Some(alg) = &req.id_token_alg
+        && !["RS256", "ES256", "EdDSA"].contains(&alg.as_str())
+    {
+        return Err(format!(
+            "--id-token-alg {alg:?} must be RS256, ES256 or EdDSA"
+        ));
+    }
     let metadata = ClientMetadata {
         redirect_uris: req.redirect_uris.clone(),
         response_types: if grants.iter().any(|g| g == GRANT_AUTHORIZATION_CODE) {
@@ -217,6 +226,7 @@ pub fn build_admin_client(req: NewClient, now: i64) -> Result<Registered, String
         scope: scopes.join(" "),
         resources: req.resources.clone(),
         post_logout_redirect_uris: req.post_logout_redirect_uris.clone(),
+        id_token_signed_response_alg: req.id_token_alg.clone(),
         ..Default::default()
     };
     let secret = (!req.public).then(|| opaque::new_prefixed_secret("pcs_"));

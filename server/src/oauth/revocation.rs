@@ -1,6 +1,10 @@
 //! Token revocation (RFC 7009): always 200 for a well-formed request. A
 //! refresh token takes its whole family with it; an access token goes on the
 //! revocation list until it would have expired anyway.
+//!
+//! Every revocation goes through this module, which also drops this
+//! instance's cached verdicts (see `access_token`), so it takes effect here
+//! at once and on other instances within `REVOCATION_CACHE_SECS`.
 
 use crate::error::Error;
 use crate::oauth::access_token;
@@ -16,8 +20,7 @@ pub async fn revoke(state: &AppState, caller: &Client, token: &str) -> Result<()
         // Another client's token is left alone but still answered with 200,
         // so the endpoint does not tell clients which tokens exist.
         if row.client_id == caller.id {
-            let keep = crate::oauth::token::revocation_horizon(state);
-            store::grants::revoke_grant(&state.db, &row.grant_id, now, keep).await?;
+            revoke_grant(state, &row.grant_id).await?;
         }
         return Ok(());
     }
@@ -31,6 +34,23 @@ pub async fn revoke(state: &AppState, caller: &Client, token: &str) -> Result<()
             .and_then(serde_json::Value::as_i64)
             .unwrap_or(now);
         store::grants::revoke_id(&state.db, jti, now, exp + 60).await?;
+        access_token::forget_revocations(state);
     }
+    Ok(())
+}
+
+/// Revokes a grant: its refresh tokens, and the access tokens carrying its `gid`.
+pub async fn revoke_grant(state: &AppState, grant_id: &str) -> Result<(), Error> {
+    let keep = crate::oauth::token::revocation_horizon(state);
+    store::grants::revoke_grant(&state.db, grant_id, state.now(), keep).await?;
+    access_token::forget_revocations(state);
+    Ok(())
+}
+
+/// Revokes every grant of a user (password reset, account taken back).
+pub async fn revoke_user(state: &AppState, user_id: &str) -> Result<(), Error> {
+    let keep = crate::oauth::token::revocation_horizon(state);
+    store::grants::revoke_user(&state.db, user_id, state.now(), keep).await?;
+    access_token::forget_revocations(state);
     Ok(())
 }

@@ -3,9 +3,9 @@
 //! whose row count decides the winner (DESIGN §1.4).
 
 use entities::{
-    authorization_codes as codes, refresh_tokens as refresh, revoked_grants as revoked,
+    authorization_codes as codes, refresh_tokens as refresh, revoked_grants as revoked, users,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
 };
@@ -17,11 +17,15 @@ pub async fn insert_code(db: &impl ConnectionTrait, code: codes::Model) -> Resul
     Ok(())
 }
 
+/// A code and its user, in one query.
 pub async fn find_code(
     db: &impl ConnectionTrait,
     hash: &str,
-) -> Result<Option<codes::Model>, Error> {
-    Ok(codes::Entity::find_by_id(hash.to_string()).one(db).await?)
+) -> Result<Option<(codes::Model, Option<users::Model>)>, Error> {
+    Ok(codes::Entity::find_by_id(hash.to_string())
+        .find_also_related(users::Entity)
+        .one(db)
+        .await?)
 }
 
 /// Marks a code used; true for exactly one caller.
@@ -49,30 +53,44 @@ pub async fn find_refresh(
         .await?)
 }
 
-/// Marks a refresh token used; true for exactly one caller.
-pub async fn claim_refresh(db: &impl ConnectionTrait, hash: &str, now: i64) -> Result<bool, Error> {
+/// A refresh token and its user, in one query.
+pub async fn find_refresh_with_user(
+    db: &impl ConnectionTrait,
+    hash: &str,
+) -> Result<Option<(refresh::Model, Option<users::Model>)>, Error> {
+    Ok(refresh::Entity::find_by_id(hash.to_string())
+        .find_also_related(users::Entity)
+        .one(db)
+        .await?)
+}
+
+/// Marks a refresh token used and stores the sealed response it got (for
+/// retries), in one statement; true for exactly one caller, and only while
+/// its grant is not on the revocation list. The list is the source of truth:
+/// a successor row a concurrent revocation could not see is still refused
+/// when it is used.
+pub async fn claim_refresh(
+    db: &impl ConnectionTrait,
+    hash: &str,
+    grant_id: &str,
+    now: i64,
+    sealed: Vec<u8>,
+) -> Result<bool, Error> {
+    let revoked_grant = Query::select()
+        .expr(Expr::val(1))
+        .from(revoked::Entity)
+        .and_where(revoked::Column::GrantId.eq(grant_id))
+        .to_owned();
     let res = refresh::Entity::update_many()
         .col_expr(refresh::Column::UsedAt, Expr::value(now))
+        .col_expr(refresh::Column::Successor, Expr::value(sealed))
         .filter(refresh::Column::TokenHash.eq(hash))
         .filter(refresh::Column::UsedAt.is_null())
         .filter(refresh::Column::RevokedAt.is_null())
+        .filter(Expr::exists(revoked_grant).not())
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)
-}
-
-/// Stores the sealed response a used refresh token got, for retries.
-pub async fn set_successor(
-    db: &impl ConnectionTrait,
-    hash: &str,
-    sealed: Vec<u8>,
-) -> Result<(), Error> {
-    refresh::Entity::update_many()
-        .col_expr(refresh::Column::Successor, Expr::value(sealed))
-        .filter(refresh::Column::TokenHash.eq(hash))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// Revokes a whole grant: every refresh token of it, and (through the

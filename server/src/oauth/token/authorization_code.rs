@@ -3,7 +3,7 @@
 use sea_orm::TransactionTrait;
 
 use super::issue::{Grant, mint};
-use super::{TokenRequest, body, revocation_horizon};
+use super::{TokenRequest, body};
 use crate::error::{Error, OAuthError, OAuthErrorCode};
 use crate::oauth::client::{Client, GRANT_REFRESH_TOKEN};
 use crate::oauth::{pkce, redirect, resource, scope};
@@ -24,7 +24,7 @@ pub async fn exchange(
     let now = state.now();
     let bad =
         || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
-    let row = store::grants::find_code(&state.db, &hash)
+    let (row, user) = store::grants::find_code(&state.db, &hash)
         .await?
         .ok_or_else(bad)?;
     if row.client_id != client.id {
@@ -33,9 +33,7 @@ pub async fn exchange(
     // A second use is an attack or a bug: revoke what the first use issued
     // (RFC 6749 §4.1.2, RFC 9700 §4.5).
     if row.consumed_at.is_some() {
-        store::grants::revoke_grant(&state.db, &row.grant_id, now, revocation_horizon(state))
-            .await?;
-        return Err(bad());
+        return Err(replayed(state, &row.grant_id).await?);
     }
     if row.expires_at <= now {
         return Err(bad());
@@ -77,9 +75,7 @@ pub async fn exchange(
         }
         (None, None) => {}
     }
-    let user = store::users::find(&state.db, &row.user_id)
-        .await?
-        .ok_or_else(bad)?;
+    let user = user.ok_or_else(bad)?;
     let granted = scope::parse(&row.resources);
     let resources = resource::narrow(&req.resource, &granted)
         .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
@@ -104,17 +100,28 @@ pub async fn exchange(
         .any(|g| g == GRANT_REFRESH_TOKEN);
     let minted = mint(state, &grant, with_refresh, None).await?;
 
-    // Consume the code and store the refresh token together: both or neither.
+    // Consume the code and store the refresh token together: both or neither
+    // (one statement needs no transaction).
+    let Some(r) = minted.refresh_row.clone() else {
+        if !store::grants::consume_code(&state.db, &hash, now).await? {
+            return Err(replayed(state, &row.grant_id).await?);
+        }
+        return body(&minted.response);
+    };
     let txn = state.db.begin().await.map_err(Error::from)?;
     if !store::grants::consume_code(&txn, &hash, now).await? {
         drop(txn);
-        store::grants::revoke_grant(&state.db, &row.grant_id, now, revocation_horizon(state))
-            .await?;
-        return Err(bad());
+        return Err(replayed(state, &row.grant_id).await?);
     }
-    if let Some(r) = minted.refresh_row {
-        store::grants::insert_refresh(&txn, r).await?;
-    }
+    store::grants::insert_refresh(&txn, r).await?;
     txn.commit().await.map_err(Error::from)?;
     body(&minted.response)
+}
+
+/// A code used twice: what the first use issued is revoked (RFC 9700 §4.5).
+async fn replayed(state: &AppState, grant_id: &str) -> Result<OAuthError, OAuthError> {
+    crate::oauth::revocation::revoke_grant(state, grant_id).await?;
+    Ok(OAuthError::invalid_grant(
+        "the authorization code is invalid, expired or already used",
+    ))
 }

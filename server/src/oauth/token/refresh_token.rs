@@ -11,7 +11,7 @@ use std::time::Duration;
 use sea_orm::TransactionTrait;
 
 use super::issue::{Grant, TokenResponse, mint};
-use super::{TokenRequest, body, revocation_horizon};
+use super::{TokenRequest, body};
 use crate::error::{Error, OAuthError, OAuthErrorCode};
 use crate::oauth::client::Client;
 use crate::oauth::{resource, scope};
@@ -34,7 +34,7 @@ pub async fn exchange(
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let hash = opaque::hash_secret(token);
     let now = state.now();
-    let row = store::grants::find_refresh(&state.db, &hash)
+    let (row, user) = store::grants::find_refresh_with_user(&state.db, &hash)
         .await?
         .ok_or_else(bad)?;
     if row.client_id != client.id || row.revoked_at.is_some() || row.expires_at <= now {
@@ -59,12 +59,7 @@ pub async fn exchange(
     };
     let resources = resource::narrow(&req.resource, &scope::parse(&row.resources))
         .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
-    let Some(user_id) = row.user_id.as_deref() else {
-        return Err(bad());
-    };
-    let user = store::users::find(&state.db, user_id)
-        .await?
-        .ok_or_else(bad)?;
+    let user = user.ok_or_else(bad)?;
     let grant = Grant {
         client,
         user: Some(&user),
@@ -87,21 +82,17 @@ pub async fn exchange(
     let json = body(&minted.response)?;
     let sealed = seal::seal(token, json.as_bytes()).ok_or_else(OAuthError::server_error)?;
 
+    // Claim the old token and store the new one together: both or neither.
     let txn = state.db.begin().await.map_err(Error::from)?;
-    if !store::grants::claim_refresh(&txn, &hash, now).await? {
-        // Someone else rotated it first: answer as a reuse.
+    if !store::grants::claim_refresh(&txn, &hash, &row.grant_id, now, sealed).await? {
+        // Someone else rotated it first, or the grant was revoked: the reuse
+        // path tells which.
         drop(txn);
         return reuse(state, token, &hash).await;
-    }
-    // A revocation that ran while we rotated could not see our new row: look
-    // again inside the transaction, and keep nothing if the grant is gone.
-    if store::grants::any_revoked(&txn, &[&row.grant_id]).await? {
-        return Err(bad());
     }
     if let Some(r) = minted.refresh_row {
         store::grants::insert_refresh(&txn, r).await?;
     }
-    store::grants::set_successor(&txn, &hash, sealed).await?;
     txn.commit().await.map_err(Error::from)?;
     Ok(json)
 }
@@ -122,13 +113,7 @@ async fn reuse(state: &AppState, token: &str, hash: &str) -> Result<String, OAut
             return Err(bad());
         };
         if state.now() - used_at > grace {
-            store::grants::revoke_grant(
-                &state.db,
-                &row.grant_id,
-                state.now(),
-                revocation_horizon(state),
-            )
-            .await?;
+            crate::oauth::revocation::revoke_grant(state, &row.grant_id).await?;
             tracing::warn!(grant = %row.grant_id, "refresh token reused after the grace window; family revoked");
             return Err(bad());
         }
