@@ -32,6 +32,7 @@ pub struct Inner {
     pub mailer: crate::mail::Mailer,
     pub passkeys: crate::login::passkey::RelyingParty,
     pub verified_tokens: crate::oauth::access_token::VerifiedTokens,
+    pub device_inserts: crate::oauth::device::Inserts,
 }
 
 impl Deref for AppState {
@@ -59,6 +60,7 @@ impl AppState {
         let now = clock.now();
         let metrics = Metrics::default();
         metrics.count_statements(&mut db);
+        let device_inserts = crate::oauth::device::Inserts::start(db.clone());
         let keys = KeyStore::open(db.clone(), now).await?;
         let passwords = PasswordHasher::new(settings.password.max_concurrent_hashes).await?;
         let discovery = Discovery::new(&settings)?;
@@ -75,6 +77,7 @@ impl AppState {
             mailer: crate::mail::Mailer::start(&settings)?,
             passkeys: crate::login::passkey::RelyingParty::from_issuer(&settings.issuer),
             verified_tokens: Default::default(),
+            device_inserts,
             settings,
             clock,
         })))

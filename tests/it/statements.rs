@@ -20,8 +20,13 @@ async fn counted<T>(s: &TestServer, f: impl std::future::Future<Output = T>) -> 
     (out, (r1 - r0, w1 - w0))
 }
 
-fn report(flow: &str, (reads, writes): (u64, u64)) {
-    eprintln!("statements: {flow:<40} {reads} reads, {writes} writes");
+/// Prints the count and holds the flow to its budget of (reads, writes).
+fn report(flow: &str, (reads, writes): (u64, u64), budget: (u64, u64)) {
+    eprintln!("statements: {flow:<42} {reads} reads, {writes} writes");
+    assert!(
+        reads <= budget.0 && writes <= budget.1,
+        "{flow}: {reads} reads and {writes} writes, over its budget of {budget:?}"
+    );
 }
 
 #[tokio::test]
@@ -46,7 +51,7 @@ async fn statements_per_flow() {
     )
     .await;
     assert_eq!(res.status(), 200);
-    report("client_credentials", n);
+    report("client_credentials", n, (0, 0));
     let cc: Value = res.json().await.unwrap();
 
     let (_, n) = counted(
@@ -54,7 +59,7 @@ async fn statements_per_flow() {
         flow::introspect(&s, &c, cc["access_token"].as_str().unwrap()),
     )
     .await;
-    report("introspection (access token)", n);
+    report("introspection (access token)", n, (1, 0));
 
     let (url, n_auth) = counted(
         &s,
@@ -72,11 +77,11 @@ async fn statements_per_flow() {
         ),
     )
     .await;
-    report("code flow: authorize (session, trusted)", n_auth);
+    report("code flow: authorize (session, trusted)", n_auth, (0, 1));
     let code = flow::param(&url, "code").unwrap();
     let (res, n_token) = counted(&s, flow::exchange(&s, &c, &code)).await;
     assert_eq!(res.status(), 200);
-    report("code flow: token", n_token);
+    report("code flow: token", n_token, (1, 2));
     let t: Value = res.json().await.unwrap();
 
     let (res, n) = counted(
@@ -92,16 +97,16 @@ async fn statements_per_flow() {
     )
     .await;
     assert_eq!(res.status(), 200);
-    report("refresh", n);
+    report("refresh", n, (1, 2));
 
     let dc = device::device_client(&s).await;
     let _ = device::start(&s, &dc).await;
     let (d, n) = counted(&s, device::start(&s, &dc)).await;
-    report("device: authorization request", n);
+    report("device: authorization request", n, (0, 1));
     let code = d["device_code"].as_str().unwrap().to_string();
     let ((status, _), n) = counted(&s, device::poll(&s, &dc, &code)).await;
     assert_eq!(status, 400);
-    report("device: poll (pending)", n);
+    report("device: poll (pending)", n, (1, 0));
     let (_, n) = counted(
         &s,
         device::answer(
@@ -112,9 +117,9 @@ async fn statements_per_flow() {
         ),
     )
     .await;
-    report("device: approval on /device (page + post)", n);
+    report("device: approval on /device (page + post)", n, (2, 1));
     s.clock.advance(10);
     let ((status, _), n) = counted(&s, device::poll(&s, &dc, &code)).await;
     assert_eq!(status, 200);
-    report("device: poll (tokens)", n);
+    report("device: poll (tokens)", n, (2, 2));
 }

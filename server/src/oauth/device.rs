@@ -153,7 +153,7 @@ pub async fn authorize(
             expires_at: now + ttl,
             consumed_at: None,
         };
-        if store::devices::insert(&state.db, row).await? {
+        if state.device_inserts.insert(row).await? {
             let verification_uri = endpoint(&state.settings.issuer, "/device");
             let mut complete =
                 url::Url::parse(&verification_uri).map_err(|_| OAuthError::server_error())?;
@@ -299,5 +299,64 @@ mod tests {
         assert_eq!(p.poll("d", 102, 5), Err(10));
         assert_eq!(p.poll("d", 105, 5), Err(15));
         assert_eq!(p.poll("d", 121, 5), Ok(()));
+    }
+}
+
+/// Group commit for device authorization requests: rows that arrive while the
+/// previous INSERT runs are written together in one statement, and each
+/// request answers only once its row is stored. Under load that turns a
+/// database round trip per request into one per batch.
+pub struct Inserts {
+    queue: tokio::sync::mpsc::UnboundedSender<(
+        devices::Model,
+        tokio::sync::oneshot::Sender<Result<bool, Error>>,
+    )>,
+}
+
+/// The most rows one INSERT carries (SQLite allows 32,766 bound values).
+const BATCH: usize = 256;
+
+impl Inserts {
+    pub fn start(db: sea_orm::DatabaseConnection) -> Self {
+        let (queue, mut rx) = tokio::sync::mpsc::unbounded_channel::<(
+            devices::Model,
+            tokio::sync::oneshot::Sender<Result<bool, Error>>,
+        )>();
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while let Some(first) = rx.recv().await {
+                batch.push(first);
+                while batch.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let rows: Vec<devices::Model> = batch.iter().map(|(r, _)| r.clone()).collect();
+                if batch.len() > 1 && store::devices::insert_many(&db, rows).await.is_ok() {
+                    for (_, done) in batch.drain(..) {
+                        let _ = done.send(Ok(true));
+                    }
+                    continue;
+                }
+                // One row, or a batch that failed (a user-code collision):
+                // each row on its own, with its own answer.
+                for (row, done) in batch.drain(..) {
+                    let _ = done.send(store::devices::insert(&db, row).await);
+                }
+            }
+        });
+        Inserts { queue }
+    }
+
+    /// Stores a new device authorization; `false` if its user code is taken.
+    pub async fn insert(&self, row: devices::Model) -> Result<bool, Error> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        self.queue
+            .send((row, done))
+            .map_err(|_| Error::internal("device writer stopped"))?;
+        answer
+            .await
+            .map_err(|_| Error::internal("device writer stopped"))?
     }
 }

@@ -21,6 +21,17 @@ pub async fn insert(db: &impl ConnectionTrait, row: devices::Model) -> Result<bo
     }
 }
 
+/// Inserts many rows in one statement: all or none.
+pub async fn insert_many(
+    db: &impl ConnectionTrait,
+    rows: Vec<devices::Model>,
+) -> Result<(), Error> {
+    devices::Entity::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn by_device_code(
     db: &impl ConnectionTrait,
     hash: &str,
