@@ -271,37 +271,6 @@ pub async fn answer(
     store::devices::decide(&state.db, decided, state.now()).await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn user_codes_normalise() {
-        let c = UserCode::generate();
-        assert_eq!(c.as_str().len(), 8);
-        assert_eq!(
-            UserCode::parse(&c.display().to_lowercase()),
-            Some(c.clone())
-        );
-        assert_eq!(UserCode::parse("bcdf ghjk"), UserCode::parse("BCDF-GHJK"));
-        assert_eq!(
-            UserCode::parse("BCDF-GHJA"),
-            None,
-            "vowels are not in the alphabet"
-        );
-        assert_eq!(UserCode::parse("BCDF-GHJ"), None);
-    }
-
-    #[test]
-    fn pacer_adds_five_seconds_per_early_poll() {
-        let p = Pacer::default();
-        assert_eq!(p.poll("d", 100, 5), Ok(()));
-        assert_eq!(p.poll("d", 102, 5), Err(10));
-        assert_eq!(p.poll("d", 105, 5), Err(15));
-        assert_eq!(p.poll("d", 121, 5), Ok(()));
-    }
-}
-
 /// Group commit for device authorization requests: rows that arrive while the
 /// previous INSERT runs are written together in one statement, and each
 /// request answers only once its row is stored. Under load that turns a
@@ -358,5 +327,36 @@ impl Inserts {
         answer
             .await
             .map_err(|_| Error::internal("device writer stopped"))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_codes_normalise() {
+        let c = UserCode::generate();
+        assert_eq!(c.as_str().len(), 8);
+        assert_eq!(
+            UserCode::parse(&c.display().to_lowercase()),
+            Some(c.clone())
+        );
+        assert_eq!(UserCode::parse("bcdf ghjk"), UserCode::parse("BCDF-GHJK"));
+        assert_eq!(
+            UserCode::parse("BCDF-GHJA"),
+            None,
+            "vowels are not in the alphabet"
+        );
+        assert_eq!(UserCode::parse("BCDF-GHJ"), None);
+    }
+
+    #[test]
+    fn pacer_adds_five_seconds_per_early_poll() {
+        let p = Pacer::default();
+        assert_eq!(p.poll("d", 100, 5), Ok(()));
+        assert_eq!(p.poll("d", 102, 5), Err(10));
+        assert_eq!(p.poll("d", 105, 5), Err(15));
+        assert_eq!(p.poll("d", 121, 5), Ok(()));
     }
 }
