@@ -49,14 +49,17 @@ pub async fn observe(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let method = req.method().clone();
-    let path = req.path().to_string();
+    // Copied only when the line will be written (the hot path runs at `warn`).
+    let logged = tracing::enabled!(tracing::Level::INFO)
+        .then(|| (req.method().clone(), req.path().to_string()));
     let res = next.call(req).await?;
     let micros = started.elapsed().as_micros() as u64;
     let status = res.status().as_u16();
     if let Some(state) = state {
         state.metrics.observe(status, micros);
     }
-    tracing::info!(%method, %path, status, micros, "request");
+    if let Some((method, path)) = logged {
+        tracing::info!(%method, %path, status, micros, "request");
+    }
     Ok(res)
 }

@@ -50,13 +50,44 @@ pub struct Minted {
     pub refresh_row: Option<refresh_tokens::Model>,
 }
 
-/// The audience: the resources asked for, or the issuer (CONTRACT §3).
-fn audience(state: &AppState, resources: &[String]) -> Value {
-    match resources {
-        [] => json!(state.settings.issuer),
-        [one] => json!(one),
-        many => json!(many),
+/// The audience: the resources asked for, or the issuer (CONTRACT §3); one
+/// value as a string, several as an array (RFC 7519 §4.1.3).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Audience<'a> {
+    One(&'a str),
+    Many(&'a [String]),
+}
+
+impl<'a> Audience<'a> {
+    fn of(issuer: &'a str, resources: &'a [String]) -> Self {
+        match resources {
+            [] => Audience::One(issuer),
+            [one] => Audience::One(one),
+            many => Audience::Many(many),
+        }
     }
+}
+
+/// RFC 9068 access-token claims, serialised straight from borrowed fields
+/// (the hot path of every grant: no map, no copies).
+#[derive(Serialize)]
+struct AccessClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: Audience<'a>,
+    client_id: &'a str,
+    scope: &'a str,
+    iat: i64,
+    exp: i64,
+    jti: &'a str,
+    gid: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    org_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
 }
 
 /// `at_hash`: left half of the hash of the access token, with the hash of the
@@ -85,25 +116,21 @@ pub async fn mint(
         .map(|u| u.id.clone())
         .unwrap_or_else(|| grant.client.id.clone());
 
-    let mut at = Map::new();
-    at.insert("iss".into(), json!(state.settings.issuer));
-    at.insert("sub".into(), json!(sub));
-    at.insert("aud".into(), audience(state, &grant.resources));
-    at.insert("client_id".into(), json!(grant.client.id));
-    at.insert("scope".into(), json!(scope));
-    at.insert("iat".into(), json!(now));
-    at.insert("exp".into(), json!(now + ttl));
-    at.insert("jti".into(), json!(opaque::new_id()));
-    at.insert("gid".into(), json!(grant.grant_id));
-    if let Some(org) = &grant.org_id {
-        at.insert("org_id".into(), json!(org));
-    }
-    if let Some(t) = grant.auth_time {
-        at.insert("auth_time".into(), json!(t));
-    }
-    if let Some(sid) = &grant.session_id {
-        at.insert("sid".into(), json!(sid));
-    }
+    let jti = opaque::new_id();
+    let at = AccessClaims {
+        iss: &state.settings.issuer,
+        sub: &sub,
+        aud: Audience::of(&state.settings.issuer, &grant.resources),
+        client_id: &grant.client.id,
+        scope: &scope,
+        iat: now,
+        exp: now + ttl,
+        jti: &jti,
+        gid: &grant.grant_id,
+        org_id: grant.org_id.as_deref(),
+        auth_time: grant.auth_time,
+        sid: grant.session_id.as_deref(),
+    };
     let access_token = jws::sign(keys.active(Alg::Es256)?, "at+jwt", &at)?;
 
     let id_token = match grant.user {
