@@ -6,6 +6,18 @@ use crate::harness::TestServer;
 
 pub const API: &str = "/.auth/api/v1/auth";
 
+/// POSTs JSON to the first-party API: the status and the JSON answer (or null).
+pub async fn post(s: &TestServer, b: &reqwest::Client, path: &str, body: Value) -> (u16, Value) {
+    let res = b
+        .post(s.url(&format!("{API}/{path}")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
 pub async fn sign_up(
     s: &TestServer,
     client: &reqwest::Client,

@@ -15,18 +15,7 @@ use webauthn_rs_proto::AllowCredentials;
 use crate::flow;
 use crate::harness::TestServer;
 
-const API: &str = "/.auth/api/v1/auth";
-
-async fn post(s: &TestServer, b: &reqwest::Client, path: &str, body: Value) -> (u16, Value) {
-    let res = b
-        .post(s.url(&format!("{API}/{path}")))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
+use crate::accounts::{API, post};
 
 /// A software authenticator; it claims user verification (it has no PIN).
 fn authenticator() -> SoftPasskey {

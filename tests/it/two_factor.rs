@@ -7,18 +7,7 @@ use serde_json::{Value, json};
 use crate::flow::{self, PASSWORD};
 use crate::harness::TestServer;
 
-const API: &str = "/.auth/api/v1/auth";
-
-async fn post(s: &TestServer, b: &reqwest::Client, path: &str, body: Value) -> (u16, Value) {
-    let res = b
-        .post(s.url(&format!("{API}/{path}")))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
+use crate::accounts::{API, post};
 
 /// The code an authenticator app shows now, by the server's (test) clock.
 pub fn code_now(s: &TestServer, secret: &str) -> String {
