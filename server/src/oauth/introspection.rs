@@ -55,6 +55,9 @@ async fn refresh(state: &AppState, caller: &Client, token: &str) -> Result<Optio
         || row.revoked_at.is_some()
         || row.used_at.is_some()
         || row.expires_at <= state.now()
+        // The revocation list is the source of truth: a successor stored
+        // while its grant was being revoked may not carry the mark itself.
+        || store::grants::any_revoked(&state.db, &[&row.grant_id]).await?
     {
         return Ok(Some(inactive()));
     }

@@ -53,6 +53,14 @@ pub async fn find_refresh(
         .await?)
 }
 
+/// Deletes a refresh token nobody was given (a rotation that lost its race).
+pub async fn delete_refresh(db: &impl ConnectionTrait, hash: &str) -> Result<(), Error> {
+    refresh::Entity::delete_by_id(hash.to_string())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// A refresh token and its user, in one query.
 pub async fn find_refresh_with_user(
     db: &impl ConnectionTrait,

@@ -1,10 +1,8 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
 
-use sea_orm::TransactionTrait;
-
 use super::issue::{Grant, mint};
 use super::{TokenRequest, body};
-use crate::error::{Error, OAuthError, OAuthErrorCode};
+use crate::error::{OAuthError, OAuthErrorCode};
 use crate::oauth::client::{Client, GRANT_REFRESH_TOKEN};
 use crate::oauth::{pkce, redirect, resource, scope};
 use crate::state::AppState;
@@ -100,21 +98,15 @@ pub async fn exchange(
         .any(|g| g == GRANT_REFRESH_TOKEN);
     let minted = mint(state, &grant, with_refresh, None).await?;
 
-    // Consume the code and store the refresh token together: both or neither
-    // (one statement needs no transaction).
-    let Some(r) = minted.refresh_row.clone() else {
-        if !store::grants::consume_code(&state.db, &hash, now).await? {
-            return Err(replayed(state, &row.grant_id).await?);
-        }
-        return body(&minted.response);
-    };
-    let txn = state.db.begin().await.map_err(Error::from)?;
-    if !store::grants::consume_code(&txn, &hash, now).await? {
-        drop(txn);
+    // The refresh token is stored first and the code consumed second, one
+    // statement each. A lost race (the code used twice) revokes the grant,
+    // which takes the refresh token just stored with it.
+    if let Some(r) = minted.refresh_row.clone() {
+        store::grants::insert_refresh(&state.db, r).await?;
+    }
+    if !store::grants::consume_code(&state.db, &hash, now).await? {
         return Err(replayed(state, &row.grant_id).await?);
     }
-    store::grants::insert_refresh(&txn, r).await?;
-    txn.commit().await.map_err(Error::from)?;
     body(&minted.response)
 }
 

@@ -8,11 +8,9 @@
 
 use std::time::Duration;
 
-use sea_orm::TransactionTrait;
-
 use super::issue::{Grant, TokenResponse, mint};
 use super::{TokenRequest, body};
-use crate::error::{Error, OAuthError, OAuthErrorCode};
+use crate::error::{OAuthError, OAuthErrorCode};
 use crate::oauth::client::Client;
 use crate::oauth::{resource, scope};
 use crate::state::AppState;
@@ -82,18 +80,21 @@ pub async fn exchange(
     let json = body(&minted.response)?;
     let sealed = seal::seal(token, json.as_bytes()).ok_or_else(OAuthError::server_error)?;
 
-    // Claim the old token and store the new one together: both or neither.
-    let txn = state.db.begin().await.map_err(Error::from)?;
-    if !store::grants::claim_refresh(&txn, &hash, &row.grant_id, now, sealed).await? {
-        // Someone else rotated it first, or the grant was revoked: the reuse
-        // path tells which.
-        drop(txn);
+    // The successor is stored first and the old token claimed second, one
+    // statement each, with no transaction round trips. A claim that loses (a
+    // concurrent rotation, or a revoked grant) deletes the successor again;
+    // a crash in between leaves a token nobody holds. A revocation between
+    // the two either marks the successor too or makes the claim fail.
+    let successor = minted.refresh_row.as_ref().map(|r| r.token_hash.clone());
+    if let Some(r) = minted.refresh_row {
+        store::grants::insert_refresh(&state.db, r).await?;
+    }
+    if !store::grants::claim_refresh(&state.db, &hash, &row.grant_id, now, sealed).await? {
+        if let Some(h) = successor {
+            store::grants::delete_refresh(&state.db, &h).await?;
+        }
         return reuse(state, token, &hash).await;
     }
-    if let Some(r) = minted.refresh_row {
-        store::grants::insert_refresh(&txn, r).await?;
-    }
-    txn.commit().await.map_err(Error::from)?;
     Ok(json)
 }
 
