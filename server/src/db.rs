@@ -33,6 +33,15 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, ConfigError> {
     })
 }
 
+/// Whether a commit costs about a statement. SQLite in WAL mode with
+/// `synchronous=NORMAL` commits without flushing, so for two statements that
+/// belong together a transaction's extra round trips (BEGIN, COMMIT) cost more
+/// than they save, and callers commit each and undo by hand. PostgreSQL
+/// flushes its WAL at every commit: there they share one transaction.
+pub fn commits_are_cheap(db: &DatabaseConnection) -> bool {
+    db.get_database_backend() == sea_orm::DbBackend::Sqlite
+}
+
 /// Brings the schema up to date; run at every start.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await?;

@@ -2,7 +2,9 @@
 
 use super::issue::{Grant, mint};
 use super::{TokenRequest, body};
-use crate::error::{OAuthError, OAuthErrorCode};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+
+use crate::error::{Error, OAuthError, OAuthErrorCode};
 use crate::oauth::client::{Client, GRANT_REFRESH_TOKEN};
 use crate::oauth::{pkce, redirect, resource, scope};
 use crate::state::AppState;
@@ -98,16 +100,38 @@ pub async fn exchange(
         .any(|g| g == GRANT_REFRESH_TOKEN);
     let minted = mint(state, &grant, with_refresh, None).await?;
 
-    // The refresh token is stored first and the code consumed second, one
-    // statement each. A lost race (the code used twice) revokes the grant,
-    // which takes the refresh token just stored with it.
-    if let Some(r) = minted.refresh_row.clone() {
-        store::grants::insert_refresh(&state.db, r).await?;
-    }
-    if !store::grants::consume_code(&state.db, &hash, now).await? {
+    // The refresh token is stored first and the code consumed second: each
+    // committing on its own where commits are cheap (a lost race revokes the
+    // grant, the refresh token just stored with it), else in one transaction.
+    let refresh = minted.refresh_row.clone();
+    let won = if refresh.is_none() || crate::db::commits_are_cheap(&state.db) {
+        redeem(&state.db, refresh, &hash, now).await?
+    } else {
+        let txn = state.db.begin().await.map_err(Error::from)?;
+        let won = redeem(&txn, refresh, &hash, now).await?;
+        if won {
+            txn.commit().await.map_err(Error::from)?;
+        }
+        won
+    };
+    if !won {
         return Err(replayed(state, &row.grant_id).await?);
     }
     body(&minted.response)
+}
+
+/// Stores the refresh token, then consumes the code; whether the code was
+/// still unused.
+async fn redeem(
+    db: &impl ConnectionTrait,
+    refresh: Option<entities::refresh_tokens::Model>,
+    hash: &str,
+    now: i64,
+) -> Result<bool, Error> {
+    if let Some(r) = refresh {
+        store::grants::insert_refresh(db, r).await?;
+    }
+    store::grants::consume_code(db, hash, now).await
 }
 
 /// A code used twice: what the first use issued is revoked (RFC 9700 §4.5).

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use super::issue::{Grant, TokenResponse, mint};
 use super::{TokenRequest, body};
-use crate::error::{OAuthError, OAuthErrorCode};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+
+use crate::error::{Error, OAuthError, OAuthErrorCode};
 use crate::oauth::client::Client;
 use crate::oauth::{resource, scope};
 use crate::state::AppState;
@@ -80,22 +82,54 @@ pub async fn exchange(
     let json = body(&minted.response)?;
     let sealed = seal::seal(token, json.as_bytes()).ok_or_else(OAuthError::server_error)?;
 
-    // The successor is stored first and the old token claimed second, one
-    // statement each, with no transaction round trips. A claim that loses (a
-    // concurrent rotation, or a revoked grant) deletes the successor again;
-    // a crash in between leaves a token nobody holds. A revocation between
-    // the two either marks the successor too or makes the claim fail.
-    let successor = minted.refresh_row.as_ref().map(|r| r.token_hash.clone());
-    if let Some(r) = minted.refresh_row {
-        store::grants::insert_refresh(&state.db, r).await?;
-    }
-    if !store::grants::claim_refresh(&state.db, &hash, &row.grant_id, now, sealed).await? {
-        if let Some(h) = successor {
-            store::grants::delete_refresh(&state.db, &h).await?;
+    // The successor is stored first and the old token claimed second. Where
+    // commits are cheap (`db::commits_are_cheap`) each commits on its own and
+    // a claim that loses (a concurrent rotation, a revoked grant) deletes the
+    // successor again; a crash in between leaves a token nobody holds.
+    // Elsewhere both share a transaction that a lost claim rolls back. A
+    // revocation in between either marks the successor too or fails the claim.
+    let successor = minted.refresh_row.clone();
+    let won = if crate::db::commits_are_cheap(&state.db) {
+        let won = rotate(
+            &state.db,
+            successor.clone(),
+            &hash,
+            &row.grant_id,
+            now,
+            sealed,
+        )
+        .await?;
+        if let (false, Some(r)) = (won, &successor) {
+            store::grants::delete_refresh(&state.db, &r.token_hash).await?;
         }
+        won
+    } else {
+        let txn = state.db.begin().await.map_err(Error::from)?;
+        let won = rotate(&txn, successor, &hash, &row.grant_id, now, sealed).await?;
+        if won {
+            txn.commit().await.map_err(Error::from)?;
+        }
+        won
+    };
+    if !won {
         return reuse(state, token, &hash).await;
     }
     Ok(json)
+}
+
+/// Stores the successor, then claims the old token; whether the claim won.
+async fn rotate(
+    db: &impl ConnectionTrait,
+    successor: Option<entities::refresh_tokens::Model>,
+    hash: &str,
+    grant_id: &str,
+    now: i64,
+    sealed: Vec<u8>,
+) -> Result<bool, Error> {
+    if let Some(r) = successor {
+        store::grants::insert_refresh(db, r).await?;
+    }
+    store::grants::claim_refresh(db, hash, grant_id, now, sealed).await
 }
 
 /// A used token came back. Inside the grace window: the response it got the
