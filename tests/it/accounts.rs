@@ -46,7 +46,8 @@ pub async fn sign_in(
         .unwrap()
 }
 
-async fn get_session(s: &TestServer, client: &reqwest::Client) -> Value {
+/// `GET get-session`: the session and user, or null when signed out.
+pub async fn get_session(s: &TestServer, client: &reqwest::Client) -> Value {
     let res = client
         .get(s.url(&format!("{API}/get-session")))
         .send()

@@ -80,15 +80,7 @@ async fn finish(
 }
 
 async fn session_email(s: &TestServer, b: &reqwest::Client) -> Value {
-    let v: Value = b
-        .get(s.url(&format!("{API}/get-session")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["user"]["email"].clone()
+    crate::accounts::get_session(s, b).await["user"]["email"].clone()
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::flow::{self, PASSWORD};
 use crate::harness::TestServer;
 
-use crate::accounts::{API, post};
+use crate::accounts::{API, get_session, post};
 
 /// The code an authenticator app shows now, by the server's (test) clock.
 pub fn code_now(s: &TestServer, secret: &str) -> String {
@@ -46,16 +46,6 @@ async fn sign_in(s: &TestServer, b: &reqwest::Client, email: &str) -> Value {
     let res = crate::accounts::sign_in(s, b, email, PASSWORD).await;
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
-}
-
-async fn session(s: &TestServer, b: &reqwest::Client) -> Value {
-    b.get(s.url(&format!("{API}/get-session")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 async fn sign_out(s: &TestServer, b: &reqwest::Client) {
@@ -133,7 +123,7 @@ async fn enable_confirm_sign_in_backup_code_replay_disable() {
     let body = sign_in(&s, &b, email).await;
     assert_eq!(body, json!({ "twoFactorRedirect": true }));
     assert_eq!(
-        session(&s, &b).await,
+        get_session(&s, &b).await,
         Value::Null,
         "pending is not signed in"
     );
@@ -154,7 +144,7 @@ async fn enable_confirm_sign_in_backup_code_replay_disable() {
             .starts_with("portcullis_session="),
         "a new session token once the second factor is in"
     );
-    assert_eq!(session(&s, &b).await["user"]["email"], email);
+    assert_eq!(get_session(&s, &b).await["user"]["email"], email);
 
     // A backup code works once, in any letter case and with or without the dash.
     sign_out(&s, &b).await;

@@ -313,7 +313,8 @@ fn already_registered() -> ApiError {
     )
 }
 
-fn clean_name(name: Option<&str>) -> Option<String> {
+/// A passkey's name as stored: trimmed, at most 100 characters, not empty.
+pub fn clean_name(name: Option<&str>) -> Option<String> {
     let n: String = name?.trim().chars().take(100).collect();
     (!n.is_empty()).then_some(n)
 }

@@ -51,6 +51,8 @@ pub struct Enrolment {
 pub enum Method {
     Totp,
     BackupCode,
+    /// A TOTP code that confirmed a pending enrolment (and turned it on).
+    Enrolment,
 }
 
 fn invalid_code() -> ApiError {
@@ -253,6 +255,10 @@ pub async fn check_code(
         check_backup_code(state, &row, code).await
     } else {
         Err(invalid_code())
+    };
+    let checked = match checked {
+        Ok(Method::Totp) if !row.enabled => Ok(Method::Enrolment),
+        other => other,
     };
     match &checked {
         Ok(_) if row.failures > 0 => {

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::no_store;
 use crate::error::ApiError;
 use crate::http::cookies;
 use crate::http::extract::{CurrentSession, client_info, origin_allowed, session_token};
@@ -147,9 +148,8 @@ async fn sign_up(
         .sign_ups
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (token, info) = session::start(&state, user, &["pwd"], client_info(&req)).await?;
-    Ok(HttpResponse::Ok()
+    Ok(no_store(&mut HttpResponse::Ok())
         .cookie(cookies::session(&state.settings, token))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({ "token": null, "user": user_json(&info.user) })))
 }
 
@@ -198,9 +198,8 @@ pub(super) fn signed_in_response(
     } else {
         json!({ "redirect": false, "token": null, "url": null, "user": user_json(&info.user) })
     };
-    HttpResponse::Ok()
+    no_store(&mut HttpResponse::Ok())
         .cookie(cookies::session(&state.settings, token))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(body)
 }
 
@@ -222,9 +221,7 @@ async fn get_session(current: CurrentSession) -> HttpResponse {
         Some(info) => session_json(&info),
         None => Value::Null,
     };
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(body)
+    no_store(&mut HttpResponse::Ok()).json(body)
 }
 
 /// Mail-sending requests share a per-address budget.

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::api::{client_ip, require_origin, signed_in, signed_in_response, status_ok, user_json};
+use super::no_store;
 use crate::error::ApiError;
 use crate::http::cookies;
 use crate::http::extract::{CurrentSession, client_info, session_token};
@@ -58,7 +59,7 @@ fn options_json(
 ) -> Result<HttpResponse, ApiError> {
     let mut body = serde_json::to_value(options).map_err(|_| ApiError::internal())?;
     body["ceremony"] = Value::String(ceremony);
-    Ok(no_store().json(body))
+    Ok(no_store(&mut HttpResponse::Ok()).json(body))
 }
 
 fn passkey_json(p: &entities::passkeys::Model) -> Value {
@@ -189,13 +190,12 @@ async fn passkey_rename(
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
     let info = signed_in(current)?;
-    let name: String = body.name.trim().chars().take(100).collect();
-    if name.is_empty() {
+    let Some(name) = passkey::clean_name(Some(&body.name)) else {
         return Err(ApiError::bad_request(
             "INVALID_NAME",
             "Give the passkey a name.",
         ));
-    }
+    };
     if !store::passkeys::rename(&state.db, &info.user.id, &body.id, &name).await? {
         return Err(no_such_passkey());
     }
@@ -248,7 +248,7 @@ async fn two_factor_enable(
     let password = body.and_then(|b| b.into_inner().password);
     let enrolment =
         two_factor::enable(&state, &info, &client_ip(&req), password.as_deref()).await?;
-    Ok(no_store().json(enrolment))
+    Ok(no_store(&mut HttpResponse::Ok()).json(enrolment))
 }
 
 #[derive(Deserialize)]
@@ -270,24 +270,17 @@ async fn two_factor_verify(
     let info = session::lookup_any(&state, &token)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    let enrolling = !store::two_factors::is_enabled(&state.db, &info.user.id).await?;
     let method = two_factor::check_code(&state, &info.user, &client_ip(&req), &body.code).await?;
     let body = |info: &session::SessionInfo| json!({ "status": true, "token": null, "user": user_json(&info.user) });
-    if enrolling {
-        return Ok(no_store().json(body(&info)));
+    if method == two_factor::Method::Enrolment {
+        return Ok(no_store(&mut HttpResponse::Ok()).json(body(&info)));
     }
     let (token, info) = session::elevate(&state, &info, two_factor::amr_of(method))
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    Ok(no_store()
+    Ok(no_store(&mut HttpResponse::Ok())
         .cookie(cookies::session(&state.settings, token))
         .json(body(&info)))
-}
-
-fn no_store() -> actix_web::HttpResponseBuilder {
-    let mut res = HttpResponse::Ok();
-    res.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"));
-    res
 }
 
 /// `POST two-factor/disable` `{code}`.
@@ -316,5 +309,5 @@ async fn two_factor_backup_codes(
     let codes =
         two_factor::regenerate_backup_codes(&state, &info.user, &client_ip(&req), &body.code)
             .await?;
-    Ok(no_store().json(json!({ "backupCodes": codes })))
+    Ok(no_store(&mut HttpResponse::Ok()).json(json!({ "backupCodes": codes })))
 }

@@ -186,9 +186,7 @@ fn audiences(state: &AppState, path: &str) -> Vec<String> {
 
 /// JSON that must not be cached (RFC 6749 §5.1), readable cross-origin.
 fn no_store_json(body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"))
+    super::uncached(&mut HttpResponse::Ok())
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .content_type("application/json")
         .body(body)

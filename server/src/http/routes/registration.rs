@@ -4,10 +4,10 @@
 //! every answer, errors included, carries `Access-Control-Allow-Origin: *`;
 //! no cookies are involved, the registration access token is a bearer token.
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use crate::error::OAuthError;
@@ -72,12 +72,7 @@ async fn preflight_manage() -> HttpResponse {
 /// A client information response: JSON, never cached (it carries secrets,
 /// RFC 7591 §3.2.1).
 fn client_information(status: StatusCode, body: &Value) -> HttpResponse {
-    no_store(&mut HttpResponse::build(status)).json(body)
-}
-
-fn no_store(res: &mut HttpResponseBuilder) -> &mut HttpResponseBuilder {
-    res.insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")))
+    super::uncached(&mut HttpResponse::build(status)).json(body)
 }
 
 /// The token of an `Authorization: Bearer …` header (RFC 6750 §2.1).
@@ -129,5 +124,5 @@ async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, OAuthError> {
     registration::delete(&state, &path, bearer(&req)).await?;
-    Ok(no_store(&mut HttpResponse::NoContent()).finish())
+    Ok(super::uncached(&mut HttpResponse::NoContent()).finish())
 }
