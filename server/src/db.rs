@@ -21,6 +21,13 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, ConfigError> {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                // Random keys (hashed codes and tokens) land on a different
+                // index page per row; a page cache that holds the indexes
+                // (32 MiB at most, against SQLite's 2 MiB) saves re-reading
+                // them after every checkpoint. (Checkpointing on a second
+                // connection instead, measured: more rows/s at 16
+                // connections, fewer at 64, and three times the p99.)
+                .pragma("cache_size", "-32768")
         });
     } else {
         opts.max_connections(16);

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::error::OAuthError;
 use crate::oauth::client::{self, Client};
+use crate::oauth::discovery::endpoint;
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::{jwt, opaque};
@@ -48,6 +49,10 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
     let decoded = String::from_utf8(STANDARD.decode(value.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
     let unescape = |s: &str| -> Option<String> {
+        // Generated ids and secrets have nothing to unescape.
+        if !s.contains(['%', '+']) {
+            return Some(s.to_string());
+        }
         url::form_urlencoded::parse(format!("x={s}").as_bytes())
             .next()
             .map(|(_, v)| v.into_owned())
@@ -55,12 +60,12 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
-/// Authenticates the client; `audiences` are the values a client assertion's
-/// `aud` may name (the issuer and this endpoint's URL).
+/// Authenticates the client at the endpoint `path` (which, with the issuer,
+/// is what a client assertion's `aud` may name).
 pub async fn authenticate(
     state: &AppState,
     p: &Presented,
-    audiences: &[String],
+    path: &str,
 ) -> Result<Arc<Client>, OAuthError> {
     let basic = match p.authorization.as_deref() {
         Some(h) if h.trim_start().to_ascii_lowercase().starts_with("basic") => {
@@ -96,7 +101,8 @@ pub async fn authenticate(
                 "client_assertion_type must be the JWT bearer type (RFC 7523 §2.2)",
             ));
         }
-        return by_assertion(state, p.client_id.as_deref(), assertion, audiences).await;
+        let audiences = audiences(state, path);
+        return by_assertion(state, p.client_id.as_deref(), assertion, &audiences).await;
     }
     // `none`: a public client names itself.
     let id = p.client_id.as_deref().ok_or_else(invalid)?;
@@ -105,6 +111,17 @@ pub async fn authenticate(
         return Err(invalid());
     }
     Ok(client)
+}
+
+/// The values a client assertion's `aud` may take at `path`: the issuer or
+/// the endpoint's own URL (RFC 7523 §3), and the token endpoint's.
+fn audiences(state: &AppState, path: &str) -> Vec<String> {
+    let issuer = &state.settings.issuer;
+    vec![
+        issuer.clone(),
+        endpoint(issuer, path),
+        endpoint(issuer, "/oauth2/token"),
+    ]
 }
 
 async fn by_secret(state: &AppState, id: &str, secret: &str) -> Result<Arc<Client>, OAuthError> {

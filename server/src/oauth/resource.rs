@@ -25,15 +25,22 @@ pub fn resolve(
 ) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for r in requested {
-        let parsed =
-            Url::parse(r).map_err(|_| format!("{r:?} is not an absolute URI (RFC 8707 §2)"))?;
-        if parsed.fragment().is_some() {
-            return Err(format!("{r:?} must not contain a fragment (RFC 8707 §2)"));
-        }
-        let canonical = deployment
-            .iter()
-            .find(|d| same(d, r))
-            .ok_or_else(|| format!("{r:?} is not a resource of this server"))?;
+        // The configured spelling itself needs no parsing: configuration
+        // already checked it is absolute and has no fragment.
+        let canonical = match deployment.iter().find(|d| *d == r) {
+            Some(exact) => exact,
+            None => {
+                let parsed = Url::parse(r)
+                    .map_err(|_| format!("{r:?} is not an absolute URI (RFC 8707 §2)"))?;
+                if parsed.fragment().is_some() {
+                    return Err(format!("{r:?} must not contain a fragment (RFC 8707 §2)"));
+                }
+                deployment
+                    .iter()
+                    .find(|d| same(d, r))
+                    .ok_or_else(|| format!("{r:?} is not a resource of this server"))?
+            }
+        };
         let allowed = client.metadata.resources.is_empty()
             || client.metadata.resources.iter().any(|c| same(c, canonical));
         if !allowed {

@@ -4,7 +4,6 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 
 use crate::error::OAuthError;
-use crate::oauth::discovery::endpoint;
 use crate::oauth::token::{self, TokenRequest};
 use crate::oauth::{client_auth, introspection, revocation, userinfo};
 use crate::state::AppState;
@@ -169,19 +168,8 @@ async fn authenticated(
     path: &str,
 ) -> Result<(Form, std::sync::Arc<crate::oauth::client::Client>), OAuthError> {
     let form = Form::parse(req, body)?;
-    let client =
-        client_auth::authenticate(state, &form.presented(req), &audiences(state, path)).await?;
+    let client = client_auth::authenticate(state, &form.presented(req), path).await?;
     Ok((form, client))
-}
-
-/// The values a client assertion's `aud` may take here: the issuer or the
-/// endpoint's own URL (RFC 7523 §3).
-fn audiences(state: &AppState, path: &str) -> Vec<String> {
-    vec![
-        state.settings.issuer.clone(),
-        endpoint(&state.settings.issuer, path),
-        endpoint(&state.settings.issuer, "/oauth2/token"),
-    ]
 }
 
 /// JSON that must not be cached (RFC 6749 §5.1), readable cross-origin.
