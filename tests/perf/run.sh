@@ -130,6 +130,16 @@ sample_rss() {
 }
 peak_rss() { awk '/^[0-9]+$/ && $1 > m { m = $1 } END { print m + 0 }' "$1" 2>/dev/null || echo 0; }
 
+# CPU time (clock ticks, user + system, all threads) of process $1; the
+# name in /proc/PID/stat may hold spaces, so fields count from its ')'.
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0; }
+# "busy total" clock ticks of core $1 since boot.
+core_ticks() { awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
+CLK_TCK=$(getconf CLK_TCK)
+# What row() reports besides wrk's figures: the server's CPU ticks during the
+# measurement and how busy the load core was (%), set by measure().
+CPU_TICKS= LOAD_BUSY=
+
 # wrk on the load core; its "PERF ..." line (see lua/common.lua) ends up in $2.
 # usage: load LUA_SCRIPT OUTFILE CONNECTIONS PATH
 load() {
@@ -161,9 +171,16 @@ row() {
   if grep -q '^PERF_SAMPLE' "$log"; then
     notes="${notes:+$notes; }first unexpected: $(grep -m1 '^PERF_SAMPLE' "$log" | cut -c13-90 | tr '|\t' '/ ')"
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" \
+  # Server CPU per answer: what the load generator cannot cap. wrk alone on
+  # its core tops out near 130,000 req/s here; where the load core is busy
+  # ~100%, req/s measures wrk and µs/req is the server's own figure.
+  local cpu_us=
+  if [[ -n $CPU_TICKS ]] && (( $(field "$log" requests) > 0 )); then
+    cpu_us=$(awk -v t="$CPU_TICKS" -v hz="$CLK_TCK" -v n="$(field "$log" requests)" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" \
     "$(field "$log" rps)" "$(field "$log" p50_ms)" "$(field "$log" p99_ms)" \
-    "$errors" "$(( rss / 1024 ))" "$notes" >> "$ROWS"
+    "$errors" "$(( rss / 1024 ))" "$notes" "$cpu_us" "$LOAD_BUSY" >> "$ROWS"
   printf '   %-24s c=%-3s %s\n' "$2" "$3" "$(grep -m1 '^PERF ' "$log" | cut -c6-)" >&2
 }
 
@@ -179,9 +196,14 @@ measure() {
   local tag="$OUT/${1// /_}-$2-$3"
   sample_rss "$SERVER_PID" "$tag.rss" & local sampler=$!
   taskset -pc $LOAD_CPU $sampler >/dev/null
+  local c0 c1 b0 t0 b1 t1
+  c0=$(cpu_ticks "$SERVER_PID"); read -r b0 t0 < <(core_ticks $LOAD_CPU)
   load "$4" "$tag.wrk" "$3" "$5"
+  c1=$(cpu_ticks "$SERVER_PID"); read -r b1 t1 < <(core_ticks $LOAD_CPU)
   kill $sampler 2>/dev/null; wait $sampler 2>/dev/null || true
+  CPU_TICKS=$(( c1 - c0 )) LOAD_BUSY=$(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 ))
   row "$1" "$2" "$3" "$tag.wrk" "$tag.rss" "${6:-}"
+  CPU_TICKS= LOAD_BUSY=
 }
 
 # Pool size for the next single-use measurement, from the last row's req/s.
@@ -355,18 +377,21 @@ fi
 
 # ---------------------------------------------------------------- report
 
-# Portcullis rows get "req/s ÷ peer req/s" for the same scenario and connections.
+# Portcullis rows get "req/s ÷ peer req/s" and "peer CPU/req ÷ ours" for the
+# same scenario and connections.
 table() {
-  echo '| server | scenario | conns | req/s | p50 ms | p99 ms | errors | peak RSS MiB | ÷ peer | notes |'
-  echo '|---|---|--:|--:|--:|--:|--:|--:|--:|---|'
+  echo '| server | scenario | conns | req/s | p50 ms | p99 ms | errors | peak RSS MiB | server CPU µs/req | load core busy % | ÷ peer req/s | ÷ peer CPU/req | notes |'
+  echo '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|'
   awk -F'\t' '
-    NR == FNR { if ($1 ~ /^oidc-provider/) peer[$2 "|" $3] = $4; next }
+    NR == FNR { if ($1 ~ /^oidc-provider/) { peer[$2 "|" $3] = $4; pcpu[$2 "|" $3] = $10 }; next }
     {
-      ratio = ""
-      if ($1 ~ /^Portcullis/ && (($2 "|" $3) in peer) && peer[$2 "|" $3] > 0 && $4 != "-")
-        ratio = sprintf("%.2f", $4 / peer[$2 "|" $3])
+      k = $2 "|" $3; ratio = ""; cratio = ""
+      if ($1 ~ /^Portcullis/ && (k in peer) && peer[k] > 0 && $4 != "-")
+        ratio = sprintf("%.2f", $4 / peer[k])
+      if ($1 ~ /^Portcullis/ && (k in pcpu) && pcpu[k] > 0 && $10 > 0)
+        cratio = sprintf("%.2f", pcpu[k] / $10)
       rps = ($4 == "-") ? "-" : sprintf("%.0f", $4)
-      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, rps, $5, $6, $7, $8, ratio, $9
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, rps, $5, $6, $7, $8, $10, $11, ratio, cratio, $9
     }' "$ROWS" "$ROWS"
 }
 
@@ -394,8 +419,13 @@ CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   echo
   echo "errors = socket errors + answers with an unexpected status or body (for"
   echo "device polling, 400 \`authorization_pending\`/\`slow_down\` are the expected answers)."
-  echo "÷ peer = Portcullis req/s divided by oidc-provider req/s for the same scenario"
-  echo "and connections. Peak RSS: largest VmRSS of the server process, sampled every"
+  echo "÷ peer req/s = Portcullis req/s divided by oidc-provider req/s for the same"
+  echo "scenario and connections. Server CPU µs/req = the server process's CPU time"
+  echo "(user + system, all threads, from /proc) during the measurement divided by"
+  echo "the answers; ÷ peer CPU/req = the peer's µs/req divided by Portcullis'. Load"
+  echo "core busy % = how busy wrk's core was: near 100, wrk itself is the limit"
+  echo "(alone on its core it reaches about 130,000 req/s here) and req/s understates"
+  echo "the server. Peak RSS: largest VmRSS of the server process, sampled every"
   echo "100 ms during the measurement. The peer runs on \`NODE_ENV=production\` with its"
   echo "in-memory adapter (no LRU cap); Portcullis writes to its database."
 } > "$HERE/RESULTS.md"

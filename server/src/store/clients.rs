@@ -15,7 +15,7 @@ pub async fn insert(db: &impl ConnectionTrait, client: clients::Model) -> Result
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<clients::Model>, Error> {
-    Ok(clients::Entity::find_by_id(id.to_string()).one(db).await?)
+    Ok(super::unique(db, clients::Entity::find_by_id(id.to_string())).await?)
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<clients::Model>, Error> {

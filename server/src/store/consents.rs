@@ -14,11 +14,11 @@ pub async fn find(
     user_id: &str,
     client_id: &str,
 ) -> Result<Option<consents::Model>, Error> {
-    Ok(
-        consents::Entity::find_by_id((user_id.to_string(), client_id.to_string()))
-            .one(db)
-            .await?,
+    Ok(super::unique(
+        db,
+        consents::Entity::find_by_id((user_id.to_string(), client_id.to_string())),
     )
+    .await?)
 }
 
 /// Records (or widens) a consent.
@@ -48,7 +48,7 @@ pub async fn take_request(
     db: &impl ConnectionTrait,
     id: &str,
 ) -> Result<Option<requests::Model>, Error> {
-    let Some(found) = requests::Entity::find_by_id(id.to_string()).one(db).await? else {
+    let Some(found) = super::unique(db, requests::Entity::find_by_id(id.to_string())).await? else {
         return Ok(None);
     };
     let deleted = requests::Entity::delete_many()

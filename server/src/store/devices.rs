@@ -36,19 +36,18 @@ pub async fn by_device_code(
     db: &impl ConnectionTrait,
     hash: &str,
 ) -> Result<Option<devices::Model>, Error> {
-    Ok(devices::Entity::find_by_id(hash.to_string())
-        .one(db)
-        .await?)
+    Ok(super::unique(db, devices::Entity::find_by_id(hash.to_string())).await?)
 }
 
 pub async fn by_user_code(
     db: &impl ConnectionTrait,
     user_code: &str,
 ) -> Result<Option<devices::Model>, Error> {
-    Ok(devices::Entity::find()
-        .filter(devices::Column::UserCode.eq(user_code))
-        .one(db)
-        .await?)
+    Ok(super::unique(
+        db,
+        devices::Entity::find().filter(devices::Column::UserCode.eq(user_code)),
+    )
+    .await?)
 }
 
 /// Records the user's decision on a still-pending, unexpired authorization;

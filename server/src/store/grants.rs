@@ -22,10 +22,11 @@ pub async fn find_code(
     db: &impl ConnectionTrait,
     hash: &str,
 ) -> Result<Option<(codes::Model, Option<users::Model>)>, Error> {
-    Ok(codes::Entity::find_by_id(hash.to_string())
-        .find_also_related(users::Entity)
-        .one(db)
-        .await?)
+    Ok(super::unique_with(
+        db,
+        codes::Entity::find_by_id(hash.to_string()).find_also_related(users::Entity),
+    )
+    .await?)
 }
 
 /// Marks a code used; true for exactly one caller.
@@ -48,9 +49,7 @@ pub async fn find_refresh(
     db: &impl ConnectionTrait,
     hash: &str,
 ) -> Result<Option<refresh::Model>, Error> {
-    Ok(refresh::Entity::find_by_id(hash.to_string())
-        .one(db)
-        .await?)
+    Ok(super::unique(db, refresh::Entity::find_by_id(hash.to_string())).await?)
 }
 
 /// Deletes a refresh token nobody was given (a rotation that lost its race).
@@ -66,10 +65,11 @@ pub async fn find_refresh_with_user(
     db: &impl ConnectionTrait,
     hash: &str,
 ) -> Result<Option<(refresh::Model, Option<users::Model>)>, Error> {
-    Ok(refresh::Entity::find_by_id(hash.to_string())
-        .find_also_related(users::Entity)
-        .one(db)
-        .await?)
+    Ok(super::unique_with(
+        db,
+        refresh::Entity::find_by_id(hash.to_string()).find_also_related(users::Entity),
+    )
+    .await?)
 }
 
 /// Marks a refresh token used and stores the sealed response it got (for

@@ -13,8 +13,31 @@ pub mod sessions;
 pub mod two_factors;
 pub mod users;
 
-use sea_orm::DbErr;
 use sea_orm::error::SqlErr;
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Select, SelectTwo};
+
+// Lookups by a unique key use `unique`/`unique_with` rather than sea-orm's
+// `.one()`, whose `LIMIT ?` is a bound parameter: SQLite as sqlx bundles it
+// (with STAT4) marks a bound LIMIT as plan-relevant and re-prepares the
+// statement at every execution, which was a sixth of a code exchange's CPU.
+// Without the LIMIT, a statement prepared once is reused from sqlx's cache.
+// Only for filters on a primary or unique key: they match one row at most.
+
+/// The row a unique-key `select` matches, if any.
+pub async fn unique<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+) -> Result<Option<E::Model>, DbErr> {
+    Ok(select.all(db).await?.into_iter().next())
+}
+
+/// As [`unique`], with the related row a `find_also_related` joins.
+pub async fn unique_with<E: EntityTrait, F: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: SelectTwo<E, F>,
+) -> Result<Option<(E::Model, Option<F::Model>)>, DbErr> {
+    Ok(select.all(db).await?.into_iter().next())
+}
 
 /// Whether an insert lost a race on a unique key.
 pub fn is_unique_violation(e: &DbErr) -> bool {

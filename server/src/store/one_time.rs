@@ -39,7 +39,7 @@ pub async fn consume(
     if res.rows_affected != 1 {
         return Ok(None);
     }
-    Ok(ott::Entity::find_by_id(hash.to_string()).one(db).await?)
+    Ok(super::unique(db, ott::Entity::find_by_id(hash.to_string())).await?)
 }
 
 /// An unexpired, unused token of `kind`, without consuming it.
@@ -49,8 +49,7 @@ pub async fn find_live(
     kind: &str,
     now: i64,
 ) -> Result<Option<ott::Model>, Error> {
-    Ok(ott::Entity::find_by_id(hash.to_string())
-        .one(db)
+    Ok(super::unique(db, ott::Entity::find_by_id(hash.to_string()))
         .await?
         .filter(|r| r.kind == kind && r.consumed_at.is_none() && r.expires_at > now))
 }

@@ -71,7 +71,5 @@ pub async fn find(
     db: &impl ConnectionTrait,
     id: &str,
 ) -> Result<Option<organizations::Model>, Error> {
-    Ok(organizations::Entity::find_by_id(id.to_string())
-        .one(db)
-        .await?)
+    Ok(super::unique(db, organizations::Entity::find_by_id(id.to_string())).await?)
 }

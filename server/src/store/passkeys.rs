@@ -31,7 +31,7 @@ pub async fn for_user(
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<passkeys::Model>, Error> {
-    Ok(passkeys::Entity::find_by_id(id.to_string()).one(db).await?)
+    Ok(super::unique(db, passkeys::Entity::find_by_id(id.to_string())).await?)
 }
 
 /// Records a successful use. The counter only moves forward: a concurrent use
@@ -116,9 +116,7 @@ pub async fn take_ceremony(
     kind: &str,
     now: i64,
 ) -> Result<Option<ceremonies::Model>, Error> {
-    let Some(row) = ceremonies::Entity::find_by_id(id_hash.to_string())
-        .one(db)
-        .await?
+    let Some(row) = super::unique(db, ceremonies::Entity::find_by_id(id_hash.to_string())).await?
     else {
         return Ok(None);
     };

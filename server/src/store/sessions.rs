@@ -33,12 +33,14 @@ pub async fn find_live(
     token_hash: &str,
     now: i64,
 ) -> Result<Option<(sessions::Model, users::Model)>, Error> {
-    let found = sessions::Entity::find()
-        .filter(sessions::Column::TokenHash.eq(token_hash))
-        .filter(sessions::Column::ExpiresAt.gt(now))
-        .find_also_related(users::Entity)
-        .one(db)
-        .await?;
+    let found = super::unique_with(
+        db,
+        sessions::Entity::find()
+            .filter(sessions::Column::TokenHash.eq(token_hash))
+            .filter(sessions::Column::ExpiresAt.gt(now))
+            .find_also_related(users::Entity),
+    )
+    .await?;
     Ok(found.and_then(|(s, u)| u.map(|u| (s, u))))
 }
 

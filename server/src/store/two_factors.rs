@@ -13,9 +13,7 @@ pub async fn find(
     db: &impl ConnectionTrait,
     user_id: &str,
 ) -> Result<Option<two_factors::Model>, Error> {
-    Ok(two_factors::Entity::find_by_id(user_id.to_string())
-        .one(db)
-        .await?)
+    Ok(super::unique(db, two_factors::Entity::find_by_id(user_id.to_string())).await?)
 }
 
 /// Whether the user has a confirmed TOTP factor.

@@ -51,22 +51,22 @@ pub async fn find_with_password(
     db: &impl ConnectionTrait,
     email: &str,
 ) -> Result<Option<(users::Model, Option<String>)>, Error> {
-    let Some(user) = users::Entity::find()
-        .filter(users::Column::Email.eq(email))
-        .one(db)
-        .await?
+    let Some(user) = super::unique(
+        db,
+        users::Entity::find().filter(users::Column::Email.eq(email)),
+    )
+    .await?
     else {
         return Ok(None);
     };
-    let hash = credentials::Entity::find_by_id(user.id.clone())
-        .one(db)
+    let hash = super::unique(db, credentials::Entity::find_by_id(user.id.clone()))
         .await?
         .map(|c| c.password_hash);
     Ok(Some((user, hash)))
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<users::Model>, Error> {
-    Ok(users::Entity::find_by_id(id.to_string()).one(db).await?)
+    Ok(super::unique(db, users::Entity::find_by_id(id.to_string())).await?)
 }
 
 pub async fn mark_verified(
