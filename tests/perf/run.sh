@@ -136,9 +136,6 @@ cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $1
 # "busy total" clock ticks of core $1 since boot.
 core_ticks() { awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
 CLK_TCK=$(getconf CLK_TCK)
-# What row() reports besides wrk's figures: the server's CPU ticks during the
-# measurement and how busy the load core was (%), set by measure().
-CPU_TICKS= LOAD_BUSY=
 
 # wrk on the load core; its "PERF ..." line (see lua/common.lua) ends up in $2.
 # usage: load LUA_SCRIPT OUTFILE CONNECTIONS PATH
@@ -149,8 +146,9 @@ load() {
 
 field() { grep -m1 '^PERF ' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
-# Appends one table row from a wrk log and the RSS file.
-# usage: row LABEL SCENARIO CONNECTIONS WRKLOG RSSFILE NOTES
+# Appends one table row from a wrk log and the RSS file; measure() adds the
+# server's CPU ticks during the load and how busy the load core was (%).
+# usage: row LABEL SCENARIO CONNECTIONS WRKLOG RSSFILE NOTES [CPU_TICKS LOAD_BUSY]
 row() {
   local log=$4 rss notes=$6 errors
   if ! grep -q '^PERF ' "$log"; then
@@ -171,16 +169,14 @@ row() {
   if grep -q '^PERF_SAMPLE' "$log"; then
     notes="${notes:+$notes; }first unexpected: $(grep -m1 '^PERF_SAMPLE' "$log" | cut -c13-90 | tr '|\t' '/ ')"
   fi
-  # Server CPU per answer: what the load generator cannot cap. wrk alone on
-  # its core tops out near 130,000 req/s here; where the load core is busy
-  # ~100%, req/s measures wrk and µs/req is the server's own figure.
-  local cpu_us=
-  if [[ -n $CPU_TICKS ]] && (( $(field "$log" requests) > 0 )); then
-    cpu_us=$(awk -v t="$CPU_TICKS" -v hz="$CLK_TCK" -v n="$(field "$log" requests)" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+  # Server CPU per answer (what a saturated load generator cannot cap).
+  local cpu_us= ticks=${7:-} busy=${8:-}
+  if [[ -n $ticks ]] && (( $(field "$log" requests) > 0 )); then
+    cpu_us=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v n="$(field "$log" requests)" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" \
     "$(field "$log" rps)" "$(field "$log" p50_ms)" "$(field "$log" p99_ms)" \
-    "$errors" "$(( rss / 1024 ))" "$notes" "$cpu_us" "$LOAD_BUSY" >> "$ROWS"
+    "$errors" "$(( rss / 1024 ))" "$notes" "$cpu_us" "$busy" >> "$ROWS"
   printf '   %-24s c=%-3s %s\n' "$2" "$3" "$(grep -m1 '^PERF ' "$log" | cut -c6-)" >&2
 }
 
@@ -201,9 +197,8 @@ measure() {
   load "$4" "$tag.wrk" "$3" "$5"
   c1=$(cpu_ticks "$SERVER_PID"); read -r b1 t1 < <(core_ticks $LOAD_CPU)
   kill $sampler 2>/dev/null; wait $sampler 2>/dev/null || true
-  CPU_TICKS=$(( c1 - c0 )) LOAD_BUSY=$(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 ))
-  row "$1" "$2" "$3" "$tag.wrk" "$tag.rss" "${6:-}"
-  CPU_TICKS= LOAD_BUSY=
+  row "$1" "$2" "$3" "$tag.wrk" "$tag.rss" "${6:-}" \
+    $(( c1 - c0 )) $(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 ))
 }
 
 # Pool size for the next single-use measurement, from the last row's req/s.
