@@ -60,7 +60,7 @@ impl AppState {
         let now = clock.now();
         let metrics = Metrics::default();
         metrics.count_statements(&mut db);
-        let device_inserts = crate::oauth::device::Inserts::start(db.clone());
+        let device_inserts = crate::oauth::device::Inserts::new(db.clone());
         let keys = KeyStore::open(db.clone(), now).await?;
         let passwords = PasswordHasher::new(settings.password.max_concurrent_hashes).await?;
         let discovery = Discovery::new(&settings)?;

@@ -15,12 +15,11 @@ use std::time::Duration;
 
 use entities::device_authorizations as devices;
 use moka::sync::Cache;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::error::{Error, OAuthError, OAuthErrorCode};
 use crate::login::session::SessionInfo;
 use crate::oauth::client::{self, Client};
-use crate::oauth::discovery::endpoint;
 use crate::oauth::{resource, scope};
 use crate::state::AppState;
 use crate::store;
@@ -100,13 +99,24 @@ impl Pacer {
     }
 }
 
+/// The device authorization response (RFC 8628 §3.2).
+#[derive(Serialize)]
+pub struct DeviceAuthorization<'a> {
+    pub device_code: String,
+    pub user_code: String,
+    pub verification_uri: &'a str,
+    pub verification_uri_complete: String,
+    pub expires_in: i64,
+    pub interval: i64,
+}
+
 /// `POST /oauth2/device_authorization` (RFC 8628 §3.1–3.2).
-pub async fn authorize(
-    state: &AppState,
+pub async fn authorize<'a>(
+    state: &'a AppState,
     client: &Client,
     scope_param: Option<&str>,
     resource_param: &[String],
-) -> Result<Value, OAuthError> {
+) -> Result<DeviceAuthorization<'a>, OAuthError> {
     if !client
         .metadata
         .grant_types
@@ -132,12 +142,12 @@ pub async fn authorize(
         .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
     let now = state.now();
     let ttl = state.settings.tokens.device_code_ttl;
-    let device_code = opaque::new_secret();
+    let device_code = opaque::new_ordered_secret();
     // A collision on the unique user code is astronomically rare; retry anyway.
     for _ in 0..5 {
         let user_code = UserCode::generate();
         let row = devices::Model {
-            device_code_hash: opaque::hash_secret(&device_code),
+            device_code_hash: opaque::ordered_hash(&device_code),
             user_code: user_code.as_str().to_string(),
             client_id: client.id.clone(),
             scope: scopes.join(" "),
@@ -154,20 +164,19 @@ pub async fn authorize(
             consumed_at: None,
         };
         if state.device_inserts.insert(row).await? {
-            let verification_uri = endpoint(&state.settings.issuer, "/device");
-            let mut complete =
-                url::Url::parse(&verification_uri).map_err(|_| OAuthError::server_error())?;
-            complete
-                .query_pairs_mut()
-                .append_pair("user_code", &user_code.display());
-            return Ok(json!({
-                "device_code": device_code,
-                "user_code": user_code.display(),
-                "verification_uri": verification_uri,
-                "verification_uri_complete": complete.to_string(),
-                "expires_in": ttl,
-                "interval": state.settings.tokens.device_poll_interval,
-            }));
+            let verification_uri = &state.discovery.device_verification_uri;
+            return Ok(DeviceAuthorization {
+                // The user code's alphabet and dash need no escaping in a query.
+                verification_uri_complete: format!(
+                    "{verification_uri}?user_code={}",
+                    user_code.display()
+                ),
+                verification_uri,
+                device_code,
+                user_code: user_code.display(),
+                expires_in: ttl,
+                interval: state.settings.tokens.device_poll_interval,
+            });
         }
     }
     Err(OAuthError::server_error())
@@ -185,7 +194,7 @@ pub async fn poll(
     client: &Client,
     device_code: &str,
 ) -> Result<Poll, OAuthError> {
-    let hash = opaque::hash_secret(device_code);
+    let hash = opaque::ordered_hash(device_code);
     let now = state.now();
     let row = store::devices::by_device_code(&state.db, &hash)
         .await?
@@ -275,58 +284,122 @@ pub async fn answer(
 /// previous INSERT runs are written together in one statement, and each
 /// request answers only once its row is stored. Under load that turns a
 /// database round trip per request into one per batch.
-pub struct Inserts {
-    queue: tokio::sync::mpsc::UnboundedSender<(
-        devices::Model,
-        tokio::sync::oneshot::Sender<Result<bool, Error>>,
-    )>,
+///
+/// The writer is a task on the runtime of the request that found it idle (an
+/// HTTP worker's own thread), not a task of the main runtime: a hand-off to
+/// another thread per batch and back cost more than the batch's statement.
+#[derive(Clone)]
+pub struct Inserts(Arc<Batches>);
+
+type Waiting = (
+    devices::Model,
+    tokio::sync::oneshot::Sender<Result<bool, Error>>,
+);
+
+struct Batches {
+    db: sea_orm::DatabaseConnection,
+    queue: std::sync::Mutex<Vec<Waiting>>,
+    /// Whether a writer task is running; only the caller that flips it from
+    /// false to true starts one.
+    writing: std::sync::atomic::AtomicBool,
 }
 
 /// The most rows one INSERT carries (SQLite allows 32,766 bound values).
 const BATCH: usize = 256;
 
 impl Inserts {
-    pub fn start(db: sea_orm::DatabaseConnection) -> Self {
-        let (queue, mut rx) = tokio::sync::mpsc::unbounded_channel::<(
-            devices::Model,
-            tokio::sync::oneshot::Sender<Result<bool, Error>>,
-        )>();
-        tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(BATCH);
-            while let Some(first) = rx.recv().await {
-                batch.push(first);
-                while batch.len() < BATCH {
-                    match rx.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
-                    }
-                }
-                let rows: Vec<devices::Model> = batch.iter().map(|(r, _)| r.clone()).collect();
-                if batch.len() > 1 && store::devices::insert_many(&db, rows).await.is_ok() {
-                    for (_, done) in batch.drain(..) {
-                        let _ = done.send(Ok(true));
-                    }
-                    continue;
-                }
-                // One row, or a batch that failed (a user-code collision):
-                // each row on its own, with its own answer.
-                for (row, done) in batch.drain(..) {
-                    let _ = done.send(store::devices::insert(&db, row).await);
-                }
-            }
-        });
-        Inserts { queue }
+    pub fn new(db: sea_orm::DatabaseConnection) -> Self {
+        Inserts(Arc::new(Batches {
+            db,
+            queue: Default::default(),
+            writing: Default::default(),
+        }))
     }
 
     /// Stores a new device authorization; `false` if its user code is taken.
     pub async fn insert(&self, row: devices::Model) -> Result<bool, Error> {
         let (done, answer) = tokio::sync::oneshot::channel();
-        self.queue
-            .send((row, done))
-            .map_err(|_| Error::internal("device writer stopped"))?;
+        self.0.lock().push((row, done));
+        if let Some(writer) = Writer::claim(&self.0) {
+            // A task of its own, so that a request that goes away cannot cut
+            // short a batch that carries other requests' rows.
+            tokio::spawn(writer.run());
+        }
         answer
             .await
             .map_err(|_| Error::internal("device writer stopped"))?
+    }
+}
+
+impl Batches {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
+        // The queue holds plain values: a panic elsewhere leaves it usable.
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn next_batch(&self) -> Vec<Waiting> {
+        let mut queue = self.lock();
+        let n = queue.len().min(BATCH);
+        queue.drain(..n).collect()
+    }
+
+    /// One INSERT for the batch; one per row when that fails (a user-code
+    /// collision), so that each request gets its own answer.
+    async fn write(&self, mut batch: Vec<Waiting>) {
+        if batch.len() > 1 {
+            let rows = batch.iter().map(|(r, _)| r.clone()).collect();
+            if store::devices::insert_many(&self.db, rows).await.is_ok() {
+                for (_, done) in batch {
+                    let _ = done.send(Ok(true));
+                }
+                return;
+            }
+        }
+        for (row, done) in batch.drain(..) {
+            let _ = done.send(store::devices::insert(&self.db, row).await);
+        }
+    }
+}
+
+/// The running writer; dropping it (done, or its runtime shutting down) lets
+/// the next caller start another.
+struct Writer(Arc<Batches>);
+
+impl Writer {
+    fn claim(batches: &Arc<Batches>) -> Option<Writer> {
+        use std::sync::atomic::Ordering;
+        (!batches.writing.swap(true, Ordering::AcqRel)).then(|| Writer(batches.clone()))
+    }
+
+    async fn run(mut self) {
+        loop {
+            let batch = self.0.next_batch();
+            if !batch.is_empty() {
+                self.0.write(batch).await;
+                continue;
+            }
+            let batches = self.0.clone();
+            drop(self);
+            // A row queued after the empty look but before the release found
+            // the writer still running: look once more.
+            if batches.lock().is_empty() {
+                return;
+            }
+            match Writer::claim(&batches) {
+                Some(again) => self = again,
+                None => return,
+            }
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.0
+            .writing
+            .store(false, std::sync::atomic::Ordering::Release);
     }
 }
 

@@ -21,6 +21,9 @@ pub struct Discovery {
     pub document: String,
     /// The issuer exactly as configured; every URL below is built from it.
     pub issuer: String,
+    /// Where people enter a device's user code (RFC 8628 §3.2
+    /// `verification_uri`), built once rather than per device request.
+    pub device_verification_uri: String,
 }
 
 /// `issuer` + `path`, keeping any path the issuer has (`https://x/auth` →
@@ -82,6 +85,7 @@ impl Discovery {
         Ok(Discovery {
             document,
             issuer: iss.to_string(),
+            device_verification_uri: endpoint(iss, "/device"),
         })
     }
 }

@@ -21,13 +21,14 @@ pub async fn insert(db: &impl ConnectionTrait, row: devices::Model) -> Result<bo
     }
 }
 
-/// Inserts many rows in one statement: all or none.
+/// Inserts many rows in one statement: all or none. Without RETURNING, which
+/// sea-orm's `exec` adds to read back keys that the caller already has.
 pub async fn insert_many(
     db: &impl ConnectionTrait,
     rows: Vec<devices::Model>,
 ) -> Result<(), Error> {
     devices::Entity::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
-        .exec(db)
+        .exec_without_returning(db)
         .await?;
     Ok(())
 }

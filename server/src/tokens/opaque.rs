@@ -34,6 +34,36 @@ pub fn hash_secret(secret: &str) -> String {
     URL_SAFE_NO_PAD.encode(digest(&SHA256, secret.as_bytes()))
 }
 
+/// Hex digits of the millisecond clock in front of an ordered secret.
+const ORDER_PREFIX: usize = 12;
+
+/// A 256-bit secret led by the time it was made (milliseconds, 12 hex
+/// digits), for rows found by their secret's hash: see [`ordered_hash`].
+pub fn new_ordered_secret() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("{:012x}{}", ms & 0xffff_ffff_ffff, new_secret())
+}
+
+/// The stored key of an ordered secret: its clock prefix, then the SHA-256 of
+/// the whole secret. A plain hash lands each new row on a random index page,
+/// one page written per row; keys that start with the time land together, so
+/// rows written in the same moment share their index pages. Anything not
+/// shaped like an ordered secret gets the plain hash, which matches no row
+/// stored under an ordered key.
+pub fn ordered_hash(secret: &str) -> String {
+    match secret.get(..ORDER_PREFIX) {
+        Some(prefix)
+            if secret.len() == ORDER_PREFIX + 43
+                && prefix.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            format!("{prefix}{}", hash_secret(secret))
+        }
+        _ => hash_secret(secret),
+    }
+}
+
 /// Compares two equal-purpose strings in time independent of where they differ.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -59,6 +89,21 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(hash_secret(&a), hash_secret(&a));
         assert_ne!(hash_secret(&a), hash_secret(&b));
+    }
+
+    #[test]
+    fn ordered_secrets_sort_by_time_and_keep_their_prefix() {
+        let a = new_ordered_secret();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = new_ordered_secret();
+        assert_eq!(a.len(), ORDER_PREFIX + 43);
+        assert!(
+            ordered_hash(&a) < ordered_hash(&b),
+            "later secrets sort later"
+        );
+        assert_eq!(ordered_hash(&a)[..ORDER_PREFIX], a[..ORDER_PREFIX]);
+        assert_eq!(ordered_hash(&a)[ORDER_PREFIX..], hash_secret(&a));
+        assert_ne!(ordered_hash(&a), ordered_hash(&b));
     }
 
     #[test]

@@ -217,7 +217,8 @@ async fn device_authorization(
         &form.all("resource"),
     )
     .await?;
-    Ok(no_store_json(answer.to_string()))
+    let body = serde_json::to_string(&answer).map_err(|_| OAuthError::server_error())?;
+    Ok(no_store_json(body))
 }
 
 /// `POST /oauth2/introspect` (RFC 7662 §2).

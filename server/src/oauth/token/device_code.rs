@@ -48,7 +48,7 @@ pub async fn exchange(
     let minted = mint(state, &grant, with_refresh, None).await?;
     // Tokens are issued once: the consuming update and the refresh token commit together.
     let txn = state.db.begin().await.map_err(Error::from)?;
-    if !store::devices::consume(&txn, &opaque::hash_secret(code), state.now()).await? {
+    if !store::devices::consume(&txn, &opaque::ordered_hash(code), state.now()).await? {
         return Err(used());
     }
     if let Some(r) = minted.refresh_row {
