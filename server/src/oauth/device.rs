@@ -165,15 +165,13 @@ pub async fn authorize<'a>(
         };
         if state.device_inserts.insert(row).await? {
             let verification_uri = &state.discovery.device_verification_uri;
+            let user_code = user_code.display();
             return Ok(DeviceAuthorization {
                 // The user code's alphabet and dash need no escaping in a query.
-                verification_uri_complete: format!(
-                    "{verification_uri}?user_code={}",
-                    user_code.display()
-                ),
+                verification_uri_complete: format!("{verification_uri}?user_code={user_code}"),
                 verification_uri,
                 device_code,
-                user_code: user_code.display(),
+                user_code,
                 expires_in: ttl,
                 interval: state.settings.tokens.device_poll_interval,
             });
@@ -347,7 +345,7 @@ impl Batches {
 
     /// One INSERT for the batch; one per row when that fails (a user-code
     /// collision), so that each request gets its own answer.
-    async fn write(&self, mut batch: Vec<Waiting>) {
+    async fn write(&self, batch: Vec<Waiting>) {
         if batch.len() > 1 {
             let rows = batch.iter().map(|(r, _)| r.clone()).collect();
             if store::devices::insert_many(&self.db, rows).await.is_ok() {
@@ -357,7 +355,7 @@ impl Batches {
                 return;
             }
         }
-        for (row, done) in batch.drain(..) {
+        for (row, done) in batch {
             let _ = done.send(store::devices::insert(&self.db, row).await);
         }
     }

@@ -19,6 +19,9 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     buf
 }
 
+/// Characters of a [`new_secret`]: 256 bits in base64url without padding.
+const SECRET_CHARS: usize = 43;
+
 /// A fresh 256-bit secret, base64url without padding (43 characters).
 pub fn new_secret() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<32>())
@@ -55,7 +58,7 @@ pub fn new_ordered_secret() -> String {
 pub fn ordered_hash(secret: &str) -> String {
     match secret.get(..ORDER_PREFIX) {
         Some(prefix)
-            if secret.len() == ORDER_PREFIX + 43
+            if secret.len() == ORDER_PREFIX + SECRET_CHARS
                 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) =>
         {
             format!("{prefix}{}", hash_secret(secret))
@@ -96,7 +99,7 @@ mod tests {
         let a = new_ordered_secret();
         std::thread::sleep(std::time::Duration::from_millis(2));
         let b = new_ordered_secret();
-        assert_eq!(a.len(), ORDER_PREFIX + 43);
+        assert_eq!(a.len(), ORDER_PREFIX + SECRET_CHARS);
         assert!(
             ordered_hash(&a) < ordered_hash(&b),
             "later secrets sort later"
