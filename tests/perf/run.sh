@@ -109,6 +109,9 @@ if [[ ${SKIP_BUILD:-0} != 1 ]]; then
 fi
 BIN="$ROOT/target/release/portcullis"
 [[ -x $BIN ]] || die "no $BIN"
+# A fresh build leaves gigabytes of dirty pages; SQLite's checkpoint fsyncs
+# would queue behind their writeback and the first scenarios measure the disk.
+sync
 
 if [[ $PEER == 1 && ! -d $HERE/peer/node_modules/oidc-provider ]]; then
   log "npm ci (peer)"

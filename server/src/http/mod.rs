@@ -28,7 +28,6 @@ pub fn server(
             .app_data(data.clone())
             .app_data(web::FormConfig::default().limit(64 * 1024))
             .app_data(web::JsonConfig::default().limit(64 * 1024))
-            .wrap(actix_web::middleware::from_fn(middleware::security_headers))
             .wrap(actix_web::middleware::from_fn(middleware::observe))
             .configure(routes::configure)
     })

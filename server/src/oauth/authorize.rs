@@ -507,9 +507,9 @@ pub async fn decide(
     }
 
     // Issue the code.
-    let code = opaque::new_secret();
+    let code = opaque::new_ordered_secret();
     let row = authorization_codes::Model {
-        code_hash: opaque::hash_secret(&code),
+        code_hash: opaque::ordered_hash(&code),
         client_id: client.id.clone(),
         user_id: session.user.id.clone(),
         session_id: Some(session.session.id.clone()),

@@ -68,7 +68,11 @@ pub async fn authenticate(
     path: &str,
 ) -> Result<Arc<Client>, OAuthError> {
     let basic = match p.authorization.as_deref() {
-        Some(h) if h.trim_start().to_ascii_lowercase().starts_with("basic") => {
+        Some(h)
+            if h.trim_start()
+                .get(..5)
+                .is_some_and(|s| s.eq_ignore_ascii_case("basic")) =>
+        {
             Some(parse_basic(h).ok_or_else(invalid)?)
         }
         _ => None,

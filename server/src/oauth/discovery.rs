@@ -2,6 +2,7 @@
 //! §2, served identically at both well-known paths. Built once from the
 //! settings and kept serialised.
 
+use bytes::Bytes;
 use serde_json::{Value, json};
 use url::Url;
 
@@ -17,8 +18,8 @@ const AUTH_METHODS: [&str; 4] = [
 ];
 
 pub struct Discovery {
-    /// The metadata document, serialised.
-    pub document: String,
+    /// The metadata document, serialised (shared: answering copies nothing).
+    pub document: Bytes,
     /// The issuer exactly as configured; every URL below is built from it.
     pub issuer: String,
     /// Where people enter a device's user code (RFC 8628 §3.2
@@ -81,9 +82,9 @@ impl Discovery {
             "request_uri_parameter_supported": false,
         });
         let document =
-            serde_json::to_string(&doc).map_err(|e| ConfigError(format!("discovery: {e}")))?;
+            serde_json::to_vec(&doc).map_err(|e| ConfigError(format!("discovery: {e}")))?;
         Ok(Discovery {
-            document,
+            document: document.into(),
             issuer: iss.to_string(),
             device_verification_uri: endpoint(iss, "/device"),
         })

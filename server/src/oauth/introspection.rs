@@ -46,7 +46,7 @@ async fn access(state: &AppState, token: &str) -> Result<Option<Value>, Error> {
 }
 
 async fn refresh(state: &AppState, caller: &Client, token: &str) -> Result<Option<Value>, Error> {
-    let Some(row) = store::grants::find_refresh(&state.db, &opaque::hash_secret(token)).await?
+    let Some(row) = store::grants::find_refresh(&state.db, &opaque::ordered_hash(token)).await?
     else {
         return Ok(None);
     };

@@ -15,7 +15,7 @@ use crate::tokens::opaque;
 
 pub async fn revoke(state: &AppState, caller: &Client, token: &str) -> Result<(), Error> {
     let now = state.now();
-    if let Some(row) = store::grants::find_refresh(&state.db, &opaque::hash_secret(token)).await? {
+    if let Some(row) = store::grants::find_refresh(&state.db, &opaque::ordered_hash(token)).await? {
         // Only the client the token was issued to may revoke it (RFC 7009 §2.1).
         // Another client's token is left alone but still answered with 200,
         // so the endpoint does not tell clients which tokens exist.

@@ -3,9 +3,7 @@
 
 use entities::{consent_requests as requests, consents};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 
 use crate::error::Error;
 
@@ -39,8 +37,7 @@ pub async fn upsert(db: &impl ConnectionTrait, consent: consents::Model) -> Resu
 }
 
 pub async fn insert_request(db: &impl ConnectionTrait, req: requests::Model) -> Result<(), Error> {
-    req.into_active_model().insert(db).await?;
-    Ok(())
+    Ok(super::insert(db, req).await?)
 }
 
 /// Takes a pending request: returns it and deletes it, so a decision is made once.

@@ -2,9 +2,7 @@
 
 use entities::device_authorizations as devices;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 
 use crate::error::Error;
 
@@ -14,7 +12,7 @@ pub const DENIED: &str = "denied";
 
 /// Inserts; false when the user code is already taken (retry with another).
 pub async fn insert(db: &impl ConnectionTrait, row: devices::Model) -> Result<bool, Error> {
-    match row.into_active_model().insert(db).await {
+    match super::insert(db, row).await {
         Ok(_) => Ok(true),
         Err(e) if super::is_unique_violation(&e) => Ok(false),
         Err(e) => Err(e.into()),

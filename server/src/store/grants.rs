@@ -6,15 +6,12 @@ use entities::{
     authorization_codes as codes, refresh_tokens as refresh, revoked_grants as revoked, users,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::error::Error;
 
 pub async fn insert_code(db: &impl ConnectionTrait, code: codes::Model) -> Result<(), Error> {
-    code.into_active_model().insert(db).await?;
-    Ok(())
+    Ok(super::insert(db, code).await?)
 }
 
 /// A code and its user, in one query.
@@ -41,8 +38,7 @@ pub async fn consume_code(db: &impl ConnectionTrait, hash: &str, now: i64) -> Re
 }
 
 pub async fn insert_refresh(db: &impl ConnectionTrait, token: refresh::Model) -> Result<(), Error> {
-    token.into_active_model().insert(db).await?;
-    Ok(())
+    Ok(super::insert(db, token).await?)
 }
 
 pub async fn find_refresh(

@@ -14,7 +14,9 @@ pub mod two_factors;
 pub mod users;
 
 use sea_orm::error::SqlErr;
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Select, SelectTwo};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, Select, SelectTwo,
+};
 
 // Lookups by a unique key use `unique`/`unique_with` rather than sea-orm's
 // `.one()`, whose `LIMIT ?` is a bound parameter: SQLite as sqlx bundles it
@@ -37,6 +39,18 @@ pub async fn unique_with<E: EntityTrait, F: EntityTrait>(
     select: SelectTwo<E, F>,
 ) -> Result<Option<(E::Model, Option<F::Model>)>, DbErr> {
     Ok(select.all(db).await?.into_iter().next())
+}
+
+/// Inserts a row the caller already holds whole. sea-orm's `insert` reads it
+/// back (`RETURNING`) to build a model nobody here uses; this skips that.
+pub async fn insert<A: ActiveModelTrait + Send>(
+    db: &impl ConnectionTrait,
+    row: impl IntoActiveModel<A>,
+) -> Result<(), DbErr> {
+    A::Entity::insert(row.into_active_model())
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
 }
 
 /// Whether an insert lost a race on a unique key.

@@ -2,9 +2,7 @@
 
 use entities::one_time_tokens as ott;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::error::Error;
 
@@ -17,8 +15,7 @@ pub async fn replace(db: &impl ConnectionTrait, row: ott::Model) -> Result<(), E
         .filter(ott::Column::ConsumedAt.is_null())
         .exec(db)
         .await?;
-    row.into_active_model().insert(db).await?;
-    Ok(())
+    Ok(super::insert(db, row).await?)
 }
 
 /// Consumes an unexpired, unused token of `kind`; the row for exactly one caller.

@@ -8,8 +8,7 @@ use sea_orm::{
 use crate::error::Error;
 
 pub async fn insert(db: &impl ConnectionTrait, session: sessions::Model) -> Result<(), Error> {
-    session.into_active_model().insert(db).await?;
-    Ok(())
+    Ok(super::insert(db, session).await?)
 }
 
 /// Replaces the session still holding `old_hash` with `session` (same id, new

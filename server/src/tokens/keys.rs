@@ -10,6 +10,7 @@ use std::sync::{Arc, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
 use ring::rand::SystemRandom;
 use ring::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256,
@@ -233,8 +234,9 @@ pub struct KeySet {
     active: Vec<Arc<SigningKey>>,
     /// Every published key (active and retired), for verifying our own tokens.
     published: Vec<Arc<SigningKey>>,
-    /// Pre-serialised JWKS document: active and still-published retired keys.
-    pub jwks: String,
+    /// Pre-serialised JWKS document: active and still-published retired keys
+    /// (shared, so an answer costs a reference count, not a copy).
+    pub jwks: Bytes,
 }
 
 impl KeySet {
@@ -329,8 +331,9 @@ async fn load(db: &DatabaseConnection, now: i64) -> Result<KeySet, Error> {
         }
         published.push(key);
     }
-    let jwks = serde_json::to_string(&json!({ "keys": jwks }))
-        .map_err(|e| Error::internal(format!("jwks: {e}")))?;
+    let jwks = serde_json::to_vec(&json!({ "keys": jwks }))
+        .map_err(|e| Error::internal(format!("jwks: {e}")))?
+        .into();
     Ok(KeySet {
         active,
         published,

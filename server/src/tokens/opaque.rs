@@ -41,7 +41,8 @@ pub fn hash_secret(secret: &str) -> String {
 const ORDER_PREFIX: usize = 12;
 
 /// A 256-bit secret led by the time it was made (milliseconds, 12 hex
-/// digits), for rows found by their secret's hash: see [`ordered_hash`].
+/// digits), for rows found by their secret's hash (device codes, authorization
+/// codes, refresh tokens): see [`ordered_hash`].
 pub fn new_ordered_secret() -> String {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -107,6 +108,9 @@ mod tests {
         assert_eq!(ordered_hash(&a)[..ORDER_PREFIX], a[..ORDER_PREFIX]);
         assert_eq!(ordered_hash(&a)[ORDER_PREFIX..], hash_secret(&a));
         assert_ne!(ordered_hash(&a), ordered_hash(&b));
+        // Codes and refresh tokens issued before they were ordered still match.
+        let plain = new_secret();
+        assert_eq!(ordered_hash(&plain), hash_secret(&plain));
     }
 
     #[test]

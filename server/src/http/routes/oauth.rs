@@ -1,6 +1,6 @@
 //! OAuth 2.0 / OIDC endpoints (CONTRACT §3).
 
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 
 use crate::error::OAuthError;
@@ -52,11 +52,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
 }
 
+/// How long caches may keep metadata, and the key set (shorter: a rotation
+/// must reach relying parties soon).
+const METADATA_CACHE: &str = "public, max-age=300";
+const KEYS_CACHE: &str = "public, max-age=60";
+
 /// Public, cacheable documents any origin may read (browser-based clients
 /// fetch metadata and keys cross-origin).
-fn public_json(res: &mut HttpResponseBuilder, max_age: u32) -> &mut HttpResponseBuilder {
+fn public_json<'a>(
+    res: &'a mut HttpResponseBuilder,
+    cache_control: &'static str,
+) -> &'a mut HttpResponseBuilder {
     res.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-        .insert_header((header::CACHE_CONTROL, format!("public, max-age={max_age}")))
+        .insert_header((
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(cache_control),
+        ))
         .content_type("application/json")
 }
 
@@ -75,7 +86,7 @@ async fn preflight() -> HttpResponse {
 
 /// OIDC Discovery 1.0 §4 / RFC 8414 §3: the same document at both paths.
 async fn discovery(state: web::Data<AppState>) -> HttpResponse {
-    public_json(&mut HttpResponse::Ok(), 300).body(state.discovery.document.clone())
+    public_json(&mut HttpResponse::Ok(), METADATA_CACHE).body(state.discovery.document.clone())
 }
 
 /// RFC 9728 §3: the metadata of a resource this deployment hosts.
@@ -84,7 +95,7 @@ async fn protected_resource(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
     match crate::oauth::protected_resource::document(&state.settings, req.path()) {
-        Some(doc) => Ok(public_json(&mut HttpResponse::Ok(), 300).body(doc.to_string())),
+        Some(doc) => Ok(public_json(&mut HttpResponse::Ok(), METADATA_CACHE).body(doc.to_string())),
         None => Ok(HttpResponse::NotFound()
             .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
             .content_type("application/json")
@@ -95,7 +106,7 @@ async fn protected_resource(
 /// The JWKS (RFC 7517 §5): active keys and retired keys still in use.
 async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, OAuthError> {
     let keys = state.keys.get(state.now()).await?;
-    Ok(public_json(&mut HttpResponse::Ok(), 60).body(keys.jwks.clone()))
+    Ok(public_json(&mut HttpResponse::Ok(), KEYS_CACHE).body(keys.jwks.clone()))
 }
 
 /// A form-encoded body as pairs. RFC 6749 §3.2: `application/x-www-form-urlencoded`,

@@ -20,7 +20,7 @@ pub async fn exchange(
         .code
         .as_deref()
         .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-    let hash = opaque::hash_secret(code);
+    let hash = opaque::ordered_hash(code);
     let now = state.now();
     let bad =
         || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");

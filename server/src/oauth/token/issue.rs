@@ -141,9 +141,9 @@ pub async fn mint(
     };
 
     let (refresh_token, refresh_row) = if with_refresh && grant.user.is_some() {
-        let token = opaque::new_secret();
+        let token = opaque::new_ordered_secret();
         let row = refresh_tokens::Model {
-            token_hash: opaque::hash_secret(&token),
+            token_hash: opaque::ordered_hash(&token),
             grant_id: grant.grant_id.clone(),
             parent_hash,
             client_id: grant.client.id.clone(),

@@ -32,7 +32,7 @@ pub async fn exchange(
         .refresh_token
         .as_deref()
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let hash = opaque::hash_secret(token);
+    let hash = opaque::ordered_hash(token);
     let now = state.now();
     let (row, user) = store::grants::find_refresh_with_user(&state.db, &hash)
         .await?
