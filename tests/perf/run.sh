@@ -109,14 +109,15 @@ if [[ ${SKIP_BUILD:-0} != 1 ]]; then
 fi
 BIN="$ROOT/target/release/portcullis"
 [[ -x $BIN ]] || die "no $BIN"
-# A fresh build leaves gigabytes of dirty pages; SQLite's checkpoint fsyncs
-# would queue behind their writeback and the first scenarios measure the disk.
-sync
 
 if [[ $PEER == 1 && ! -d $HERE/peer/node_modules/oidc-provider ]]; then
   log "npm ci (peer)"
   (cd "$HERE/peer" && npm ci --no-audit --no-fund >/dev/null)
 fi
+# A fresh build (and npm ci) leave gigabytes of dirty pages: their writeback
+# would take CPU from the first scenarios, and SQLite's checkpoint fsyncs
+# would queue behind it. Flush them before measuring anything.
+sync
 
 # ---------------------------------------------------------------- measuring
 
