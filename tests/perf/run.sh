@@ -139,6 +139,9 @@ peak_rss() { awk '/^[0-9]+$/ && $1 > m { m = $1 } END { print m + 0 }' "$1" 2>/d
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0; }
 # "busy total" clock ticks of core $1 since boot.
 core_ticks() { awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
+# "stolen total" clock ticks of core $1 since boot: time the hypervisor ran
+# something else while this vCPU wanted to run (a shared host's noise).
+steal_ticks() { awk -v c="cpu$1" '$1 == c { print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 CLK_TCK=$(getconf CLK_TCK)
 
 # wrk on the load core; its "PERF ..." line (see lua/common.lua) ends up in $2.
@@ -151,8 +154,9 @@ load() {
 field() { grep -m1 '^PERF ' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 # Appends one table row from a wrk log and the RSS file; measure() adds the
-# server's CPU ticks during the load and how busy the load core was (%).
-# usage: row LABEL SCENARIO CONNECTIONS WRKLOG RSSFILE NOTES [CPU_TICKS LOAD_BUSY]
+# server's CPU ticks during the load, how busy the load core was (%) and how
+# much of the server core's time the hypervisor stole (%).
+# usage: row LABEL SCENARIO CONNECTIONS WRKLOG RSSFILE NOTES [CPU_TICKS LOAD_BUSY STEAL]
 row() {
   local log=$4 rss notes=$6 errors
   if ! grep -q '^PERF ' "$log"; then
@@ -174,13 +178,13 @@ row() {
     notes="${notes:+$notes; }first unexpected: $(grep -m1 '^PERF_SAMPLE' "$log" | cut -c13-90 | tr '|\t' '/ ')"
   fi
   # Server CPU per answer (what a saturated load generator cannot cap).
-  local cpu_us= ticks=${7:-} busy=${8:-}
+  local cpu_us= ticks=${7:-} busy=${8:-} steal=${9:-}
   if [[ -n $ticks ]] && (( $(field "$log" requests) > 0 )); then
     cpu_us=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v n="$(field "$log" requests)" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" \
     "$(field "$log" rps)" "$(field "$log" p50_ms)" "$(field "$log" p99_ms)" \
-    "$errors" "$(( rss / 1024 ))" "$notes" "$cpu_us" "$busy" >> "$ROWS"
+    "$errors" "$(( rss / 1024 ))" "$notes" "$cpu_us" "$busy" "$steal" >> "$ROWS"
   printf '   %-24s c=%-3s %s\n' "$2" "$3" "$(grep -m1 '^PERF ' "$log" | cut -c6-)" >&2
 }
 
@@ -196,13 +200,16 @@ measure() {
   local tag="$OUT/${1// /_}-$2-$3"
   sample_rss "$SERVER_PID" "$tag.rss" & local sampler=$!
   taskset -pc $LOAD_CPU $sampler >/dev/null
-  local c0 c1 b0 t0 b1 t1
+  local c0 c1 b0 t0 b1 t1 s0 u0 s1 u1
   c0=$(cpu_ticks "$SERVER_PID"); read -r b0 t0 < <(core_ticks $LOAD_CPU)
+  read -r s0 u0 < <(steal_ticks $SERVER_CPU)
   load "$4" "$tag.wrk" "$3" "$5"
   c1=$(cpu_ticks "$SERVER_PID"); read -r b1 t1 < <(core_ticks $LOAD_CPU)
+  read -r s1 u1 < <(steal_ticks $SERVER_CPU)
   kill $sampler 2>/dev/null; wait $sampler 2>/dev/null || true
   row "$1" "$2" "$3" "$tag.wrk" "$tag.rss" "${6:-}" \
-    $(( c1 - c0 )) $(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 ))
+    $(( c1 - c0 )) $(( t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0 )) \
+    $(( u1 > u0 ? 100 * (s1 - s0) / (u1 - u0) : 0 ))
 }
 
 # Pool size for the next single-use measurement, from the last row's req/s.
@@ -387,8 +394,8 @@ fi
 # Portcullis rows get "req/s ÷ peer req/s" and "peer CPU/req ÷ ours" for the
 # same scenario and connections.
 table() {
-  echo '| server | scenario | conns | req/s | p50 ms | p99 ms | errors | peak RSS MiB | server CPU µs/req | load core busy % | ÷ peer req/s | ÷ peer CPU/req | notes |'
-  echo '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|'
+  echo '| server | scenario | conns | req/s | p50 ms | p99 ms | errors | peak RSS MiB | server CPU µs/req | load core busy % | server core stolen % | ÷ peer req/s | ÷ peer CPU/req | notes |'
+  echo '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|'
   awk -F'\t' '
     NR == FNR { if ($1 ~ /^oidc-provider/) { peer[$2 "|" $3] = $4; pcpu[$2 "|" $3] = $10 }; next }
     {
@@ -398,7 +405,7 @@ table() {
       if ($1 ~ /^Portcullis/ && (k in pcpu) && pcpu[k] > 0 && $10 > 0)
         cratio = sprintf("%.2f", pcpu[k] / $10)
       rps = ($4 == "-") ? "-" : sprintf("%.0f", $4)
-      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, rps, $5, $6, $7, $8, $10, $11, ratio, cratio, $9
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, rps, $5, $6, $7, $8, $10, $11, $12, ratio, cratio, $9
     }' "$ROWS" "$ROWS"
 }
 
@@ -433,6 +440,9 @@ CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   echo "core busy % = how busy wrk's core was: near 100, wrk itself is the limit"
   echo "and req/s understates the server (JWKS and discovery are checked by status"
   echo "alone under load, their bodies once before, so wrk skips Lua per answer)."
+  echo "Server core stolen % = the share of core $SERVER_CPU's time that the hypervisor"
+  echo "gave to other guests during the measurement (/proc/stat steal): on a shared"
+  echo "host, a row with more than a few % measured the neighbours as well."
   echo "Peak RSS: largest VmRSS of the server process, sampled every"
   echo "100 ms during the measurement. The peer runs on \`NODE_ENV=production\` with its"
   echo "in-memory adapter (no LRU cap); Portcullis writes to its database."
