@@ -23,6 +23,8 @@
 #                 are sized from the rate the previous one reached)
 #   STORM_CONNECTIONS  connections of the sign-in storm (default 16)
 #   WARMUP        unrecorded wrk run before each repeatable scenario (default 2s; 0: none)
+#   SETTLE_MAX    longest wait for the server core to stop losing time to the
+#                 host before each server's scenarios (default 120 s)
 #   PORT, PEER_PORT    listen ports (default 18080, 18090)
 #   SKIP_BUILD=1  use target/release/portcullis as it is
 #   ID_TOKEN_ALG  the bench client's id_token_signed_response_alg (default ES256).
@@ -42,6 +44,7 @@ PEER=${PEER:-1}
 POSTGRES=${POSTGRES:-1}
 MINT_RATE=${MINT_RATE:-1500}
 WARMUP=${WARMUP:-2s}
+SETTLE_MAX=${SETTLE_MAX:-120}
 STORM_CONNECTIONS=${STORM_CONNECTIONS:-16}
 ID_TOKEN_ALG=${ID_TOKEN_ALG:-ES256}
 PORT=${PORT:-18080}
@@ -233,11 +236,27 @@ wait_up() {
   die "server did not answer $BASE$1; see $2"
 }
 
+# Waits (up to SETTLE_MAX seconds) until the server core has two quiet
+# seconds in a row: less than 2% of its time stolen by the hypervisor. Right
+# after heavy disk writes (the build, npm ci, a migration) the host was seen
+# stealing a quarter of the core for half a minute.
+settle() {
+  local s0 u0 s1 u1 quiet=0 waited=0
+  while (( quiet < 2 && waited < SETTLE_MAX )); do
+    read -r s0 u0 < <(steal_ticks $SERVER_CPU); sleep 1
+    read -r s1 u1 < <(steal_ticks $SERVER_CPU)
+    if (( u1 > u0 && 100 * (s1 - s0) < 2 * (u1 - u0) )); then quiet=$(( quiet + 1 )); else quiet=0; fi
+    waited=$(( waited + 1 ))
+  done
+  (( quiet >= 2 )) || echo "   (core $SERVER_CPU still losing time to the host after ${SETTLE_MAX}s; measuring anyway)" >&2
+}
+
 # Every scenario against the server now running. usage: scenarios LABEL KIND
 # KIND is "portcullis" or "peer" (the peer skips refresh, authorization_code
 # and signin_storm: it has no users).
 scenarios() {
   local label=$1 kind=$2 c
+  settle
   export PERF_LUA="$HERE/lua" PERF_BASE="$BASE" PERF_ISSUER="$ISSUER" \
     PERF_RESOURCE="$ISSUER/api" PERF_CLIENT_ID="$CLIENT_ID" \
     PERF_CLIENT_SECRET="$CLIENT_SECRET" PERF_REDIRECT="$REDIRECT" \
