@@ -3,15 +3,13 @@
 use entities::{clients, consents};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
 
 use crate::error::Error;
 
 pub async fn insert(db: &impl ConnectionTrait, client: clients::Model) -> Result<(), Error> {
-    client.into_active_model().insert(db).await?;
-    Ok(())
+    Ok(super::insert(db, client).await?)
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<clients::Model>, Error> {

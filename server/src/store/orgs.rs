@@ -2,8 +2,8 @@
 
 use entities::{memberships, organizations};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionSession,
+    TransactionTrait,
 };
 
 use super::is_unique_violation;
@@ -47,10 +47,10 @@ pub async fn create_personal(
         created_at: now,
     };
     let txn = db.begin().await?;
-    let inserted = org.into_active_model().insert(&txn).await;
+    let inserted = super::insert(&txn, org).await;
     match inserted {
         Ok(_) => {
-            membership.into_active_model().insert(&txn).await?;
+            super::insert(&txn, membership).await?;
             txn.commit().await?;
             Ok(id)
         }

@@ -2,17 +2,14 @@
 
 use entities::{passkeys, webauthn_ceremonies as ceremonies};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::Error;
 
 /// Stores a new passkey. `Ok(false)` when the credential ID is already
 /// registered (to anyone): WebAuthn §7.1 step 22 says refuse it.
 pub async fn insert(db: &impl ConnectionTrait, row: passkeys::Model) -> Result<bool, Error> {
-    match row.into_active_model().insert(db).await {
+    match super::insert(db, row).await {
         Ok(_) => Ok(true),
         Err(e) if super::is_unique_violation(&e) => Ok(false),
         Err(e) => Err(e.into()),
@@ -104,8 +101,7 @@ pub async fn insert_ceremony(
         .filter(ceremonies::Column::ExpiresAt.lt(row.expires_at - 3600))
         .exec(db)
         .await?;
-    row.into_active_model().insert(db).await?;
-    Ok(())
+    Ok(super::insert(db, row).await?)
 }
 
 /// Takes (deletes and returns) an unexpired ceremony of `kind`: each

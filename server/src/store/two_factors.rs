@@ -3,8 +3,7 @@
 use entities::two_factors;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionSession, TransactionTrait,
 };
 
 use crate::error::Error;
@@ -34,7 +33,7 @@ pub async fn replace_pending(
         .filter(two_factors::Column::Enabled.eq(false))
         .exec(&txn)
         .await?;
-    match row.into_active_model().insert(&txn).await {
+    match super::insert(&txn, row).await {
         Ok(_) => {}
         Err(e) if super::is_unique_violation(&e) => return Ok(false),
         Err(e) => return Err(e.into()),

@@ -2,8 +2,8 @@
 
 use entities::{credentials, users};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, TransactionSession,
+    TransactionTrait,
 };
 
 use super::is_unique_violation;
@@ -33,14 +33,14 @@ pub async fn insert_with_password(
     let txn = db.begin().await?;
     let user_id = user.id.clone();
     let created_at = user.created_at;
-    user.into_active_model().insert(&txn).await?;
+    super::insert(&txn, user).await?;
     if let Some(password_hash) = password_hash {
         let credential = credentials::Model {
             user_id,
             password_hash,
             updated_at: created_at,
         };
-        credential.into_active_model().insert(&txn).await?;
+        super::insert(&txn, credential).await?;
     }
     txn.commit().await?;
     Ok(())
