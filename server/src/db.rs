@@ -8,6 +8,11 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
 use crate::config::ConfigError;
 
+/// The largest database SQLite reads through its memory map (address space,
+/// not memory: pages are the OS page cache's). Past it, reads fall back to
+/// read(2).
+const MMAP_SIZE: u64 = 1 << 30;
+
 /// Opens the pool. SQLite gets WAL (readers never block the writer) and a busy
 /// timeout so concurrent writers wait instead of failing.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, ConfigError> {
@@ -21,13 +26,17 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, ConfigError> {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-                // Random keys (hashed codes and tokens) land on a different
-                // index page per row; a page cache that holds the indexes
-                // (32 MiB at most, against SQLite's 2 MiB) saves re-reading
-                // them after every checkpoint. (Checkpointing on a second
-                // connection instead, measured: more rows/s at 16
-                // connections, fewer at 64, and three times the p99.)
-                .pragma("cache_size", "-32768")
+                // Pages are read through a memory map instead of read(2):
+                // random keys (hashed codes and tokens) land on a different
+                // index page per row, and after each checkpoint those pages
+                // come back from the OS cache at the cost of a memory access.
+                // That lets the page cache stay at SQLite's 2 MiB: at every
+                // commit SQLite walks its whole page cache (pcache1Truncate),
+                // so a 32 MiB cache cost ~5% of a device authorization's CPU.
+                // Measured against a 32 MiB cache without the map: device
+                // authorizations +7-15%/s, refresh rotations +13%/s. Only
+                // reads use the map; writes still go through write(2).
+                .pragma("mmap_size", MMAP_SIZE.to_string())
         });
     } else {
         opts.max_connections(16);

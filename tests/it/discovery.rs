@@ -90,6 +90,12 @@ async fn jwks_keys_have_kid_alg_use() {
     let s = TestServer::start().await;
     let res = s.http.get(s.url("/oauth2/jwks")).send().await.unwrap();
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    // JSON gets the API policy: nothing may load, nothing may frame it.
+    assert_eq!(
+        res.headers()["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     let jwks: Value = res.json().await.unwrap();
     let keys = jwks["keys"].as_array().unwrap();
     let mut algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();

@@ -25,6 +25,11 @@ async fn login_screen_signs_in_and_returns_to_a_same_origin_path() {
         .unwrap()
         .to_string();
     assert!(csp.contains("frame-ancestors 'none'"));
+    assert!(
+        csp.contains("script-src 'self'"),
+        "pages get the page policy"
+    );
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
     let html = page.text().await.unwrap();
     let f = form(&html, "/login");
     assert_eq!(f.method, "post");

@@ -19,6 +19,7 @@ use ring::signature::{
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
+use super::es256::Es256Secret;
 use crate::error::Error;
 use crate::store;
 
@@ -47,7 +48,9 @@ impl Alg {
 }
 
 enum Pair {
-    Es256(EcdsaKeyPair),
+    /// ring's pair, and the scalar for pooled nonces when it passed its
+    /// self-check (see `es256`).
+    Es256(EcdsaKeyPair, Option<Es256Secret>),
     Rs256(RsaKeyPair),
     EdDsa(Ed25519KeyPair),
 }
@@ -80,10 +83,15 @@ impl SigningKey {
             Error::internal(format!("{} key rejected: {e}", alg.as_str()))
         };
         let pair = match alg {
-            Alg::Es256 => Pair::Es256(
-                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der, &rng)
-                    .map_err(bad)?,
-            ),
+            Alg::Es256 => {
+                let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der, &rng)
+                    .map_err(bad)?;
+                let pooled = Es256Secret::load(der, &pair, &rng);
+                if pooled.is_none() {
+                    tracing::warn!("ES256 key signs through ring: not in ring's PKCS#8 layout");
+                }
+                Pair::Es256(pair, pooled)
+            }
             Alg::Rs256 => Pair::Rs256(RsaKeyPair::from_pkcs8(der).map_err(bad)?),
             Alg::EdDsa => {
                 Pair::EdDsa(Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(bad)?)
@@ -109,11 +117,16 @@ impl SigningKey {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         let failed = |_| Error::internal(format!("{} signing failed", self.alg.as_str()));
         match &self.pair {
-            Pair::Es256(k) => Ok(k
-                .sign(&self.rng, message)
-                .map_err(failed)?
-                .as_ref()
-                .to_vec()),
+            Pair::Es256(k, pooled) => {
+                match pooled.as_ref().and_then(|s| s.sign(message, &self.rng)) {
+                    Some(sig) => Ok(sig.to_vec()),
+                    None => Ok(k
+                        .sign(&self.rng, message)
+                        .map_err(failed)?
+                        .as_ref()
+                        .to_vec()),
+                }
+            }
             Pair::Rs256(k) => {
                 let mut sig = vec![0u8; k.public().modulus_len()];
                 k.sign(&RSA_PKCS1_SHA256, &self.rng, message, &mut sig)
@@ -130,7 +143,7 @@ impl SigningKey {
             ECDSA_P256_SHA256_FIXED, ED25519, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey,
         };
         match &self.pair {
-            Pair::Es256(k) => {
+            Pair::Es256(k, _) => {
                 UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, k.public_key().as_ref())
                     .verify(message, signature)
                     .is_ok()
@@ -151,7 +164,7 @@ impl SigningKey {
         let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
         let mut m = BTreeMap::new();
         match &self.pair {
-            Pair::Es256(k) => {
+            Pair::Es256(k, _) => {
                 // Uncompressed point: 0x04 || x || y.
                 let p = k.public_key().as_ref();
                 m.insert("kty", "EC".into());

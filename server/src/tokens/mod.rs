@@ -1,5 +1,6 @@
 //! Signing keys, JWTs and opaque secrets.
 
+pub mod es256;
 pub mod jws;
 pub mod jwt;
 pub mod keys;

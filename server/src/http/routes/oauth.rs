@@ -10,33 +10,30 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let options = || web::method(actix_web::http::Method::OPTIONS).to(preflight);
-    cfg.route(
-        "/.well-known/openid-configuration",
-        web::get().to(discovery),
-    )
-    .route(
-        "/.well-known/oauth-authorization-server",
-        web::get().to(discovery),
-    )
-    .route("/oauth2/jwks", web::get().to(jwks))
-    .route(
-        "/.well-known/oauth-protected-resource",
-        web::get().to(protected_resource),
-    )
-    .route(
-        "/.well-known/oauth-protected-resource/{tail:.*}",
-        web::get().to(protected_resource),
-    )
-    .route("/.well-known/oauth-protected-resource/{tail:.*}", options())
-    .route("/oauth2/token", web::post().to(token))
-    .route(
-        "/oauth2/device_authorization",
-        web::post().to(device_authorization),
-    )
-    .route("/oauth2/introspect", web::post().to(introspect))
-    .route("/oauth2/revoke", web::post().to(revoke))
-    .route("/oauth2/userinfo", web::get().to(userinfo_get))
-    .route("/oauth2/userinfo", web::post().to(userinfo_post));
+    // The router tries routes in this order: the busiest first, and the one
+    // pattern (a regex match per request that reaches it) last.
+    cfg.route("/oauth2/token", web::post().to(token))
+        .route("/oauth2/introspect", web::post().to(introspect))
+        .route(
+            "/oauth2/device_authorization",
+            web::post().to(device_authorization),
+        )
+        .route("/oauth2/jwks", web::get().to(jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(discovery),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            web::get().to(discovery),
+        )
+        .route("/oauth2/revoke", web::post().to(revoke))
+        .route("/oauth2/userinfo", web::get().to(userinfo_get))
+        .route("/oauth2/userinfo", web::post().to(userinfo_post))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            web::get().to(protected_resource),
+        );
     for path in [
         "/.well-known/openid-configuration",
         "/.well-known/oauth-authorization-server",
@@ -50,6 +47,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ] {
         cfg.route(path, options());
     }
+    cfg.route(
+        "/.well-known/oauth-protected-resource/{tail:.*}",
+        web::get().to(protected_resource),
+    )
+    .route("/.well-known/oauth-protected-resource/{tail:.*}", options());
 }
 
 /// How long caches may keep metadata, and the key set (shorter: a rotation
@@ -208,9 +210,9 @@ async fn token(
         resource: form.all("resource"),
         device_code: form.get("device_code"),
     };
-    Ok(no_store_json(
-        token::exchange(&state, client, request).await?,
-    ))
+    let answer = token::exchange(&state, client, request).await;
+    super::in_turn().await;
+    Ok(no_store_json(answer?))
 }
 
 /// `POST /oauth2/device_authorization` (RFC 8628 §3.1): client
@@ -246,8 +248,9 @@ async fn introspect(
         &token,
         form.get("token_type_hint").as_deref(),
     )
-    .await?;
-    Ok(no_store_json(answer.to_string()))
+    .await;
+    super::in_turn().await;
+    Ok(no_store_json(answer?.to_string()))
 }
 
 /// `POST /oauth2/revoke` (RFC 7009 §2): 200 whatever the token was.

@@ -1,7 +1,7 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
 
+use super::TokenRequest;
 use super::issue::{Grant, mint};
-use super::{TokenRequest, body};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use crate::error::{Error, OAuthError, OAuthErrorCode};
@@ -117,7 +117,7 @@ pub async fn exchange(
     if !won {
         return Err(replayed(state, &row.grant_id).await?);
     }
-    body(&minted.response)
+    Ok(minted.response.to_json())
 }
 
 /// Stores the refresh token, then consumes the code; whether the code was

@@ -1,8 +1,8 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4): confidential clients only,
 //! scopes bounded by the client's, no refresh token.
 
+use super::TokenRequest;
 use super::issue::{Grant, mint};
-use super::{TokenRequest, body};
 use crate::error::{OAuthError, OAuthErrorCode};
 use crate::oauth::client::Client;
 use crate::oauth::{resource, scope};
@@ -53,5 +53,5 @@ pub async fn exchange(
         org_id: None,
         nonce: None,
     };
-    body(&mint(state, &grant, false, None).await?.response)
+    Ok(mint(state, &grant, false, None).await?.response.to_json())
 }

@@ -1,7 +1,7 @@
 //! `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4).
 
+use super::TokenRequest;
 use super::issue::{Grant, mint};
-use super::{TokenRequest, body};
 use crate::error::{Error, OAuthError};
 use crate::oauth::client::{Client, GRANT_REFRESH_TOKEN};
 use crate::oauth::device::{self, Poll};
@@ -55,5 +55,5 @@ pub async fn exchange(
         store::grants::insert_refresh(&txn, r).await?;
     }
     txn.commit().await.map_err(Error::from)?;
-    body(&minted.response)
+    Ok(minted.response.to_json())
 }

@@ -44,6 +44,55 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
 }
 
+impl TokenResponse {
+    /// The JSON body, as serde would write it. By hand because this is the
+    /// hottest answer there is, and serde escapes string by string, byte by
+    /// byte: for the ~700 bytes of tokens that was 2.5% of a token request.
+    pub fn to_json(&self) -> String {
+        let tokens = self.access_token.len()
+            + self.refresh_token.as_ref().map_or(0, String::len)
+            + self.id_token.as_ref().map_or(0, String::len);
+        let mut out = String::with_capacity(tokens + self.scope.len() + 128);
+        out.push_str("{\"access_token\":");
+        push_json_string(&mut out, &self.access_token);
+        out.push_str(",\"token_type\":");
+        push_json_string(&mut out, &self.token_type);
+        out.push_str(",\"expires_in\":");
+        out.push_str(itoa::Buffer::new().format(self.expires_in));
+        if !self.scope.is_empty() {
+            out.push_str(",\"scope\":");
+            push_json_string(&mut out, &self.scope);
+        }
+        if let Some(t) = &self.refresh_token {
+            out.push_str(",\"refresh_token\":");
+            push_json_string(&mut out, t);
+        }
+        if let Some(t) = &self.id_token {
+            out.push_str(",\"id_token\":");
+            push_json_string(&mut out, t);
+        }
+        out.push('}');
+        out
+    }
+}
+
+/// Appends `s` as a JSON string (RFC 8259 §7). Tokens, scopes and
+/// identifiers never need escaping; that is checked in one pass without
+/// early exit (which the compiler vectorises), and anything else is left to
+/// serde_json.
+fn push_json_string(out: &mut String, s: &str) {
+    let plain = s
+        .bytes()
+        .fold(true, |ok, b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\'));
+    if plain {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&Value::from(s).to_string());
+    }
+}
+
 /// The response, and the refresh-token row to store with it.
 pub struct Minted {
     pub response: TokenResponse,
@@ -238,4 +287,36 @@ fn id_token(
     }
     user_claims(user, &grant.scope, &mut c);
     jws::sign(keys.active(alg)?, "JWT", &c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(scope: &str, refresh: Option<&str>, id: Option<&str>) -> TokenResponse {
+        TokenResponse {
+            access_token: "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-_".into(),
+            token_type: "Bearer".into(),
+            expires_in: 900,
+            scope: scope.into(),
+            refresh_token: refresh.map(Into::into),
+            id_token: id.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn hand_written_json_is_what_serde_writes() {
+        for r in [
+            response("", None, None),
+            response("openid profile", Some("0190abcdef12xyz"), Some("a.b.c")),
+            // Nothing we issue looks like this, but the output must stay JSON.
+            response("quote\" back\\slash tab\t é \u{7f}", Some("r\n"), None),
+        ] {
+            let ours = r.to_json();
+            assert_eq!(ours, serde_json::to_string(&r).expect("serde"));
+            let back: TokenResponse = serde_json::from_str(&ours).expect("valid JSON");
+            assert_eq!(back.scope, r.scope);
+            assert_eq!(back.refresh_token, r.refresh_token);
+        }
+    }
 }

@@ -92,11 +92,6 @@ pub async fn exchange(
     }
 }
 
-/// Serialises a success body.
-pub(crate) fn body(resp: &issue::TokenResponse) -> Result<String, OAuthError> {
-    serde_json::to_string(resp).map_err(|_| OAuthError::server_error())
-}
-
 /// Grants stay on the list as long as anything issued from them could live:
 /// a refresh token minted by a rotation racing the revocation included.
 pub fn revocation_horizon(state: &AppState) -> i64 {

@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
+use super::TokenRequest;
 use super::issue::{Grant, TokenResponse, mint};
-use super::{TokenRequest, body};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use crate::error::{Error, OAuthError, OAuthErrorCode};
@@ -79,7 +79,7 @@ pub async fn exchange(
         r.scope = row.scope.clone();
         r.resources = row.resources.clone();
     }
-    let json = body(&minted.response)?;
+    let json = minted.response.to_json();
     let sealed = seal::seal(token, json.as_bytes()).ok_or_else(OAuthError::server_error)?;
 
     // The successor is stored first and the old token claimed second. Where
