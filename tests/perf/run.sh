@@ -4,11 +4,12 @@
 #   tests/perf/run.sh                       everything, 10 s per measurement
 #   DURATION=3s SCENARIOS="jwks discovery" PEER=0 tests/perf/run.sh
 #
-# One run: builds the release binary, benchmarks Portcullis on SQLite, then on
-# PostgreSQL when one answers at 127.0.0.1:5432 (a fresh database, dropped
-# afterwards), then the peer (which has no database, so it runs once). Each
-# server is pinned to core 0 and every load generator to core 1, one server
-# after the other. Prints a markdown table and writes it to
+# One run: builds the release binary and starts Portcullis on SQLite, Portcullis
+# on PostgreSQL when one answers at 127.0.0.1:5432 (a fresh database, dropped
+# afterwards) and the peer, every one pinned to core 0; every load generator
+# runs on core 1. Each measurement is taken on every server in turn, seconds
+# apart, so that a slow spell of the host falls on all of them alike (a server
+# that is not being measured is idle). Prints a markdown table and writes it to
 # tests/perf/RESULTS.md; logs of the last run go to tests/perf/out/.
 #
 # Environment:
@@ -25,7 +26,8 @@
 #   WARMUP        unrecorded wrk run before each repeatable scenario (default 2s; 0: none)
 #   SETTLE_MAX    longest wait for the server core to stop losing time to the
 #                 host before each server's scenarios (default 120 s)
-#   PORT, PEER_PORT    listen ports (default 18080, 18090)
+#   PORT, PEER_PORT    listen ports (default 18080, 18090; Portcullis on
+#                 PostgreSQL listens on PORT+1)
 #   SKIP_BUILD=1  use target/release/portcullis as it is
 #   ID_TOKEN_ALG  the bench client's id_token_signed_response_alg (default ES256).
 #                 RS256, OIDC's default, caps code exchange and refresh at what
@@ -98,8 +100,13 @@ ROWS="$OUT/rows.tsv"     # server, scenario, connections, rps, p50, p99, errors,
 
 SERVER_PID=
 PG_DB=
+# The servers of this run, in the order of the table; S_* hold each one's
+# label, kind (portcullis | peer), base URL, issuer, client and process.
+SERVERS=()
+declare -A S_KIND S_BASE S_ISSUER S_CLIENT_ID S_CLIENT_SECRET S_PID
 cleanup() {
-  [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  local s
+  for s in "${SERVERS[@]}"; do kill "${S_PID[$s]}" 2>/dev/null && wait "${S_PID[$s]}" 2>/dev/null; done
   [[ -n $PG_DB ]] && dropdb -h $PG_HOST -p $PG_PORT -U postgres --if-exists "$PG_DB" 2>/dev/null
   rm -rf "$WORK"
 }
@@ -215,9 +222,10 @@ measure() {
     $(( u1 > u0 ? 100 * (s1 - s0) / (u1 - u0) : 0 ))
 }
 
-# Pool size for the next single-use measurement, from the last row's req/s.
+# Pool size for the next single-use measurement, from the req/s of the last
+# row of server $1.
 next_pool() {
-  tail -1 "$ROWS" | awk -F'\t' -v d="$DURATION_S" '{ n = int(($4 + 0) * d * 1.5); print (n < 1000 ? 1000 : n) }'
+  awk -F'\t' -v l="$1" -v d="$DURATION_S" '$1 == l { r = $4 + 0 } END { n = int(r * d * 1.5); print (n < 1000 ? 1000 : n) }' "$ROWS"
 }
 
 mint() { taskset -c $LOAD_CPU node "$HERE/mint.mjs" "$@"; }
@@ -251,162 +259,192 @@ settle() {
   (( quiet >= 2 )) || echo "   (core $SERVER_CPU still losing time to the host after ${SETTLE_MAX}s; measuring anyway)" >&2
 }
 
-# Every scenario against the server now running. usage: scenarios LABEL KIND
-# KIND is "portcullis" or "peer" (the peer skips refresh, authorization_code
-# and signin_storm: it has no users).
-scenarios() {
-  local label=$1 kind=$2 c
-  settle
+# Makes server $1 the one that load(), measure() and mint() talk to.
+use() {
+  label=$1 kind=${S_KIND[$1]} BASE=${S_BASE[$1]} ISSUER=${S_ISSUER[$1]}
+  CLIENT_ID=${S_CLIENT_ID[$1]} CLIENT_SECRET=${S_CLIENT_SECRET[$1]} SERVER_PID=${S_PID[$1]}
   export PERF_LUA="$HERE/lua" PERF_BASE="$BASE" PERF_ISSUER="$ISSUER" \
     PERF_RESOURCE="$ISSUER/api" PERF_CLIENT_ID="$CLIENT_ID" \
     PERF_CLIENT_SECRET="$CLIENT_SECRET" PERF_REDIRECT="$REDIRECT" \
     PERF_EMAIL="$EMAIL" PERF_PASSWORD="$PASSWORD" PERF_ORIGIN="$ISSUER" \
     PERF_BASIC="Basic $(printf '%s:%s' "$CLIENT_ID" "$CLIENT_SECRET" | base64 -w0)"
+}
 
-  if want client_credentials; then
-    warm client_credentials /oauth2/token
-    for c in $CONNECTIONS; do measure "$label" client_credentials "$c" client_credentials /oauth2/token; done
-  fi
-  if want jwks; then
+# A repeatable scenario on every server: each warmed up, then for each
+# connection count every server measured in turn.
+# usage: repeatable SCENARIO LUA PATH [BODY_NEEDLE]
+repeatable() {
+  local s c
+  for s in "${SERVERS[@]}"; do
+    use "$s"
     # static.lua checks statuses only; the body is checked here, once.
-    body_has /oauth2/jwks '"keys"'
-    warm static /oauth2/jwks
-    for c in $CONNECTIONS; do measure "$label" jwks "$c" static /oauth2/jwks; done
+    if [[ -n ${4:-} ]]; then body_has "$3" "$4"; fi
+    if [[ $1 == introspection ]]; then introspection_token; fi
+    warm "$2" "$3"
+  done
+  for c in $CONNECTIONS; do
+    for s in "${SERVERS[@]}"; do
+      use "$s"
+      local note=
+      if [[ $1 == introspection ]]; then introspection_token; note=$INTROSPECTION_NOTE; fi
+      measure "$label" "$1" "$c" "$2" "$3" "$note"
+    done
+  done
+}
+
+# PERF_TOKEN: an access token of the server in use that introspects as
+# active (minted once per server).
+declare -A TOKEN
+introspection_token() {
+  INTROSPECTION_NOTE=
+  if [[ $kind == peer ]]; then
+    # oidc-provider answers unsupported_token_type for JWT access tokens.
+    [[ -n ${TOKEN[$label]:-} ]] || TOKEN[$label]=$(mint introspect-token opaque)
+    INTROSPECTION_NOTE="opaque token (oidc-provider does not introspect JWTs)"
+  else
+    [[ -n ${TOKEN[$label]:-} ]] || TOKEN[$label]=$(mint introspect-token)
   fi
-  if want discovery; then
-    body_has /.well-known/openid-configuration '"token_endpoint"'
-    warm static /.well-known/openid-configuration
-    for c in $CONNECTIONS; do measure "$label" discovery "$c" static /.well-known/openid-configuration; done
-  fi
-  if want introspection; then
-    local note=
-    if [[ $kind == peer ]]; then
-      # oidc-provider answers unsupported_token_type for JWT access tokens.
-      PERF_TOKEN=$(mint introspect-token opaque); note="opaque token (oidc-provider does not introspect JWTs)"
-    else
-      PERF_TOKEN=$(mint introspect-token)
-    fi
-    export PERF_TOKEN
-    warm introspect /oauth2/introspect
-    for c in $CONNECTIONS; do measure "$label" introspection "$c" introspect /oauth2/introspect "$note"; done
-  fi
-  if want device_authorization; then
-    warm device_authorization /oauth2/device_authorization
-    for c in $CONNECTIONS; do measure "$label" device_authorization "$c" device_authorization /oauth2/device_authorization; done
-  fi
+  export PERF_TOKEN=${TOKEN[$label]}
+}
+
+# Every scenario, each on every server (the peer skips refresh,
+# authorization_code and signin_storm: it has no users).
+scenarios() {
+  local s c n
+  settle
+  want client_credentials && repeatable client_credentials client_credentials /oauth2/token
+  want jwks && repeatable jwks static /oauth2/jwks '"keys"'
+  want discovery && repeatable discovery static /.well-known/openid-configuration '"token_endpoint"'
+  want introspection && repeatable introspection introspect /oauth2/introspect
+  want device_authorization && repeatable device_authorization device_authorization /oauth2/device_authorization
   if want device_poll; then
     for c in $CONNECTIONS; do
-      # Fresh devices each time: codes live 600 s and pacing state is per code.
-      export PERF_FILE="$WORK/devices.txt"
-      mint devices $DEVICES "$PERF_FILE"
-      warm device_poll /oauth2/token
-      measure "$label" device_poll "$c" device_poll /oauth2/token "$DEVICES pending devices"
+      for s in "${SERVERS[@]}"; do
+        use "$s"
+        # Fresh devices each time: codes live 600 s and pacing state is per code.
+        export PERF_FILE="$WORK/devices.txt"
+        mint devices $DEVICES "$PERF_FILE"
+        warm device_poll /oauth2/token
+        measure "$label" device_poll "$c" device_poll /oauth2/token "$DEVICES pending devices"
+      done
     done
   fi
-  [[ $kind == peer ]] && return 0
 
   # Single-use values: the first measurement of each gets DURATION x MINT_RATE,
   # later ones 1.5 x what the previous one managed (at least 1,000), so that
   # minting, which costs about as much as the measurement itself, stays short.
   # A measurement that runs out ends early and says so in its notes.
-  local n
+  local -A pool
   if want refresh; then
-    n=$MINT_N
+    for s in "${SERVERS[@]}"; do pool[$s]=$MINT_N; done
     for c in $CONNECTIONS; do
-      export PERF_FILE="$WORK/refresh.txt" PERF_BODY='grant_type=refresh_token&refresh_token=%s'
-      mint refresh $n "$PERF_FILE"
-      measure "$label" refresh "$c" once /oauth2/token "$n tokens, each used once"
-      n=$(next_pool)
+      for s in "${SERVERS[@]}"; do
+        use "$s"; [[ $kind == peer ]] && continue
+        n=${pool[$s]}
+        export PERF_FILE="$WORK/refresh.txt" PERF_BODY='grant_type=refresh_token&refresh_token=%s'
+        mint refresh $n "$PERF_FILE"
+        measure "$label" refresh "$c" once /oauth2/token "$n tokens, each used once"
+        pool[$s]=$(next_pool "$label")
+      done
     done
   fi
   if want authorization_code; then
     local verifier=perf-verifier-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGH
-    n=$MINT_N
+    for s in "${SERVERS[@]}"; do pool[$s]=$MINT_N; done
     for c in $CONNECTIONS; do
-      export PERF_FILE="$WORK/codes.txt"
-      export PERF_BODY="grant_type=authorization_code&code=%s&redirect_uri=$(node -p 'encodeURIComponent(process.argv[1])' "$REDIRECT")&code_verifier=$verifier"
-      mint codes $n "$PERF_FILE"
-      measure "$label" authorization_code "$c" once /oauth2/token "$n codes, each used once"
-      n=$(next_pool)
+      for s in "${SERVERS[@]}"; do
+        use "$s"; [[ $kind == peer ]] && continue
+        n=${pool[$s]}
+        export PERF_FILE="$WORK/codes.txt"
+        export PERF_BODY="grant_type=authorization_code&code=%s&redirect_uri=$(node -p 'encodeURIComponent(process.argv[1])' "$REDIRECT")&code_verifier=$verifier"
+        mint codes $n "$PERF_FILE"
+        measure "$label" authorization_code "$c" once /oauth2/token "$n codes, each used once"
+        pool[$s]=$(next_pool "$label")
+      done
     done
   fi
   if want signin_storm; then
-    local tag="$OUT/${label// /_}-storm" quiet=
-    quiet() { awk -F'\t' -v l="$label" '$1==l && $2=="client_credentials" && $3==64 {print "quiet p50 " $5 " / p99 " $6 " ms"}' "$ROWS"; }
-    # The quiet baseline: the client_credentials row at 64 connections, measured now if it was not.
-    [[ $(quiet) ]] || measure "$label" client_credentials 64 client_credentials /oauth2/token "quiet baseline for the storm"
-    quiet=$(quiet)
-    mint check-signin
-    sample_rss "$SERVER_PID" "$tag.rss" & local sampler=$!
-    taskset -pc $LOAD_CPU $sampler >/dev/null
-    load signin "$tag-signin.wrk" "$STORM_CONNECTIONS" /.auth/api/v1/auth/sign-in/email & local storm=$!
-    load client_credentials "$tag-cc.wrk" 64 /oauth2/token
-    wait $storm
-    kill $sampler 2>/dev/null; wait $sampler 2>/dev/null || true
-    row "$label" "client_credentials during sign-in storm" 64 "$tag-cc.wrk" "$tag.rss" "$quiet"
-    row "$label" "sign-in storm (correct password)" "$STORM_CONNECTIONS" "$tag-signin.wrk" "$tag.rss" "concurrent with the row above"
+    for s in "${SERVERS[@]}"; do
+      use "$s"; [[ $kind == peer ]] && continue
+      storm
+    done
   fi
 }
 
-# ---------------------------------------------------------------- Portcullis
-
-# usage: portcullis LABEL DATABASE_URL
-portcullis() {
-  local label=$1 logf="$OUT/portcullis-${1// /_}.log"
-  log "Portcullis on $label"
-  export PORTCULLIS_BIND=127.0.0.1:$PORT PORTCULLIS_ISSUER=http://localhost:$PORT \
-    PORTCULLIS_DATABASE_URL=$2 PORTCULLIS_RESOURCES=http://localhost:$PORT/api \
-    RUST_LOG=warn PORTCULLIS_MAIL__OUTBOX_DIR="$WORK/mail" \
-    PORTCULLIS_RATE_LIMIT__SIGN_IN=1000000 PORTCULLIS_RATE_LIMIT__DEVICE_CODE=1000000 \
-    PORTCULLIS_TOKENS__CODE_TTL=3600 PORTCULLIS_TOKENS__REFRESH_REUSE_GRACE=10
-  # No portcullis.toml from the working directory may leak in.
-  cd "$WORK"
-  "$BIN" migrate >> "$logf" 2>&1
-  local json
-  json=$("$BIN" client create --name bench --grant client_credentials --grant authorization_code \
-    --grant refresh_token --grant urn:ietf:params:oauth:grant-type:device_code \
-    --redirect-uri "$REDIRECT" --scope "openid profile email offline_access" --trusted \
-    --resource "http://localhost:$PORT/api" --id-token-alg "$ID_TOKEN_ALG" --json)
-  CLIENT_ID=$(node -p 'JSON.parse(process.argv[1]).client_id' "$json")
-  CLIENT_SECRET=$(node -p 'JSON.parse(process.argv[1]).client_secret' "$json")
-  "$BIN" user create --email "$EMAIL" --password "$PASSWORD" --verified >> "$logf" 2>&1
-
-  ISSUER=http://localhost:$PORT BASE=http://127.0.0.1:$PORT
-  # One worker: the server sizes its worker pool from its CPU affinity.
-  taskset -c $SERVER_CPU "$BIN" serve >> "$logf" 2>&1 & SERVER_PID=$!
-  wait_up /healthz "$logf"
-  scenarios "Portcullis $label" portcullis
-  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
-  cd "$HERE"
+# client_credentials at 64 connections during a storm of password sign-ins,
+# on the server in use.
+storm() {
+  local tag="$OUT/${label// /_}-storm" quiet=
+  quiet() { awk -F'\t' -v l="$label" '$1==l && $2=="client_credentials" && $3==64 {print "quiet p50 " $5 " / p99 " $6 " ms"}' "$ROWS"; }
+  # The quiet baseline: the client_credentials row at 64 connections, measured now if it was not.
+  [[ $(quiet) ]] || measure "$label" client_credentials 64 client_credentials /oauth2/token "quiet baseline for the storm"
+  quiet=$(quiet)
+  mint check-signin
+  sample_rss "$SERVER_PID" "$tag.rss" & local sampler=$!
+  taskset -pc $LOAD_CPU $sampler >/dev/null
+  load signin "$tag-signin.wrk" "$STORM_CONNECTIONS" /.auth/api/v1/auth/sign-in/email & local storm=$!
+  load client_credentials "$tag-cc.wrk" 64 /oauth2/token
+  wait $storm
+  kill $sampler 2>/dev/null; wait $sampler 2>/dev/null || true
+  row "$label" "client_credentials during sign-in storm" 64 "$tag-cc.wrk" "$tag.rss" "$quiet"
+  row "$label" "sign-in storm (correct password)" "$STORM_CONNECTIONS" "$tag-signin.wrk" "$tag.rss" "concurrent with the row above"
 }
 
-portcullis SQLite "sqlite://$WORK/p.db?mode=rwc"
+# ---------------------------------------------------------------- servers
+
+# usage: portcullis NAME DATABASE_URL PORT: sets up and starts one Portcullis,
+# in a directory of its own (no portcullis.toml from elsewhere may leak in).
+portcullis() {
+  local label="Portcullis $1" logf="$OUT/portcullis-${1// /_}.log" port=$3 dir="$WORK/${1// /_}"
+  local env=(PORTCULLIS_BIND=127.0.0.1:$port PORTCULLIS_ISSUER=http://localhost:$port
+    PORTCULLIS_DATABASE_URL=$2 PORTCULLIS_RESOURCES=http://localhost:$port/api
+    RUST_LOG=warn PORTCULLIS_MAIL__OUTBOX_DIR="$dir/mail"
+    PORTCULLIS_RATE_LIMIT__SIGN_IN=1000000 PORTCULLIS_RATE_LIMIT__DEVICE_CODE=1000000
+    PORTCULLIS_TOKENS__CODE_TTL=3600 PORTCULLIS_TOKENS__REFRESH_REUSE_GRACE=10)
+  log "$label on port $port"
+  mkdir -p "$dir"
+  (cd "$dir" && env "${env[@]}" "$BIN" migrate) >> "$logf" 2>&1
+  (cd "$dir" && env "${env[@]}" "$BIN" client create --name bench --grant client_credentials \
+    --grant authorization_code --grant refresh_token --grant urn:ietf:params:oauth:grant-type:device_code \
+    --redirect-uri "$REDIRECT" --scope "openid profile email offline_access" --trusted \
+    --resource "http://localhost:$port/api" --id-token-alg "$ID_TOKEN_ALG" --json) > "$dir/client.json"
+  (cd "$dir" && env "${env[@]}" "$BIN" user create --email "$EMAIL" --password "$PASSWORD" --verified) >> "$logf" 2>&1
+  SERVERS+=("$label")
+  S_KIND[$label]=portcullis S_BASE[$label]=http://127.0.0.1:$port S_ISSUER[$label]=http://localhost:$port
+  S_CLIENT_ID[$label]=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1])).client_id' "$dir/client.json")
+  S_CLIENT_SECRET[$label]=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1])).client_secret' "$dir/client.json")
+  # One worker: the server sizes its worker pool from its CPU affinity.
+  (cd "$dir" && exec env "${env[@]}" taskset -c $SERVER_CPU "$BIN" serve) >> "$logf" 2>&1 & S_PID[$label]=$!
+  use "$label"; wait_up /healthz "$logf"
+}
+
+portcullis SQLite "sqlite://$WORK/p.db?mode=rwc" "$PORT"
 
 PG_VERSION=
 if [[ $POSTGRES == 1 ]] && command -v createdb >/dev/null && (exec 3<>/dev/tcp/$PG_HOST/$PG_PORT) 2>/dev/null; then
   PG_DB=portcullis_perf_$$
   createdb -h $PG_HOST -p $PG_PORT -U postgres "$PG_DB"
   PG_VERSION=$(psql -h $PG_HOST -p $PG_PORT -U postgres -At -c 'show server_version' "$PG_DB" 2>/dev/null || true)
-  portcullis PostgreSQL "postgres://postgres@$PG_HOST:$PG_PORT/$PG_DB"
-  dropdb -h $PG_HOST -p $PG_PORT -U postgres "$PG_DB"; PG_DB=
+  portcullis PostgreSQL "postgres://postgres@$PG_HOST:$PG_PORT/$PG_DB" $(( PORT + 1 ))
 else
   log "no PostgreSQL at $PG_HOST:$PG_PORT (or POSTGRES=0): SQLite only"
 fi
 
-# ---------------------------------------------------------------- peer
-
 PEER_VERSION=
 if [[ $PEER == 1 ]]; then
-  log "oidc-provider (peer)"
   PEER_VERSION=$(node -p 'require(process.argv[1]).version' "$HERE/peer/node_modules/oidc-provider/package.json")
-  CLIENT_ID=bench CLIENT_SECRET=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
-  ISSUER=http://localhost:$PEER_PORT BASE=http://127.0.0.1:$PEER_PORT
-  (cd "$HERE/peer" && NODE_ENV=production PEER_PORT=$PEER_PORT PEER_CLIENT_SECRET=$CLIENT_SECRET \
-    exec taskset -c $SERVER_CPU node server.mjs) > "$OUT/peer.log" 2>&1 & SERVER_PID=$!
-  wait_up /.well-known/openid-configuration "$OUT/peer.log"
-  scenarios "oidc-provider $PEER_VERSION" peer
-  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
+  label="oidc-provider $PEER_VERSION"
+  log "$label (peer) on port $PEER_PORT"
+  SERVERS+=("$label")
+  S_KIND[$label]=peer S_BASE[$label]=http://127.0.0.1:$PEER_PORT S_ISSUER[$label]=http://localhost:$PEER_PORT
+  S_CLIENT_ID[$label]=bench S_CLIENT_SECRET[$label]=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
+  (cd "$HERE/peer" && NODE_ENV=production PEER_PORT=$PEER_PORT PEER_CLIENT_SECRET=${S_CLIENT_SECRET[$label]} \
+    exec taskset -c $SERVER_CPU node server.mjs) > "$OUT/peer.log" 2>&1 & S_PID[$label]=$!
+  use "$label"; wait_up /.well-known/openid-configuration "$OUT/peer.log"
 fi
+
+log "measuring: ${SERVERS[*]}"
+scenarios
 
 # ---------------------------------------------------------------- report
 
