@@ -88,7 +88,9 @@ impl SigningKey {
                     .map_err(bad)?;
                 let pooled = Es256Secret::load(der, &pair, &rng);
                 if pooled.is_none() {
-                    tracing::warn!("ES256 key signs through ring: not in ring's PKCS#8 layout");
+                    tracing::warn!(
+                        "ES256 key signs through ring: not in ring's PKCS#8 layout, or its self-check failed"
+                    );
                 }
                 Pair::Es256(pair, pooled)
             }
