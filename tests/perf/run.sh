@@ -8,8 +8,9 @@
 # on PostgreSQL when one answers at 127.0.0.1:5432 (a fresh database, dropped
 # afterwards) and the peer, every one pinned to core 0; every load generator
 # runs on core 1. Each measurement is taken on every server in turn, seconds
-# apart, so that a slow spell of the host falls on all of them alike (a server
-# that is not being measured is idle). Prints a markdown table and writes it to
+# apart, so that a slow spell of the host falls on all of them alike; before
+# each, the script waits until no server uses CPU (the peer's garbage
+# collector may run on after its own measurement). Prints a markdown table and writes it to
 # tests/perf/RESULTS.md; logs of the last run go to tests/perf/out/.
 #
 # Environment:
@@ -205,9 +206,25 @@ warm() {
   taskset -c $LOAD_CPU wrk -t1 -c16 -d"$WARMUP" -s "$HERE/lua/$1.lua" "$BASE$2" > /dev/null 2>&1 || true
 }
 
+# Waits (up to 10 s) until no server has used CPU for half a second: the
+# servers share core 0, and one measured just before (the peer's garbage
+# collector after a burst, say) must not run on into the next measurement.
+quiesce() {
+  local s t0 t1 tries=0
+  while (( tries < 20 )); do
+    t0=0; for s in "${SERVERS[@]}"; do t0=$(( t0 + $(cpu_ticks "${S_PID[$s]}") )); done
+    sleep 0.5
+    t1=0; for s in "${SERVERS[@]}"; do t1=$(( t1 + $(cpu_ticks "${S_PID[$s]}") )); done
+    (( t1 - t0 <= 1 )) && return 0
+    tries=$(( tries + 1 ))
+  done
+  echo "   (servers still busy after 10 s; measuring anyway)" >&2
+}
+
 # One measurement with RSS sampling. usage: measure LABEL SCENARIO CONNECTIONS LUA PATH [NOTES]
 measure() {
   local tag="$OUT/${1// /_}-$2-$3"
+  quiesce
   sample_rss "$SERVER_PID" "$tag.rss" & local sampler=$!
   taskset -pc $LOAD_CPU $sampler >/dev/null
   local c0 c1 b0 t0 b1 t1 s0 u0 s1 u1
