@@ -276,6 +276,38 @@ mod tests {
 
     use super::*;
 
+    /// The hashers run under `SCHED_IDLE` (policy 5 in field 41 of
+    /// `/proc/<pid>/task/<tid>/stat`; the name in field 2 may hold spaces).
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashers_run_under_sched_idle() {
+        let h = PasswordHasher::new(2).await.expect("hasher");
+        h.hash("correct horse".into()).await.expect("hash");
+        let mut policies = vec![];
+        for task in std::fs::read_dir("/proc/self/task").expect("tasks") {
+            let dir = task.expect("task").path();
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            if !comm.starts_with("argon2-") {
+                continue;
+            }
+            let stat = std::fs::read_to_string(dir.join("stat")).expect("stat");
+            let after_name = stat.rsplit_once(") ").expect("stat format").1;
+            // Fields from 3 on; policy is field 41.
+            let policy: u32 = after_name
+                .split(' ')
+                .nth(41 - 3)
+                .expect("policy")
+                .parse()
+                .expect("number");
+            policies.push(policy);
+        }
+        assert!(policies.len() >= 2, "hasher threads found: {policies:?}");
+        assert!(
+            policies.iter().all(|p| *p == 5),
+            "SCHED_IDLE is 5: {policies:?}"
+        );
+    }
+
     #[tokio::test]
     async fn hash_then_verify() {
         let h = PasswordHasher::new(2).await.expect("hasher");
