@@ -328,7 +328,7 @@ introspection_token() {
 # Every scenario, each on every server (the peer skips refresh,
 # authorization_code and signin_storm: it has no users).
 scenarios() {
-  local s c n
+  local s c
   settle
   want client_credentials && repeatable client_credentials client_credentials /oauth2/token
   want jwks && repeatable jwks static /oauth2/jwks '"keys"'
@@ -348,38 +348,11 @@ scenarios() {
     done
   fi
 
-  # Single-use values: the first measurement of each gets DURATION x MINT_RATE,
-  # later ones 1.5 x what the previous one managed (at least 1,000), so that
-  # minting, which costs about as much as the measurement itself, stays short.
-  # A measurement that runs out ends early and says so in its notes.
-  local -A pool
-  if want refresh; then
-    for s in "${SERVERS[@]}"; do pool[$s]=$MINT_N; done
-    for c in $CONNECTIONS; do
-      for s in "${SERVERS[@]}"; do
-        use "$s"; [[ $kind == peer ]] && continue
-        n=${pool[$s]}
-        export PERF_FILE="$WORK/refresh.txt" PERF_BODY='grant_type=refresh_token&refresh_token=%s'
-        mint refresh $n "$PERF_FILE"
-        measure "$label" refresh "$c" once /oauth2/token "$n tokens, each used once"
-        pool[$s]=$(next_pool "$label")
-      done
-    done
-  fi
+  want refresh && single_use refresh refresh tokens 'grant_type=refresh_token&refresh_token=%s'
   if want authorization_code; then
     local verifier=perf-verifier-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGH
-    for s in "${SERVERS[@]}"; do pool[$s]=$MINT_N; done
-    for c in $CONNECTIONS; do
-      for s in "${SERVERS[@]}"; do
-        use "$s"; [[ $kind == peer ]] && continue
-        n=${pool[$s]}
-        export PERF_FILE="$WORK/codes.txt"
-        export PERF_BODY="grant_type=authorization_code&code=%s&redirect_uri=$(node -p 'encodeURIComponent(process.argv[1])' "$REDIRECT")&code_verifier=$verifier"
-        mint codes $n "$PERF_FILE"
-        measure "$label" authorization_code "$c" once /oauth2/token "$n codes, each used once"
-        pool[$s]=$(next_pool "$label")
-      done
-    done
+    single_use authorization_code codes codes \
+      "grant_type=authorization_code&code=%s&redirect_uri=$(node -p 'encodeURIComponent(process.argv[1])' "$REDIRECT")&code_verifier=$verifier"
   fi
   if want signin_storm; then
     for s in "${SERVERS[@]}"; do
@@ -387,6 +360,28 @@ scenarios() {
       storm
     done
   fi
+}
+
+# A scenario of single-use values (refresh tokens, codes) on every Portcullis:
+# the first measurement of each server gets DURATION x MINT_RATE values, later
+# ones 1.5 x what its previous one managed (at least 1,000), so that minting,
+# which costs about as much as the measurement itself, stays short. A
+# measurement that runs out ends early and says so in its notes.
+# usage: single_use SCENARIO MINT_KIND NOUN BODY (%s: the value)
+single_use() {
+  local -A pool
+  local s c n
+  for s in "${SERVERS[@]}"; do pool[$s]=$MINT_N; done
+  for c in $CONNECTIONS; do
+    for s in "${SERVERS[@]}"; do
+      use "$s"; [[ $kind == peer ]] && continue
+      n=${pool[$s]}
+      export PERF_FILE="$WORK/$2.txt" PERF_BODY=$4
+      mint "$2" "$n" "$PERF_FILE"
+      measure "$label" "$1" "$c" once /oauth2/token "$n $3, each used once"
+      pool[$s]=$(next_pool "$label")
+    done
+  done
 }
 
 # client_credentials at 64 connections during a storm of password sign-ins,

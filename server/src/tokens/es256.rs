@@ -148,6 +148,14 @@ fn next_nonce(rng: &SystemRandom) -> Option<Nonce> {
     })
 }
 
+/// `z`: the SHA-256 of `message` as a scalar. SHA-256 is as long as n, so
+/// all of it is z, reduced once (FIPS 186-5 §6.4.1 step 3).
+fn digest_scalar(message: &[u8]) -> Option<Scalar> {
+    let digest = ring::digest::digest(&ring::digest::SHA256, message);
+    let bytes = FieldBytes::try_from(digest.as_ref()).ok()?;
+    Some(<Scalar as Reduce<FieldBytes>>::reduce(&bytes))
+}
+
 /// The private scalar of an ES256 key, for signing with pooled nonces.
 pub struct Es256Secret {
     d: Scalar,
@@ -177,11 +185,7 @@ impl Es256Secret {
     /// `r ‖ s`, 32 bytes each (RFC 7518 §3.4); `None` only if no nonce could
     /// be made.
     pub fn sign(&self, message: &[u8], rng: &SystemRandom) -> Option<[u8; 64]> {
-        let digest = ring::digest::digest(&ring::digest::SHA256, message);
-        // SHA-256 is as long as n: all of it is z, reduced once (FIPS 186-5
-        // §6.4.1 step 3).
-        let z =
-            <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::try_from(digest.as_ref()).ok()?);
+        let z = digest_scalar(message)?;
         loop {
             if let Some(signature) = self.sign_digest(z, next_nonce(rng)?) {
                 return Some(signature);
@@ -290,10 +294,7 @@ mod tests {
                 r: <Scalar as Reduce<FieldBytes>>::reduce(&x),
                 k_inv: Option::<Scalar>::from(k.invert()).expect("k is not 0"),
             };
-            let digest = ring::digest::digest(&ring::digest::SHA256, message.as_bytes());
-            let z = <Scalar as Reduce<FieldBytes>>::reduce(
-                &FieldBytes::try_from(digest.as_ref()).expect("32 bytes"),
-            );
+            let z = digest_scalar(message.as_bytes()).expect("32-byte digest");
             let sig = secret.sign_digest(z, nonce).expect("s is not 0");
             let hex: String = sig.iter().map(|b| format!("{b:02X}")).collect();
             assert_eq!(hex, expected.replace(' ', ""), "{message}");
