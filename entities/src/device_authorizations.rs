@@ -7,8 +7,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub device_code_hash: String,
+    /// The user code's sequence number; the code shown to people is a keyed
+    /// permutation of it (`oauth::user_codes`).
     #[sea_orm(unique)]
-    pub user_code: String,
+    pub user_code_seq: i64,
     pub client_id: String,
     #[sea_orm(column_type = "Text")]
     pub scope: String,

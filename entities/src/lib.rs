@@ -15,6 +15,7 @@ pub mod organizations;
 pub mod passkeys;
 pub mod refresh_tokens;
 pub mod revoked_grants;
+pub mod server_secrets;
 pub mod sessions;
 pub mod signing_keys;
 pub mod two_factors;
@@ -35,6 +36,7 @@ pub mod prelude {
     pub use super::passkeys::Entity as Passkeys;
     pub use super::refresh_tokens::Entity as RefreshTokens;
     pub use super::revoked_grants::Entity as RevokedGrants;
+    pub use super::server_secrets::Entity as ServerSecrets;
     pub use super::sessions::Entity as Sessions;
     pub use super::signing_keys::Entity as SigningKeys;
     pub use super::two_factors::Entity as TwoFactors;

@@ -5,6 +5,7 @@ mod m20261122_000002_create_flow_tables;
 mod m20261122_000003_create_device_authorizations;
 mod m20261122_000004_create_one_time_tokens;
 mod m20261122_000005_create_second_factors;
+mod m20261204_000006_sequenced_user_codes;
 
 /// Runs the schema migrations in order.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_device_authorizations::Migration),
             Box::new(m20261122_000004_create_one_time_tokens::Migration),
             Box::new(m20261122_000005_create_second_factors::Migration),
+            Box::new(m20261204_000006_sequenced_user_codes::Migration),
         ]
     }
 }

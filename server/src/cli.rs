@@ -170,7 +170,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Serve => {
             let bind = settings.bind.clone();
             let state = AppState::build(settings, clock).await?;
-            crate::oauth::registration::spawn_cleanup(state.clone());
+            crate::housekeeping::spawn(state.clone());
             let listener = std::net::TcpListener::bind(&bind)
                 .map_err(|e| anyhow::anyhow!("cannot listen on PORTCULLIS_BIND ({bind}): {e}"))?;
             tracing::info!(address = %bind, issuer = %state.settings.issuer, "serving");

@@ -352,6 +352,19 @@ impl Settings {
                 ));
             }
         }
+        // A user code is looked up in the lap of its sequence that is under
+        // way and the two beside it (`oauth::user_codes`), so no device code
+        // may outlive a lap (9.26 days); a day is already generous.
+        if self.tokens.device_code_ttl > crate::oauth::user_codes::MAX_TTL_SECS {
+            return Err(bad(
+                "tokens.device_code_ttl",
+                format!(
+                    "{} is longer than a day ({} seconds)",
+                    self.tokens.device_code_ttl,
+                    crate::oauth::user_codes::MAX_TTL_SECS
+                ),
+            ));
+        }
         for (key, v) in [
             ("rate_limit.sign_in", self.rate_limit.sign_in),
             ("rate_limit.sign_up", self.rate_limit.sign_up),

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod housekeeping;
 pub mod http;
 pub mod login;
 pub mod mail;

@@ -33,6 +33,7 @@ pub struct Inner {
     pub passkeys: crate::login::passkey::RelyingParty,
     pub verified_tokens: crate::oauth::access_token::VerifiedTokens,
     pub device_inserts: crate::oauth::device::Inserts,
+    pub user_codes: crate::oauth::user_codes::UserCodes,
 }
 
 impl Deref for AppState {
@@ -62,6 +63,17 @@ impl AppState {
         metrics.count_statements(&mut db);
         let device_inserts = crate::oauth::device::Inserts::new(db.clone());
         let keys = KeyStore::open(db.clone(), now).await?;
+        let user_codes = {
+            use crate::oauth::user_codes::{SECRET_NAME, UserCodes};
+            let secret = crate::store::secrets::get_or_create(
+                &db,
+                SECRET_NAME,
+                UserCodes::new_secret(),
+                now,
+            )
+            .await?;
+            UserCodes::from_secret(&secret)?
+        };
         let passwords = PasswordHasher::new(settings.password.max_concurrent_hashes).await?;
         let discovery = Discovery::new(&settings)?;
         Ok(AppState(Arc::new(Inner {
@@ -78,6 +90,7 @@ impl AppState {
             passkeys: crate::login::passkey::RelyingParty::from_issuer(&settings.issuer),
             verified_tokens: Default::default(),
             device_inserts,
+            user_codes,
             settings,
             clock,
         })))

@@ -24,6 +24,7 @@ fn bad_configuration_stops_with_one_line_naming_the_variable() {
         ("PORTCULLIS_REGISTRATION__OPEN", "maybe"),
         ("PORTCULLIS_MAIL__TRANSPORT", "pigeon"),
         ("PORTCULLIS_TOKENS__ACCESS_TOKEN_TTL", "-5"),
+        ("PORTCULLIS_TOKENS__DEVICE_CODE_TTL", "86401"),
         ("PORTCULLIS_DATABASE_URL", "mysql://x"),
         (
             "PORTCULLIS_DATABASE_URL",

@@ -335,3 +335,82 @@ async fn device_authorization_needs_the_grant() {
         "unauthorized_client"
     );
 }
+
+/// The database keeps each user code's sequence number, not the code: any
+/// instance holding the shared key (`server_secrets`) finds the row from the
+/// code, and expired rows are deleted an hour after they expire.
+#[tokio::test]
+async fn user_codes_resolve_through_the_shared_key_and_expired_rows_go() {
+    use portcullis::oauth::user_codes::{SECRET_NAME, UserCode, UserCodes};
+    use portcullis::store;
+
+    let s = TestServer::start().await;
+    let c = device_client(&s).await;
+    let d = start(&s, &c).await;
+    let device_code = d["device_code"].as_str().unwrap();
+    let code = UserCode::parse(d["user_code"].as_str().unwrap()).expect("a user code");
+
+    // What a second instance does at start: the stored key wins over a fresh one.
+    let stored =
+        store::secrets::get_or_create(&s.state.db, SECRET_NAME, UserCodes::new_secret(), 0)
+            .await
+            .unwrap();
+    let second = UserCodes::from_secret(&stored).unwrap();
+    let seqs = |codes: &UserCodes| codes.seqs(&code).into_iter().map(|s| s as i64).collect();
+    let row = store::devices::by_user_code_seq(&s.state.db, seqs(&second))
+        .await
+        .unwrap()
+        .expect("the code's row");
+    assert_eq!(
+        row.device_code_hash,
+        portcullis::tokens::opaque::ordered_hash(device_code)
+    );
+    let stranger = UserCodes::from_secret(&UserCodes::new_secret()).unwrap();
+    let found = store::devices::by_user_code_seq(&s.state.db, seqs(&stranger)).await;
+    assert_eq!(found.unwrap(), None, "another key finds no row");
+
+    // Past expiry and the grace hour, the row goes; one made later stays.
+    let grace = portcullis::housekeeping::DEVICE_GRACE_SECS;
+    s.clock.advance(600 + grace + 1);
+    let later = start(&s, &c).await;
+    let cutoff = s.state.now() - grace;
+    assert_eq!(
+        store::devices::delete_expired(&s.state.db, cutoff)
+            .await
+            .unwrap(),
+        1
+    );
+    let (status, body) = poll(&s, &c, device_code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, body) = poll(&s, &c, later["device_code"].as_str().unwrap()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("authorization_pending"))
+    );
+}
+
+/// The migration to sequenced user codes goes back to the old table and
+/// forward again, on SQLite and PostgreSQL alike.
+#[tokio::test]
+async fn the_user_code_migration_rolls_back_and_forward() {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
+
+    let s = TestServer::start().await;
+    let db = &s.state.db;
+    Migrator::down(db, Some(1)).await.expect("down");
+    db.execute_unprepared(
+        "INSERT INTO device_authorizations (device_code_hash, user_code, client_id, scope, \
+         resources, status, amr, grant_id, created_at, expires_at) \
+         VALUES ('h', 'BCDFGHJK', 'c', '', '', 'pending', '[]', 'g', 0, 1)",
+    )
+    .await
+    .expect("the old table is back");
+    Migrator::up(db, None).await.expect("up again");
+    let c = device_client(&s).await;
+    let d = start(&s, &c).await;
+    assert_eq!(d["user_code"].as_str().map(str::len), Some(9));
+}

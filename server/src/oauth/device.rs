@@ -20,50 +20,11 @@ use serde::Serialize;
 use crate::error::{Error, OAuthError, OAuthErrorCode};
 use crate::login::session::SessionInfo;
 use crate::oauth::client::{self, Client};
+use crate::oauth::user_codes::UserCode;
 use crate::oauth::{resource, scope};
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
-
-/// RFC 8628 §6.1: consonants only, so codes spell no words and survive case.
-const ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
-
-/// A user code: eight characters of [`ALPHABET`], shown as `XXXX-XXXX`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserCode(String);
-
-impl UserCode {
-    pub fn generate() -> UserCode {
-        let mut out = String::with_capacity(8);
-        while out.len() < 8 {
-            for b in opaque::random_bytes::<16>() {
-                // Rejection sampling keeps every character equally likely.
-                if b < 240 && out.len() < 8 {
-                    out.push(ALPHABET[(b % 20) as usize] as char);
-                }
-            }
-        }
-        UserCode(out)
-    }
-
-    /// Accepts what people type: any case, with or without dashes and spaces.
-    pub fn parse(input: &str) -> Option<UserCode> {
-        let s: String = input
-            .chars()
-            .filter(|c| !matches!(c, '-' | ' ' | '\t'))
-            .collect::<String>()
-            .to_ascii_uppercase();
-        (s.len() == 8 && s.bytes().all(|b| ALPHABET.contains(&b))).then_some(UserCode(s))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn display(&self) -> String {
-        format!("{}-{}", &self.0[..4], &self.0[4..])
-    }
-}
 
 /// When each device last polled and its current interval.
 pub struct Pacer {
@@ -143,12 +104,14 @@ pub async fn authorize<'a>(
     let now = state.now();
     let ttl = state.settings.tokens.device_code_ttl;
     let device_code = opaque::new_ordered_secret();
-    // A collision on the unique user code is astronomically rare; retry anyway.
+    let device_code_hash = opaque::ordered_hash(&device_code);
+    // A number another instance took is refused by the unique index: skip
+    // past it and try again (see `user_codes`).
     for _ in 0..5 {
-        let user_code = UserCode::generate();
+        let seq = state.user_codes.next_seq();
         let row = devices::Model {
-            device_code_hash: opaque::ordered_hash(&device_code),
-            user_code: user_code.as_str().to_string(),
+            device_code_hash: device_code_hash.clone(),
+            user_code_seq: seq as i64,
             client_id: client.id.clone(),
             scope: scopes.join(" "),
             resources: resources.join(" "),
@@ -165,7 +128,7 @@ pub async fn authorize<'a>(
         };
         if state.device_inserts.insert(row).await? {
             let verification_uri = &state.discovery.device_verification_uri;
-            let user_code = user_code.display();
+            let user_code = state.user_codes.code(seq).display();
             return Ok(DeviceAuthorization {
                 // The user code's alphabet and dash need no escaping in a query.
                 verification_uri_complete: format!("{verification_uri}?user_code={user_code}"),
@@ -176,6 +139,7 @@ pub async fn authorize<'a>(
                 interval: state.settings.tokens.device_poll_interval,
             });
         }
+        state.user_codes.skip(seq);
     }
     Err(OAuthError::server_error())
 }
@@ -242,7 +206,8 @@ pub async fn lookup(
     let Some(code) = UserCode::parse(input) else {
         return Ok(None);
     };
-    let Some(row) = store::devices::by_user_code(&state.db, code.as_str()).await? else {
+    let seqs = state.user_codes.seqs(&code).into_iter().map(|s| s as i64);
+    let Some(row) = store::devices::by_user_code_seq(&state.db, seqs.collect()).await? else {
         return Ok(None);
     };
     if row.status != store::devices::PENDING || row.expires_at <= state.now() {
@@ -404,23 +369,6 @@ impl Drop for Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn user_codes_normalise() {
-        let c = UserCode::generate();
-        assert_eq!(c.as_str().len(), 8);
-        assert_eq!(
-            UserCode::parse(&c.display().to_lowercase()),
-            Some(c.clone())
-        );
-        assert_eq!(UserCode::parse("bcdf ghjk"), UserCode::parse("BCDF-GHJK"));
-        assert_eq!(
-            UserCode::parse("BCDF-GHJA"),
-            None,
-            "vowels are not in the alphabet"
-        );
-        assert_eq!(UserCode::parse("BCDF-GHJ"), None);
-    }
 
     #[test]
     fn pacer_adds_five_seconds_per_early_poll() {

@@ -18,4 +18,5 @@ pub mod resource;
 pub mod revocation;
 pub mod scope;
 pub mod token;
+pub mod user_codes;
 pub mod userinfo;

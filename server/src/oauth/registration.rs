@@ -14,7 +14,7 @@
 //! - every client gets a registration access token (RFC 7592 §3), stored only
 //!   as a hash, and a client secret when it authenticates with one;
 //! - a dynamic client no user has consented to within 24 hours is removed
-//!   ([`spawn_cleanup`]).
+//!   (`housekeeping`).
 
 use entities::clients;
 use sea_orm::ConnectionTrait;
@@ -50,9 +50,6 @@ const ID_TOKEN_ALGS: &[&str] = &["RS256", "ES256", "EdDSA"];
 
 /// A dynamic client nobody consented to is removed after this long.
 pub const STALE_AFTER_SECS: i64 = 24 * 60 * 60;
-
-/// How often [`spawn_cleanup`] runs.
-pub const CLEANUP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
 /// Bounds that keep one registration small.
 const MAX_URIS: usize = 20;
@@ -695,23 +692,6 @@ pub async fn remove_stale_dynamic_clients(
     now: i64,
 ) -> Result<u64, Error> {
     store::clients::delete_unconsented(db, Origin::Dynamic.as_str(), now - STALE_AFTER_SECS).await
-}
-
-/// Runs [`remove_stale_dynamic_clients`] now and then every
-/// [`CLEANUP_INTERVAL`], logging what it removed and any error.
-pub fn spawn_cleanup(state: AppState) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(CLEANUP_INTERVAL);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
-            match remove_stale_dynamic_clients(&state.db, state.now()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(removed = n, "removed stale dynamic clients"),
-                Err(e) => tracing::error!(error = %e, "removing stale dynamic clients failed"),
-            }
-        }
-    });
 }
 
 #[cfg(test)]

@@ -5,12 +5,14 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 
 use crate::error::Error;
+use crate::tokens::opaque;
 
 pub const PENDING: &str = "pending";
 pub const APPROVED: &str = "approved";
 pub const DENIED: &str = "denied";
 
-/// Inserts; false when the user code is already taken (retry with another).
+/// Inserts; false when the user code's sequence number is already taken
+/// (retry with another).
 pub async fn insert(db: &impl ConnectionTrait, row: devices::Model) -> Result<bool, Error> {
     match super::insert(db, row).await {
         Ok(_) => Ok(true),
@@ -38,15 +40,30 @@ pub async fn by_device_code(
     Ok(super::unique(db, devices::Entity::find_by_id(hash.to_string())).await?)
 }
 
-pub async fn by_user_code(
+/// The authorization behind one of `seqs`, the numbers a typed user code can
+/// stand for (`oauth::user_codes`).
+pub async fn by_user_code_seq(
     db: &impl ConnectionTrait,
-    user_code: &str,
+    seqs: Vec<i64>,
 ) -> Result<Option<devices::Model>, Error> {
     Ok(super::unique(
         db,
-        devices::Entity::find().filter(devices::Column::UserCode.eq(user_code)),
+        devices::Entity::find().filter(devices::Column::UserCodeSeq.is_in(seqs)),
     )
     .await?)
+}
+
+/// Deletes authorizations that expired before `before` (unix seconds). Their
+/// ordered device-code hashes start with the time they were made, so the rows
+/// are found by a range of the primary key instead of a scan.
+pub async fn delete_expired(db: &impl ConnectionTrait, before: i64) -> Result<u64, Error> {
+    let made_before = opaque::order_prefix(before.max(0) as u64 * 1000);
+    let res = devices::Entity::delete_many()
+        .filter(devices::Column::DeviceCodeHash.lt(made_before))
+        .filter(devices::Column::ExpiresAt.lt(before))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
 }
 
 /// Records the user's decision on a still-pending, unexpired authorization;

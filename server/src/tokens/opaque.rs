@@ -44,10 +44,21 @@ const ORDER_PREFIX: usize = 12;
 /// digits), for rows found by their secret's hash (device codes, authorization
 /// codes, refresh tokens): see [`ordered_hash`].
 pub fn new_ordered_secret() -> String {
-    let ms = std::time::SystemTime::now()
+    format!("{}{}", order_prefix(now_ms()), new_secret())
+}
+
+/// Milliseconds since the epoch, from the system clock: the order of stored
+/// keys follows real time, whatever clock the application answers by.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    format!("{:012x}{}", ms & 0xffff_ffff_ffff, new_secret())
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The clock prefix of secrets made at `ms` (milliseconds since the epoch);
+/// every secret made earlier sorts before it.
+pub fn order_prefix(ms: u64) -> String {
+    format!("{:012x}", ms & 0xffff_ffff_ffff)
 }
 
 /// The stored key of an ordered secret: its clock prefix, then the SHA-256 of

@@ -10,7 +10,7 @@ use crate::http::extract::{CurrentSession, client_info, csrf_token, state as app
 use crate::http::pages;
 use crate::login::session::SessionInfo;
 use crate::oauth::authorize::describe_scope;
-use crate::oauth::device::{self, UserCode};
+use crate::oauth::device;
 use crate::oauth::scope;
 use crate::ratelimit::Family;
 use crate::state::AppState;
@@ -103,9 +103,7 @@ async fn approval(
             Some("That code is not valid or has expired. Check your device."),
         ));
     };
-    let code = UserCode::parse(&row.user_code)
-        .map(|c| c.display())
-        .unwrap_or_default();
+    let code = state.user_codes.code(row.user_code_seq as u64).display();
     let (csrf, cookie) = csrf_token(req, state);
     let resources = scope::parse(&row.resources);
     let host = client
