@@ -356,8 +356,7 @@ async fn user_codes_resolve_through_the_shared_key_and_expired_rows_go() {
             .await
             .unwrap();
     let second = UserCodes::from_secret(&stored).unwrap();
-    let seqs = |codes: &UserCodes| codes.seqs(&code).into_iter().map(|s| s as i64).collect();
-    let row = store::devices::by_user_code_seq(&s.state.db, seqs(&second))
+    let row = store::devices::by_user_code_seq(&s.state.db, second.seqs(&code))
         .await
         .unwrap()
         .expect("the code's row");
@@ -366,7 +365,7 @@ async fn user_codes_resolve_through_the_shared_key_and_expired_rows_go() {
         portcullis::tokens::opaque::ordered_hash(device_code)
     );
     let stranger = UserCodes::from_secret(&UserCodes::new_secret()).unwrap();
-    let found = store::devices::by_user_code_seq(&s.state.db, seqs(&stranger)).await;
+    let found = store::devices::by_user_code_seq(&s.state.db, stranger.seqs(&code)).await;
     assert_eq!(found.unwrap(), None, "another key finds no row");
 
     // Past expiry and the grace hour, the row goes; one made later stays.

@@ -206,8 +206,8 @@ pub async fn lookup(
     let Some(code) = UserCode::parse(input) else {
         return Ok(None);
     };
-    let seqs = state.user_codes.seqs(&code).into_iter().map(|s| s as i64);
-    let Some(row) = store::devices::by_user_code_seq(&state.db, seqs.collect()).await? else {
+    let seqs = state.user_codes.seqs(&code);
+    let Some(row) = store::devices::by_user_code_seq(&state.db, seqs).await? else {
         return Ok(None);
     };
     if row.status != store::devices::PENDING || row.expires_at <= state.now() {

@@ -135,7 +135,8 @@ impl UserCodes {
     pub fn next_seq(&self) -> u64 {
         // The nanoseconds' low bits start each millisecond at a different
         // place, so that instances seldom pick the same number.
-        let now = opaque::now_ms() * PER_MS + u64::from(nanos_now()) % PER_MS;
+        let clock = opaque::since_epoch();
+        let now = clock.as_millis() as u64 * PER_MS + u64::from(clock.subsec_nanos()) % PER_MS;
         let next = |last: u64| now.max(last + 1);
         self.last
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| Some(next(l)))
@@ -206,12 +207,6 @@ fn walk(mut x: u64, step: impl Fn(u64) -> u64) -> u64 {
             return x;
         }
     }
-}
-
-fn nanos_now() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos())
 }
 
 #[cfg(test)]

@@ -44,8 +44,9 @@ pub async fn by_device_code(
 /// stand for (`oauth::user_codes`).
 pub async fn by_user_code_seq(
     db: &impl ConnectionTrait,
-    seqs: Vec<i64>,
+    seqs: Vec<u64>,
 ) -> Result<Option<devices::Model>, Error> {
+    let seqs = seqs.into_iter().map(|s| s as i64);
     Ok(super::unique(
         db,
         devices::Entity::find().filter(devices::Column::UserCodeSeq.is_in(seqs)),

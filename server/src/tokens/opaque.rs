@@ -50,9 +50,14 @@ pub fn new_ordered_secret() -> String {
 /// Milliseconds since the epoch, from the system clock: the order of stored
 /// keys follows real time, whatever clock the application answers by.
 pub fn now_ms() -> u64 {
+    since_epoch().as_millis() as u64
+}
+
+/// The system clock since the epoch (zero if it is set before 1970).
+pub fn since_epoch() -> std::time::Duration {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+        .unwrap_or_default()
 }
 
 /// The clock prefix of secrets made at `ms` (milliseconds since the epoch);
