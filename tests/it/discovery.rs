@@ -133,3 +133,95 @@ async fn an_issuer_with_a_trailing_slash_is_kept_as_configured() {
         format!("http://localhost:{port}/oauth2/jwks")
     );
 }
+
+/// Status, headers other than `Date`, and body of a GET.
+async fn answer(s: &TestServer, method: reqwest::Method, path: &str) -> (u16, Vec<String>, String) {
+    let res = s.http.request(method, s.url(path)).send().await.unwrap();
+    let mut headers: Vec<String> = res
+        .headers()
+        .iter()
+        .filter(|(n, _)| *n != "date")
+        .map(|(n, v)| format!("{n}: {}", v.to_str().unwrap()))
+        .collect();
+    headers.sort();
+    (res.status().as_u16(), headers, res.text().await.unwrap())
+}
+
+fn responses_2xx(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("portcullis_http_responses_total{class=\"2xx\"} "))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The documents are answered in front of the App (server/src/http/documents.rs)
+/// unless the key set is due for its reload or the path is percent-escaped
+/// (only the App's router decodes it): the answer is the same either way.
+#[tokio::test]
+async fn the_public_documents_answer_alike_from_either_layer() {
+    let s = TestServer::start().await;
+    let get = reqwest::Method::GET;
+    for (plain, escaped) in [
+        ("/oauth2/jwks", "/oauth2/%6Awks"),
+        (
+            "/.well-known/openid-configuration",
+            "/.well-known/openid-%63onfiguration",
+        ),
+        (
+            "/.well-known/oauth-authorization-server",
+            "/.well-known/oauth-%61uthorization-server",
+        ),
+    ] {
+        let front = answer(&s, get.clone(), plain).await;
+        assert_eq!(front.0, 200, "{plain}");
+        assert!(
+            front
+                .1
+                .contains(&"x-content-type-options: nosniff".to_string())
+        );
+        assert!(
+            front
+                .1
+                .contains(&"access-control-allow-origin: *".to_string())
+        );
+        assert_eq!(front, answer(&s, get.clone(), escaped).await, "{plain}");
+        // HEAD (RFC 9110 §9.3.2): GET's headers without the body, from both.
+        for path in [plain, escaped] {
+            let head = answer(&s, reqwest::Method::HEAD, path).await;
+            assert_eq!(
+                (head.0, &head.1, head.2.as_str()),
+                (200, &front.1, ""),
+                "{path}"
+            );
+        }
+    }
+
+    // Due for its reload: the App reloads and answers, then the front again.
+    let keys = answer(&s, get.clone(), "/oauth2/jwks").await;
+    s.clock.advance(31);
+    assert_eq!(answer(&s, get.clone(), "/oauth2/jwks").await, keys);
+    assert_eq!(answer(&s, get.clone(), "/oauth2/jwks").await, keys);
+
+    // Other methods are the App's as before.
+    let post = answer(&s, reqwest::Method::POST, "/oauth2/jwks").await;
+    assert_eq!(post.0, 404);
+    assert!(
+        post.1
+            .contains(&"x-content-type-options: nosniff".to_string())
+    );
+
+    // Every answer counts in the metrics, whichever layer gave it.
+    let metrics = |s: &TestServer| {
+        let url = s.url("/metrics");
+        let http = s.http.clone();
+        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let before = responses_2xx(&metrics(&s).await);
+    for _ in 0..5 {
+        answer(&s, get.clone(), "/oauth2/jwks").await;
+    }
+    // The first scrape counts once it has been answered.
+    assert_eq!(responses_2xx(&metrics(&s).await), before + 1 + 5);
+}

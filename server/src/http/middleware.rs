@@ -1,10 +1,11 @@
 //! Middleware: security headers on every response; request timing, metrics
 //! and one log line per request (path only: query strings carry secrets).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
@@ -20,7 +21,7 @@ pub const REFERRER_POLICY: &str = "same-origin";
 /// static files) gets OWASP's policy for APIs, which forbids loading anything
 /// at all and is a fifth of the bytes on the hottest answers (JWKS,
 /// discovery, tokens).
-fn secure(h: &mut HeaderMap) {
+pub fn secure(h: &mut HeaderMap) {
     let page = h
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
@@ -65,13 +66,20 @@ pub async fn observe(
         .then(|| (req.method().clone(), req.path().to_string()));
     let mut res = next.call(req).await?;
     secure(res.headers_mut());
-    let micros = started.elapsed().as_micros() as u64;
-    let status = res.status().as_u16();
     if let Some(state) = state {
-        state.metrics.observe(status, micros);
-    }
-    if let Some((method, path)) = logged {
-        tracing::info!(%method, %path, status, micros, "request");
+        let line = logged.as_ref().map(|(m, p)| (m, p.as_str()));
+        record(&state, res.status().as_u16(), started.elapsed(), line);
     }
     Ok(res)
+}
+
+/// What every answer leaves behind, whichever layer produced it: its status
+/// and time in the metrics, and one log line (`method` and path) when `info`
+/// is on.
+pub fn record(state: &AppState, status: u16, took: Duration, line: Option<(&Method, &str)>) {
+    let micros = took.as_micros() as u64;
+    state.metrics.observe(status, micros);
+    if let Some((method, path)) = line {
+        tracing::info!(%method, %path, status, micros, "request");
+    }
 }

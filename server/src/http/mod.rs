@@ -2,6 +2,7 @@
 //! the one mapping of each error type to HTTP.
 
 pub mod cookies;
+pub mod documents;
 pub mod errors;
 pub mod extract;
 pub mod middleware;
@@ -24,12 +25,13 @@ pub fn server(
 ) -> std::io::Result<actix_web::dev::Server> {
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
-        App::new()
+        let app = App::new()
             .app_data(data.clone())
             .app_data(web::FormConfig::default().limit(64 * 1024))
             .app_data(web::JsonConfig::default().limit(64 * 1024))
             .wrap(actix_web::middleware::from_fn(middleware::observe))
-            .configure(routes::configure)
+            .configure(routes::configure);
+        documents::Documents::new(data.clone(), app)
     })
     .shutdown_timeout(10);
     if let Some(n) = workers {

@@ -313,7 +313,7 @@ impl KeyStore {
     /// The current set, re-read from the database when older than
     /// [`RELOAD_AFTER_SECS`]. One caller reloads; the others use the old set.
     pub async fn get(&self, now: i64) -> Result<Arc<KeySet>, Error> {
-        if now - self.loaded_at.load(Ordering::Relaxed) >= RELOAD_AFTER_SECS
+        if self.due(now)
             && let Ok(_guard) = self.reload.try_lock()
         {
             let set = load(&self.db, now).await?;
@@ -327,6 +327,19 @@ impl KeyStore {
             .read()
             .map(|s| s.clone())
             .map_err(|_| Error::internal("key lock poisoned"))
+    }
+
+    /// The current set if it needs no reload at `now`: for callers that
+    /// cannot wait for the database and fall back to [`KeyStore::get`].
+    pub fn fresh(&self, now: i64) -> Option<Arc<KeySet>> {
+        if self.due(now) {
+            return None;
+        }
+        self.current.read().ok().map(|s| s.clone())
+    }
+
+    fn due(&self, now: i64) -> bool {
+        now - self.loaded_at.load(Ordering::Relaxed) >= RELOAD_AFTER_SECS
     }
 }
 

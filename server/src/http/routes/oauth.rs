@@ -1,9 +1,13 @@
 //! OAuth 2.0 / OIDC endpoints (CONTRACT §3).
 
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use actix_web::body::MessageBody;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::OAuthError;
+use crate::http::documents::{
+    self, JWKS_PATH, KEYS_CACHE, METADATA_CACHE, OAUTH_METADATA_PATH, OIDC_METADATA_PATH,
+};
 use crate::oauth::token::{self, TokenRequest};
 use crate::oauth::{client_auth, introspection, revocation, userinfo};
 use crate::state::AppState;
@@ -18,15 +22,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/oauth2/device_authorization",
             web::post().to(device_authorization),
         )
-        .route("/oauth2/jwks", web::get().to(jwks))
-        .route(
-            "/.well-known/openid-configuration",
-            web::get().to(discovery),
-        )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            web::get().to(discovery),
-        )
+        .route(JWKS_PATH, web::get().to(jwks))
+        .route(JWKS_PATH, web::head().to(jwks))
+        .route(OIDC_METADATA_PATH, web::get().to(discovery))
+        .route(OIDC_METADATA_PATH, web::head().to(discovery))
+        .route(OAUTH_METADATA_PATH, web::get().to(discovery))
+        .route(OAUTH_METADATA_PATH, web::head().to(discovery))
         .route("/oauth2/revoke", web::post().to(revoke))
         .route("/oauth2/userinfo", web::get().to(userinfo_get))
         .route("/oauth2/userinfo", web::post().to(userinfo_post))
@@ -35,9 +36,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(protected_resource),
         );
     for path in [
-        "/.well-known/openid-configuration",
-        "/.well-known/oauth-authorization-server",
-        "/oauth2/jwks",
+        OIDC_METADATA_PATH,
+        OAUTH_METADATA_PATH,
+        JWKS_PATH,
         "/.well-known/oauth-protected-resource",
         "/oauth2/token",
         "/oauth2/device_authorization",
@@ -54,23 +55,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/.well-known/oauth-protected-resource/{tail:.*}", options());
 }
 
-/// How long caches may keep metadata, and the key set (shorter: a rotation
-/// must reach relying parties soon).
-const METADATA_CACHE: &str = "public, max-age=300";
-const KEYS_CACHE: &str = "public, max-age=60";
-
-/// Public, cacheable documents any origin may read (browser-based clients
-/// fetch metadata and keys cross-origin).
-fn public_json<'a>(
-    res: &'a mut HttpResponseBuilder,
-    cache_control: &'static str,
-) -> &'a mut HttpResponseBuilder {
-    res.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-        .insert_header((
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(cache_control),
-        ))
-        .content_type("application/json")
+/// A `200` public document (see [`documents::public_json`]).
+fn public_json(cache_control: &'static str, body: impl MessageBody + 'static) -> HttpResponse {
+    let mut res = HttpResponse::Ok().body(body);
+    documents::public_json(res.headers_mut(), cache_control);
+    res
 }
 
 /// CORS preflight for the public documents.
@@ -88,7 +77,7 @@ async fn preflight() -> HttpResponse {
 
 /// OIDC Discovery 1.0 §4 / RFC 8414 §3: the same document at both paths.
 async fn discovery(state: web::Data<AppState>) -> HttpResponse {
-    public_json(&mut HttpResponse::Ok(), METADATA_CACHE).body(state.discovery.document.clone())
+    public_json(METADATA_CACHE, state.discovery.document.clone())
 }
 
 /// RFC 9728 §3: the metadata of a resource this deployment hosts.
@@ -97,7 +86,7 @@ async fn protected_resource(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
     match crate::oauth::protected_resource::document(&state.settings, req.path()) {
-        Some(doc) => Ok(public_json(&mut HttpResponse::Ok(), METADATA_CACHE).body(doc.to_string())),
+        Some(doc) => Ok(public_json(METADATA_CACHE, doc.to_string())),
         None => Ok(HttpResponse::NotFound()
             .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
             .content_type("application/json")
@@ -108,7 +97,7 @@ async fn protected_resource(
 /// The JWKS (RFC 7517 §5): active keys and retired keys still in use.
 async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, OAuthError> {
     let keys = state.keys.get(state.now()).await?;
-    Ok(public_json(&mut HttpResponse::Ok(), KEYS_CACHE).body(keys.jwks.clone()))
+    Ok(public_json(KEYS_CACHE, keys.jwks.clone()))
 }
 
 /// A form-encoded body as pairs. RFC 6749 §3.2: `application/x-www-form-urlencoded`,
