@@ -413,3 +413,43 @@ async fn the_user_code_migration_rolls_back_and_forward() {
     let d = start(&s, &c).await;
     assert_eq!(d["user_code"].as_str().map(str::len), Some(9));
 }
+
+/// Requests that arrive together share INSERTs (one writer on SQLite, several
+/// on PostgreSQL): each still gets a row of its own, and its codes find it.
+#[tokio::test]
+async fn concurrent_device_authorizations_each_get_their_own_row() {
+    use portcullis::oauth::user_codes::UserCode;
+    use portcullis::store;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let s = TestServer::start().await;
+    let c = device_client(&s).await;
+    let answers = futures_util::future::join_all((0..64).map(|_| start(&s, &c))).await;
+    let mut codes: Vec<&str> = answers
+        .iter()
+        .map(|a| a["user_code"].as_str().unwrap())
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    assert_eq!(codes.len(), 64, "distinct user codes");
+    let rows = entities::device_authorizations::Entity::find()
+        .count(&s.state.db)
+        .await
+        .unwrap();
+    assert_eq!(rows, 64);
+    for a in &answers {
+        let (status, body) = poll(&s, &c, a["device_code"].as_str().unwrap()).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("authorization_pending"))
+        );
+        let code = UserCode::parse(a["user_code"].as_str().unwrap()).unwrap();
+        let row = store::devices::by_user_code_seq(&s.state.db, s.state.user_codes.seqs(&code))
+            .await
+            .unwrap()
+            .expect("the code's row");
+        assert_eq!(
+            row.device_code_hash,
+            portcullis::tokens::opaque::ordered_hash(a["device_code"].as_str().unwrap())
+        );
+    }
+}
