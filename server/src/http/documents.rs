@@ -159,7 +159,7 @@ impl<S> DocumentsService<S> {
         middleware::secure(res.headers_mut());
         // Built in well under a microsecond: the metrics' sum of whole
         // microseconds gains nothing from two clock reads.
-        let line = tracing::enabled!(tracing::Level::INFO).then(|| (req.method(), req.path()));
+        let line = middleware::logging().then(|| (req.method(), req.path()));
         middleware::record(state, 200, Duration::ZERO, line);
         Some(res)
     }

@@ -62,8 +62,7 @@ pub async fn observe(
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     // Copied only when the line will be written (the hot path runs at `warn`).
-    let logged = tracing::enabled!(tracing::Level::INFO)
-        .then(|| (req.method().clone(), req.path().to_string()));
+    let logged = logging().then(|| (req.method().clone(), req.path().to_string()));
     let mut res = next.call(req).await?;
     secure(res.headers_mut());
     if let Some(state) = state {
@@ -71,6 +70,13 @@ pub async fn observe(
         record(&state, res.status().as_u16(), started.elapsed(), line);
     }
     Ok(res)
+}
+
+/// Whether [`record`] would write its line. Asked here, so that a per-module
+/// log filter (`RUST_LOG=portcullis::http::middleware=info`) sees one target
+/// whichever layer answered.
+pub fn logging() -> bool {
+    tracing::enabled!(tracing::Level::INFO)
 }
 
 /// What every answer leaves behind, whichever layer produced it: its status
