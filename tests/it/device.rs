@@ -336,6 +336,25 @@ async fn device_authorization_needs_the_grant() {
     );
 }
 
+/// The row a device authorization's user code leads to under `codes`' key is
+/// the one its device code names.
+async fn assert_code_finds_its_row(
+    s: &TestServer,
+    codes: &portcullis::oauth::user_codes::UserCodes,
+    d: &Value,
+) {
+    use portcullis::oauth::user_codes::UserCode;
+    let code = UserCode::parse(d["user_code"].as_str().unwrap()).expect("a user code");
+    let row = portcullis::store::devices::by_user_code_seq(&s.state.db, codes.seqs(&code))
+        .await
+        .unwrap()
+        .expect("the code's row");
+    assert_eq!(
+        row.device_code_hash,
+        portcullis::tokens::opaque::ordered_hash(d["device_code"].as_str().unwrap())
+    );
+}
+
 /// The database keeps each user code's sequence number, not the code: any
 /// instance holding the shared key (`server_secrets`) finds the row from the
 /// code, and expired rows are deleted an hour after they expire.
@@ -356,14 +375,7 @@ async fn user_codes_resolve_through_the_shared_key_and_expired_rows_go() {
             .await
             .unwrap();
     let second = UserCodes::from_secret(&stored).unwrap();
-    let row = store::devices::by_user_code_seq(&s.state.db, second.seqs(&code))
-        .await
-        .unwrap()
-        .expect("the code's row");
-    assert_eq!(
-        row.device_code_hash,
-        portcullis::tokens::opaque::ordered_hash(device_code)
-    );
+    assert_code_finds_its_row(&s, &second, &d).await;
     let stranger = UserCodes::from_secret(&UserCodes::new_secret()).unwrap();
     let found = store::devices::by_user_code_seq(&s.state.db, stranger.seqs(&code)).await;
     assert_eq!(found.unwrap(), None, "another key finds no row");
@@ -418,8 +430,6 @@ async fn the_user_code_migration_rolls_back_and_forward() {
 /// on PostgreSQL): each still gets a row of its own, and its codes find it.
 #[tokio::test]
 async fn concurrent_device_authorizations_each_get_their_own_row() {
-    use portcullis::oauth::user_codes::UserCode;
-    use portcullis::store;
     use sea_orm::{EntityTrait, PaginatorTrait};
     let s = TestServer::start().await;
     let c = device_client(&s).await;
@@ -442,14 +452,6 @@ async fn concurrent_device_authorizations_each_get_their_own_row() {
             (status, body["error"].as_str()),
             (400, Some("authorization_pending"))
         );
-        let code = UserCode::parse(a["user_code"].as_str().unwrap()).unwrap();
-        let row = store::devices::by_user_code_seq(&s.state.db, s.state.user_codes.seqs(&code))
-            .await
-            .unwrap()
-            .expect("the code's row");
-        assert_eq!(
-            row.device_code_hash,
-            portcullis::tokens::opaque::ordered_hash(a["device_code"].as_str().unwrap())
-        );
+        assert_code_finds_its_row(&s, &s.state.user_codes, a).await;
     }
 }
