@@ -92,6 +92,8 @@ async fn device_flow_with_the_openidconnect_client() {
     let details: CoreDeviceAuthorizationResponse = client
         .exchange_device_code()
         .add_scope(Scope::new("profile".into()))
+        // A refresh token with an OpenID grant only when offline access was asked for.
+        .add_scope(Scope::new("offline_access".into()))
         .request_async(&http)
         .await
         .expect("device authorization");

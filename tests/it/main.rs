@@ -24,4 +24,5 @@ mod passkeys;
 mod registration;
 mod screens;
 mod statements;
+mod token_policy;
 mod two_factor;

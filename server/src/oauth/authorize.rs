@@ -338,7 +338,8 @@ pub async fn decide(
         );
     }
 
-    // PKCE (RFC 7636): S256 only; required for public clients.
+    // PKCE (RFC 7636): S256 only; required of every client (OAuth 2.1)
+    // unless an administrator exempted it.
     match (
         p.code_challenge.as_deref(),
         p.code_challenge_method.as_deref(),
@@ -361,7 +362,7 @@ pub async fn decide(
                 "code_challenge_method without code_challenge",
             );
         }
-        (None, None) if client.is_public() => {
+        (None, None) if client.requires_pkce() => {
             return err(
                 OAuthErrorCode::InvalidRequest,
                 "PKCE is required: send code_challenge with code_challenge_method=S256",

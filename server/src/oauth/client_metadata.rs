@@ -290,6 +290,8 @@ fn to_client(url: &str, doc: &Value, now: i64) -> Result<(Client, clients::Model
         trusted: false,
         registration_token_hash: None,
         created_at: now,
+        resource_server: false,
+        pkce_optional: false,
     };
     let client = Client::from_row(row.clone()).map_err(|e| refuse(url, e.to_string()))?;
     Ok((client, row))

@@ -505,6 +505,8 @@ pub async fn register(state: &AppState, ip: &str, body: &[u8]) -> Result<Value, 
         trusted: false,
         registration_token_hash: Some(opaque::hash_secret(&token)),
         created_at: state.now(),
+        resource_server: false,
+        pkce_optional: false,
     };
     store::clients::insert(&state.db, row.clone()).await?;
     let client = Client::from_row(row)?;
