@@ -114,16 +114,20 @@ async fn with_no_reuse_grace_concurrent_uses_of_one_refresh_token_get_at_most_on
     let c = flow::confidential_client(&s).await;
     let t = flow::tokens(&s, &c, "race@example.com", "openid offline_access").await;
     let rt = t["refresh_token"].as_str().unwrap().to_string();
+    // One client (one connection pool) for all: building 200 would take
+    // longer than the requests themselves.
+    let http = reqwest::Client::new();
     let mut tasks = Vec::new();
     for _ in 0..200 {
-        let (url, id, secret, rt) = (
+        let (http, url, id, secret, rt) = (
+            http.clone(),
             s.url("/oauth2/token"),
             c.id.clone(),
             c.secret.clone().unwrap(),
             rt.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            let res = reqwest::Client::new()
+            let res = http
                 .post(url)
                 .basic_auth(id, Some(secret))
                 .form(&[
