@@ -254,6 +254,16 @@ async fn a_public_client_cannot_introspect_even_its_own_tokens() {
         );
         assert!(body.get("sub").is_none() && body.get("active").is_none());
     }
+    // Discovery says so too; revocation still takes `none` (RFC 7009 §2.1).
+    let d: Value = reqwest::get(s.url("/.well-known/openid-configuration"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let methods = |key: &str| d[key].as_array().unwrap().clone();
+    assert!(!methods("introspection_endpoint_auth_methods_supported").contains(&json!("none")));
+    assert!(methods("revocation_endpoint_auth_methods_supported").contains(&json!("none")));
 }
 
 #[tokio::test]

@@ -17,6 +17,13 @@ const AUTH_METHODS: [&str; 4] = [
     "none",
 ];
 
+/// Introspection needs an authenticated client (RFC 7662 §2.1): no `none`.
+const INTROSPECTION_AUTH_METHODS: [&str; 3] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+];
+
 pub struct Discovery {
     /// The metadata document, serialised (shared: answering copies nothing).
     pub document: Bytes,
@@ -62,7 +69,7 @@ impl Discovery {
             ],
             "token_endpoint_auth_methods_supported": AUTH_METHODS,
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
-            "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+            "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
             "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
