@@ -68,8 +68,8 @@ pub const MAX_ASSERTION_LIFETIME_SECS: i64 = 300;
 const CLOCK_SKEW_SECS: i64 = 60;
 
 /// Authenticates the client at any of the endpoints that take client
-/// credentials. `_path` names the endpoint for the caller's logs only: a
-/// client assertion's `aud` is the issuer wherever it is sent.
+/// credentials. The endpoint's `_path` no longer matters: a client
+/// assertion's `aud` is the issuer wherever it is sent.
 pub async fn authenticate(
     state: &AppState,
     p: &Presented,
