@@ -214,8 +214,8 @@ impl Checked {
                 .collect();
             return Outcome::Page(PageError::bad_request(format!(
                 "The application \u{201c}{}\u{201d} sent a request that cannot be completed \
-                 ({code}: {description}). You were not sent back to it: it registered itself, \
-                 and you have not approved it.",
+                 ({code}: {description}). You were not sent back to it: nobody here has \
+                 verified it, and you have not approved it.",
                 self.client.display_name()
             )));
         }
