@@ -12,7 +12,7 @@
 //! to resources is granted only for those resources.
 
 use crate::config::Settings;
-use crate::oauth::client::{Client, Origin};
+use crate::oauth::client::Client;
 
 /// The scopes offered when nothing is configured (OIDC Core §5.4, §11).
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
@@ -83,7 +83,7 @@ impl Allowlist {
         scopes: &[String],
         resources: &[String],
     ) -> Result<(), String> {
-        let unverified = client.origin != Origin::Admin.as_str();
+        let unverified = !client.is_verified();
         for s in scopes {
             if self.general.contains(s) {
                 continue;
