@@ -20,6 +20,14 @@ pub struct Settings {
     /// Resource URIs (RFC 8707) this server issues access tokens for.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// Scopes offered to every client (`oauth::scope::Allowlist`); entries may
+    /// hold several space-separated scopes.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// Scopes offered only in tokens for one resource: each entry is
+    /// `<resource URI> <scope> <scope>…`.
+    #[serde(default)]
+    pub resource_scopes: Vec<String>,
     pub mail: MailSettings,
     pub smtp: SmtpSettings,
     pub registration: RegistrationSettings,
@@ -210,7 +218,19 @@ const UNPREFIXED: &[(&str, &str)] = &[
 ];
 
 /// Keys whose value is a comma-separated list in the environment.
-const LIST_KEYS: &[&str] = &["resources", "auth_allowed_origins"];
+const LIST_KEYS: &[&str] = &[
+    "resources",
+    "auth_allowed_origins",
+    "scopes",
+    "resource_scopes",
+];
+
+fn default_scopes() -> Vec<String> {
+    crate::oauth::scope::DEFAULT_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
 
 /// A configuration problem, already phrased as the one line to print.
 #[derive(Debug, thiserror::Error)]
@@ -310,6 +330,7 @@ impl Settings {
                 }
             }
         }
+        self.check_scopes()?;
         for o in &self.auth_allowed_origins {
             match Url::parse(o) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {}
@@ -400,10 +421,82 @@ impl Settings {
         }
     }
 
+    /// `scopes`, one scope per item (an item may hold several, space-separated).
+    pub fn general_scopes(&self) -> Vec<String> {
+        crate::oauth::scope::parse(&self.scopes.join(" "))
+    }
+
+    /// `resource_scopes` as (configured resource, its scopes); entries that
+    /// name no configured resource are left out ([`Settings::validate`]
+    /// refuses them).
+    pub fn resource_scopes(&self) -> Vec<(String, Vec<String>)> {
+        let resources = self.resources();
+        self.resource_scopes
+            .iter()
+            .filter_map(|entry| {
+                let mut words = entry.split_whitespace();
+                let named = words.next()?;
+                let resource = find_resource(&resources, named)?;
+                let scopes = crate::oauth::scope::parse(&words.collect::<Vec<_>>().join(" "));
+                Some((resource.clone(), scopes))
+            })
+            .collect()
+    }
+
+    /// Scope tokens are well-formed and every resource scope names a resource.
+    fn check_scopes(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: String| ConfigError(format!("invalid {}: {why}", env_name(key)));
+        if let Some(s) = self
+            .general_scopes()
+            .iter()
+            .find(|s| !crate::oauth::scope::is_valid_token(s))
+        {
+            return Err(bad("scopes", format!("{s:?} is not a scope token")));
+        }
+        let resources = self.resources();
+        for entry in &self.resource_scopes {
+            let mut words = entry.split_whitespace();
+            let Some(named) = words.next() else {
+                continue;
+            };
+            if find_resource(&resources, named).is_none() {
+                return Err(bad(
+                    "resource_scopes",
+                    format!("{named:?} is not one of PORTCULLIS_RESOURCES"),
+                ));
+            }
+            let scopes: Vec<&str> = words.collect();
+            if scopes.is_empty() {
+                return Err(bad(
+                    "resource_scopes",
+                    format!("{named:?} names no scopes (expected \"<resource> <scope> <scope>…\")"),
+                ));
+            }
+            if let Some(s) = scopes
+                .iter()
+                .find(|s| !crate::oauth::scope::is_valid_token(s))
+            {
+                return Err(bad(
+                    "resource_scopes",
+                    format!("{s:?} is not a scope token"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the issuer is served over TLS (decides `Secure` and `__Host-` cookies).
     pub fn issuer_is_https(&self) -> bool {
         self.issuer.starts_with("https://")
     }
+}
+
+/// The configured spelling of `named` among `resources` (`https://x` and
+/// `https://x/` are one resource, as in RFC 8707 matching).
+fn find_resource<'a>(resources: &'a [String], named: &str) -> Option<&'a String> {
+    resources.iter().find(|r| {
+        *r == named || matches!((Url::parse(r), Url::parse(named)), (Ok(a), Ok(b)) if a == b)
+    })
 }
 
 fn list_or_value(key: &str, v: &str) -> config::Value {

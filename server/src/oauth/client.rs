@@ -123,6 +123,30 @@ impl Client {
         self.is_public() || !self.pkce_optional
     }
 
+    /// Whether an administrator created this client. Others described
+    /// themselves (dynamic registration, metadata documents): nobody here
+    /// vouches for their name, URIs or logo.
+    pub fn is_verified(&self) -> bool {
+        self.origin == Origin::Admin.as_str()
+    }
+
+    /// For a metadata-document client, the host its description was fetched
+    /// from: a fact about it, unlike `client_uri` (draft §6).
+    pub fn published_by(&self) -> Option<String> {
+        if self.origin != Origin::MetadataDocument.as_str() {
+            return None;
+        }
+        url::Url::parse(&self.id)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+    }
+
+    /// The name as it may be shown to a person: rows stored before names
+    /// were checked may still hold characters that disguise it.
+    pub fn display_name(&self) -> String {
+        crate::oauth::display_text::clean(&self.name)
+    }
+
     /// The RFC 7591 §3.2.1 response shape, with the secret when just issued.
     pub fn registration_response(&self, secret: Option<&str>) -> Value {
         let mut v = serde_json::to_value(&self.metadata).unwrap_or_else(|_| json!({}));
@@ -171,6 +195,9 @@ pub fn build_admin_client(req: NewClient, now: i64) -> Result<Registered, String
     let name = req.name.trim();
     if name.is_empty() {
         return Err("--name must not be empty".into());
+    }
+    if !crate::oauth::display_text::is_clean(name) {
+        return Err("--name contains control, invisible or text-direction characters".into());
     }
     let grants = if req.grant_types.is_empty() {
         vec![

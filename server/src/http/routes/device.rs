@@ -106,17 +106,16 @@ async fn approval(
     let code = state.user_codes.code(row.user_code_seq as u64).display();
     let (csrf, cookie) = csrf_token(req, state);
     let resources = scope::parse(&row.resources);
-    let host = client
-        .metadata
-        .client_uri
-        .as_deref()
-        .and_then(|u| url::Url::parse(u).ok())
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_else(|| "your device".to_string());
+    // No redirect on this flow: the answer goes to the device, so no host is
+    // named, and the client's self-asserted client_uri is not shown as one.
+    let name = client.display_name();
+    let published_by = client.published_by();
     let page = pages::Consent {
-        client_name: &client.name,
-        client_host: &host,
-        dynamic: client.origin != crate::oauth::client::Origin::Admin.as_str(),
+        client_name: &name,
+        destination: None,
+        verified: client.is_verified(),
+        published_by: published_by.as_deref(),
+        issuer: &state.settings.issuer,
         email: &session.user.email,
         scopes: scope::parse(&row.scope)
             .iter()
