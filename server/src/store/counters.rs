@@ -1,11 +1,11 @@
 //! `attempt_counters`: a budget of attempts per key and fixed window, counted
 //! in the database. Every attempt takes its place with one conditional
-//! `UPDATE` (or the `INSERT` that starts the row) before the caller evaluates
-//! it, so parallel requests and other instances cannot overrun the budget.
+//! upsert before the caller evaluates it, so parallel requests and other
+//! instances cannot overrun the budget.
 
 use entities::attempt_counters as counters;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::error::Error;
 
@@ -24,42 +24,35 @@ pub async fn take(
     budget: Budget,
     now: i64,
 ) -> Result<Option<i64>, Error> {
-    // An insert lost to a parallel one means the row exists now: one more
-    // round of the two updates decides.
-    for _ in 0..2 {
-        let counted = counters::Entity::update_many()
-            .col_expr(
-                counters::Column::Count,
-                Expr::col(counters::Column::Count).add(1),
-            )
-            .filter(counters::Column::Key.eq(key))
-            .filter(counters::Column::WindowEnds.gt(now))
-            .filter(counters::Column::Count.lt(budget.limit))
-            .exec(db)
-            .await?;
-        if counted.rows_affected == 1 {
-            return Ok(None);
-        }
-        let restarted = counters::Entity::update_many()
-            .col_expr(counters::Column::Count, Expr::value(1))
-            .col_expr(counters::Column::WindowEnds, Expr::value(now + budget.window))
-            .filter(counters::Column::Key.eq(key))
-            .filter(counters::Column::WindowEnds.lte(now))
-            .exec(db)
-            .await?;
-        if restarted.rows_affected == 1 {
-            return Ok(None);
-        }
-        let first = counters::Model {
-            key: key.to_string(),
-            count: 1,
-            window_ends: now + budget.window,
-        };
-        match super::insert(db, first).await {
-            Ok(()) => return Ok(None),
-            Err(e) if super::is_unique_violation(&e) => continue,
-            Err(e) => return Err(e.into()),
-        }
+    // One statement for every case: the first attempt inserts the row; a
+    // later one counts itself, or starts a new window when the last one
+    // ended, or (the WHERE) changes nothing when the budget is spent.
+    let col = |c: counters::Column| Expr::col((counters::Entity, c));
+    let ended = || col(counters::Column::WindowEnds).lte(now);
+    let first = counters::ActiveModel {
+        key: Set(key.to_string()),
+        count: Set(1),
+        window_ends: Set(now + budget.window),
+    };
+    let counted = counters::Entity::insert(first)
+        .on_conflict(
+            OnConflict::column(counters::Column::Key)
+                .value(
+                    counters::Column::Count,
+                    Expr::case(ended(), 1).finally(col(counters::Column::Count).add(1)),
+                )
+                .value(
+                    counters::Column::WindowEnds,
+                    Expr::case(ended(), now + budget.window)
+                        .finally(col(counters::Column::WindowEnds)),
+                )
+                .action_and_where(ended().or(col(counters::Column::Count).lt(budget.limit)))
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    if counted == 1 {
+        return Ok(None);
     }
     let ends = super::unique(db, counters::Entity::find_by_id(key.to_string()))
         .await?
