@@ -78,7 +78,10 @@ async fn parallel_guesses_at_an_email_code_are_checked_at_most_five_times() {
     assert_eq!(get_session(&s, &b).await["user"]["emailVerified"], false);
     // Afterwards too, the right code is not compared any more.
     let (status, late) = post(&s, &b, "email-otp/verify-email", json!({ "otp": code })).await;
-    assert_eq!((status, late["code"].as_str()), (400, Some("TOO_MANY_ATTEMPTS")));
+    assert_eq!(
+        (status, late["code"].as_str()),
+        (400, Some("TOO_MANY_ATTEMPTS"))
+    );
     assert_eq!(get_session(&s, &b).await["user"]["emailVerified"], false);
 }
 
@@ -210,7 +213,11 @@ async fn parallel_wrong_totp_codes_lock_the_factor_after_exactly_ten() {
         )
     })
     .await;
-    assert_eq!(count(&answers, 401, Some("INVALID_CODE")), 10, "{answers:?}");
+    assert_eq!(
+        count(&answers, 401, Some("INVALID_CODE")),
+        10,
+        "{answers:?}"
+    );
     assert_eq!(count(&answers, 429, Some("TOO_MANY_REQUESTS")), 190);
     let row = factor_row(&s, email).await;
     let now = s.state.now();
@@ -235,7 +242,11 @@ async fn one_totp_code_sent_two_hundred_times_at_once_is_accepted_once() {
     let (pending, secret, _) = owing_a_code(&s, "totp-replay@example.com").await;
     let code = code_now(&s, &secret);
     let answers = at_once(&s, 200, |_| {
-        (pending.clone(), "two-factor/verify", json!({ "code": code }))
+        (
+            pending.clone(),
+            "two-factor/verify",
+            json!({ "code": code }),
+        )
     })
     .await;
     assert_eq!(count(&answers, 200, None), 1, "{answers:?}");
@@ -255,7 +266,8 @@ async fn one_backup_code_sent_two_hundred_times_at_once_is_accepted_once() {
     })
     .await;
     assert_eq!(count(&answers, 200, None), 1, "{answers:?}");
-    let left: Vec<String> = serde_json::from_str(&factor_row(&s, email).await.backup_codes).unwrap();
+    let left: Vec<String> =
+        serde_json::from_str(&factor_row(&s, email).await.backup_codes).unwrap();
     assert_eq!(left.len(), 9);
 }
 
