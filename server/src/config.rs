@@ -37,6 +37,7 @@ pub struct Settings {
     pub password: PasswordSettings,
     pub rate_limit: RateLimitSettings,
     pub magic_link: MagicLinkSettings,
+    pub email_code: EmailCodeSettings,
     /// Extra origins trusted for cookie-authenticated requests.
     #[serde(default)]
     pub auth_allowed_origins: Vec<String>,
@@ -121,6 +122,14 @@ pub struct MagicLinkSettings {
     pub allow_sign_up: bool,
 }
 
+/// 6-digit email codes (`email-otp/…`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmailCodeSettings {
+    /// Codes mailed to one account per day, whatever the address or session
+    /// asking: each code allows five guesses, so this bounds the guesses a day.
+    pub max_per_day: i32,
+}
+
 /// Requests per minute (and burst) per IP address or account, by family.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RateLimitSettings {
@@ -134,6 +143,8 @@ pub struct RateLimitSettings {
     pub second_factor: f64,
     /// Passkey sign-in ceremonies started, per address.
     pub passkey: f64,
+    /// 6-digit email codes tried, per address and per account.
+    pub email_code: f64,
 }
 
 impl Default for RateLimitSettings {
@@ -147,6 +158,7 @@ impl Default for RateLimitSettings {
             magic_link: 5.0,
             second_factor: 5.0,
             passkey: 30.0,
+            email_code: 10.0,
         }
     }
 }
@@ -193,6 +205,9 @@ max_concurrent_hashes = 4
 [magic_link]
 allow_sign_up = true
 
+[email_code]
+max_per_day = 20
+
 [rate_limit]
 sign_in = 10
 sign_up = 5
@@ -202,6 +217,7 @@ mail = 10
 magic_link = 5
 second_factor = 5
 passkey = 30
+email_code = 10
 "#;
 
 /// Variables read without the `PORTCULLIS_` prefix (CONTRACT §2), and the key
@@ -395,6 +411,7 @@ impl Settings {
             ("rate_limit.magic_link", self.rate_limit.magic_link),
             ("rate_limit.second_factor", self.rate_limit.second_factor),
             ("rate_limit.passkey", self.rate_limit.passkey),
+            ("rate_limit.email_code", self.rate_limit.email_code),
         ] {
             if v.is_nan() || v < 1.0 {
                 return Err(bad(
@@ -402,6 +419,12 @@ impl Settings {
                     format!("{v} must be at least 1 request per minute"),
                 ));
             }
+        }
+        if self.email_code.max_per_day < 1 {
+            return Err(bad(
+                "email_code.max_per_day",
+                format!("{} must be at least 1", self.email_code.max_per_day),
+            ));
         }
         if self.password.max_concurrent_hashes == 0 {
             return Err(bad(

@@ -30,6 +30,10 @@ pub fn spawn(state: AppState) {
                 "expired device authorizations",
                 crate::store::devices::delete_expired(&state.db, now - DEVICE_GRACE_SECS).await,
             );
+            report(
+                "ended attempt counters",
+                crate::store::counters::delete_expired(&state.db, now).await,
+            );
         }
     });
 }

@@ -25,6 +25,8 @@ pub enum Family {
     SecondFactor,
     /// Passkey sign-in ceremonies (each stores a challenge).
     Passkey,
+    /// 6-digit email codes tried (each code also allows only five guesses).
+    EmailCode,
 }
 
 #[derive(Debug)]
@@ -71,6 +73,7 @@ impl RateLimiter {
             Family::MagicLink => l.magic_link,
             Family::SecondFactor => l.second_factor,
             Family::Passkey => l.passkey,
+            Family::EmailCode => l.email_code,
         }
     }
 

@@ -12,6 +12,7 @@ mod cimd;
 mod cli;
 mod client_auth;
 mod code_flow;
+mod concurrent_secrets;
 mod device;
 mod discovery;
 mod flow;

@@ -12,8 +12,10 @@ use crate::login::session::SessionInfo;
 use crate::oauth::authorize::describe_scope;
 use crate::oauth::device;
 use crate::oauth::scope;
-use crate::ratelimit::Family;
+use crate::ratelimit::{Family, RetryAfter};
 use crate::state::AppState;
+use crate::store;
+use crate::store::counters::Budget;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/device", web::get().to(show))
@@ -44,17 +46,45 @@ fn entry(
     )
 }
 
+/// Wrong user codes one account may type per hour, counted in the database
+/// (so on every instance together, whatever its sessions and addresses).
+const WRONG_CODES_PER_HOUR: Budget = Budget {
+    limit: 30,
+    window: 3600,
+};
+
+fn wrong_codes_key(session: &SessionInfo) -> String {
+    format!("device-code:{}", session.user.id)
+}
+
 /// Guessing 34 bits must be hopeless: every lookup costs a token from the
-/// address's bucket and from the session's.
-fn limit(req: &HttpRequest, state: &AppState, session: &SessionInfo) -> Result<(), PageError> {
+/// address's, the session's and the account's buckets, and takes a place in
+/// the account's hourly budget before the code is looked up (given back when
+/// the code is right).
+async fn limit(
+    req: &HttpRequest,
+    state: &AppState,
+    session: &SessionInfo,
+) -> Result<(), PageError> {
     let ip = client_info(req).ip.unwrap_or_default();
-    Ok(state.limit(
+    state.limit(
         Family::DeviceCode,
         &[
             crate::ratelimit::ip_key(&ip),
             format!("session:{}", session.session.id),
+            crate::ratelimit::account_key(&session.user.id),
         ],
-    )?)
+    )?;
+    let key = wrong_codes_key(session);
+    match store::counters::take(&state.db, &key, WRONG_CODES_PER_HOUR, state.now()).await? {
+        None => Ok(()),
+        Some(wait) => Err(RetryAfter(wait as u64).into()),
+    }
+}
+
+/// A code that found its authorization does not count against the budget.
+async fn right_code(state: &AppState, session: &SessionInfo) -> Result<(), PageError> {
+    Ok(store::counters::refund(&state.db, &wrong_codes_key(session), state.now()).await?)
 }
 
 async fn show(
@@ -93,7 +123,7 @@ async fn approval(
     session: &SessionInfo,
     typed: &str,
 ) -> Result<HttpResponse, PageError> {
-    limit(req, state, session)?;
+    limit(req, state, session).await?;
     let Some((row, client)) = device::lookup(state, typed).await? else {
         return Ok(entry(
             req,
@@ -103,6 +133,7 @@ async fn approval(
             Some("That code is not valid or has expired. Check your device."),
         ));
     };
+    right_code(state, session).await?;
     let code = state.user_codes.code(row.user_code_seq as u64).display();
     let (csrf, cookie) = csrf_token(req, state);
     let resources = scope::parse(&row.resources);
@@ -157,7 +188,7 @@ async fn submit(
         Some("deny") => false,
         Some(_) => return Err(PageError::bad_request("Choose Allow or Deny.")),
     };
-    limit(&req, &state, &session)?;
+    limit(&req, &state, &session).await?;
     let Some((row, _)) = device::lookup(&state, &form.user_code).await? else {
         return Ok(entry(
             &req,
@@ -167,6 +198,7 @@ async fn submit(
             Some("That code is not valid or has expired. Check your device."),
         ));
     };
+    right_code(&state, &session).await?;
     if !device::answer(&state, row, &session, allow).await? {
         return Err(PageError::bad_request(
             "This code was already answered or has expired.",
