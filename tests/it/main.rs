@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod binary;
 mod harness;
 mod html;
 mod rp;
@@ -20,6 +21,7 @@ mod load;
 mod mail;
 mod mcp;
 mod ops;
+mod outgoing;
 mod passkeys;
 mod registration;
 mod screens;

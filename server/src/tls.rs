@@ -1,0 +1,33 @@
+//! TLS for the connections Portcullis opens itself (client metadata
+//! documents, SMTP). reqwest is built with `rustls-no-provider`, so a client
+//! built without a crypto provider panics; every outgoing client is therefore
+//! given ring explicitly here, and [`install_default`] covers any other
+//! library that asks rustls for the process default.
+
+use std::sync::Arc;
+
+use rustls::crypto::CryptoProvider;
+
+/// The crypto provider of every outgoing TLS connection.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Makes ring the process-wide default. Called first thing by every CLI
+/// command; a second call (or a default installed by an embedding program)
+/// is left as it is.
+pub fn install_default() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A client configuration on [`provider`] that verifies servers against the
+/// platform's trust store, speaking HTTP/1.1 (small documents: no need for h2).
+pub fn http_client_config() -> Result<rustls::ClientConfig, rustls::Error> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_platform_verifier()?
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
