@@ -443,6 +443,8 @@ impl Settings {
 fn parse_trusted_proxies(entries: &[String]) -> Result<Vec<ipnet::IpNet>, ConfigError> {
     entries
         .iter()
+        .map(|e| e.trim())
+        .filter(|e| !e.is_empty())
         .map(|e| {
             e.parse::<ipnet::IpNet>()
                 .map(|n| n.trunc())

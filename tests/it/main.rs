@@ -23,6 +23,7 @@ mod mcp;
 mod ops;
 mod outgoing;
 mod passkeys;
+mod proxies;
 mod registration;
 mod screens;
 mod statements;
