@@ -1,8 +1,11 @@
-//! TLS for the connections Portcullis opens itself (client metadata
-//! documents, SMTP). reqwest is built with `rustls-no-provider`, so a client
-//! built without a crypto provider panics; every outgoing client is therefore
-//! given ring explicitly here, and [`install_default`] covers any other
-//! library that asks rustls for the process default.
+//! TLS for the connections Portcullis opens itself. reqwest is built with
+//! `rustls-no-provider`: a client built without a provider of its own and
+//! without a process default panics, which is how the shipped binary used to
+//! refuse every metadata-document client. So each outgoing client names ring
+//! itself: the metadata fetcher through [`http_client_config`], lettre
+//! through its `ring` feature (`mail`), sqlx through its `ring` TLS feature.
+//! [`install_default`] is a second line for any library added later that
+//! asks rustls for the process default.
 
 use std::sync::Arc;
 
@@ -30,4 +33,20 @@ pub fn http_client_config() -> Result<rustls::ClientConfig, rustls::Error> {
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outgoing_http_client_needs_no_process_default() {
+        // Nothing in the library's unit tests installs a default provider.
+        let config = http_client_config().expect("TLS configuration");
+        reqwest::Client::builder()
+            .tls_backend_preconfigured(config)
+            .no_proxy()
+            .build()
+            .expect("an HTTP client");
+    }
 }
