@@ -23,13 +23,18 @@ pub fn install_default() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// A client configuration on [`provider`] that verifies servers against the
-/// platform's trust store, speaking HTTP/1.1 (small documents: no need for h2).
+/// A client configuration on [`provider`] for public https servers: trust in
+/// the public web's roots (webpki-roots, as lettre uses for SMTP) rather than
+/// the host's CA files, since metadata documents may only live on public
+/// addresses and a slim container image may have no CA files at all; speaking
+/// HTTP/1.1 (small documents: no need for h2).
 pub fn http_client_config() -> Result<rustls::ClientConfig, rustls::Error> {
-    use rustls_platform_verifier::BuilderVerifierExt;
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
     let mut config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
-        .with_platform_verifier()?
+        .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)

@@ -116,6 +116,49 @@ async fn the_metadata_fetcher_never_goes_through_a_configured_proxy() {
     );
 }
 
+/// A TLS record of type handshake (22) carrying a ClientHello (1).
+fn is_client_hello(bytes: &[u8]) -> bool {
+    bytes.len() > 5 && bytes[0] == 22 && bytes[5] == 1
+}
+
+#[tokio::test]
+async fn the_metadata_fetcher_speaks_tls_to_an_https_document() {
+    // No certificate here: the handshake cannot finish, but the binary must
+    // get as far as a ClientHello (the crash was in building this client).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, mut first_bytes) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let n = sock.read(&mut buf).await.unwrap_or(0);
+            let _ = tx.send(buf[..n].to_vec());
+        }
+    });
+    let mut s = BinaryServer::start_with(vec![ALLOW_LOOPBACK]).await;
+    let client = flow::TestClient {
+        id: format!("https://127.0.0.1:{port}/client.json"),
+        secret: None,
+        redirect: "http://127.0.0.1:41234/callback".into(),
+    };
+    let url = flow::authorize_url(&s, &client, &[], Some(flow::VERIFIER));
+    let res = s.new_browser().get(&url).send().await;
+    assert!(
+        matches!(res.as_ref().map(|r| r.status().as_u16()), Ok(400)),
+        "{res:?}; server log:\n{}",
+        s.log()
+    );
+    let hello = first_bytes
+        .try_recv()
+        .expect("a connection to the document's host");
+    assert!(is_client_hello(&hello), "not a ClientHello: {hello:?}");
+    assert!(
+        hello.windows(8).any(|w| w == b"http/1.1"),
+        "ALPN offers HTTP/1.1"
+    );
+    assert!(s.running() && !s.log().contains("panicked"), "{}", s.log());
+}
+
 #[tokio::test]
 async fn the_shipped_binary_sends_mail_over_smtp() {
     let (port, mut received) = crate::mail::smtp_sink().await;
@@ -226,12 +269,8 @@ async fn smtp_starttls_starts_a_tls_handshake_and_sends_nothing_in_plaintext() {
     })
     .await
     .unwrap_or_else(|_| panic!("no STARTTLS; server log:\n{}", s.log()));
-    // A TLS record of type handshake (22) carrying a ClientHello (1), with
-    // the server name the certificate will be checked against.
-    assert!(
-        hello.len() > 5 && hello[0] == 22 && hello[5] == 1,
-        "not a ClientHello: {hello:?}"
-    );
+    // A ClientHello with the server name the certificate is checked against.
+    assert!(is_client_hello(&hello), "not a ClientHello: {hello:?}");
     assert!(
         hello.windows(9).any(|w| w == b"localhost"),
         "the ClientHello names the SMTP host"
