@@ -24,8 +24,8 @@ impl BinaryServer {
     pub async fn start_with(extra: Vec<(&str, &str)>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (database_url, pg) = fresh_database(dir.path()).await;
-        // The port is free when chosen; nothing else on the host binds
-        // ephemeral ports in the moment before the child takes it.
+        // Free when chosen; the kernel does not hand the same ephemeral port
+        // out again before the child binds it a moment later.
         let addr = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port");
