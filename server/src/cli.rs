@@ -133,6 +133,10 @@ enum KeysCommand {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    // Before anything may open a TLS connection: the outgoing clients carry
+    // their provider themselves, this covers every other library (database
+    // drivers, anything added later) that asks rustls for the default.
+    crate::tls::install_default();
     let cli = Cli::parse();
     let settings = match Settings::load() {
         Ok(s) => s,

@@ -41,6 +41,23 @@ pub struct Settings {
     /// Extra origins trusted for cookie-authenticated requests.
     #[serde(default)]
     pub auth_allowed_origins: Vec<String>,
+    /// Proxies (CIDRs or addresses) whose forwarding header names the client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Which header those proxies set.
+    pub trusted_proxy_header: ProxyHeader,
+    /// [`Self::trusted_proxies`], parsed when the settings are loaded.
+    #[serde(skip)]
+    pub trusted_proxy_nets: Vec<ipnet::IpNet>,
+}
+
+/// The header a trusted proxy adds the address it received a request from to.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProxyHeader {
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=…`.
+    Forwarded,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -145,6 +162,10 @@ pub struct RateLimitSettings {
     pub passkey: f64,
     /// 6-digit email codes tried, per address and per account.
     pub email_code: f64,
+    /// Fetches of one client ID metadata document.
+    pub document_fetch: f64,
+    /// Fetches of all metadata documents together, per instance.
+    pub document_fetch_total: f64,
 }
 
 impl Default for RateLimitSettings {
@@ -159,6 +180,8 @@ impl Default for RateLimitSettings {
             second_factor: 5.0,
             passkey: 30.0,
             email_code: 10.0,
+            document_fetch: 4.0,
+            document_fetch_total: 60.0,
         }
     }
 }
@@ -174,6 +197,7 @@ bind = "127.0.0.1:8080"
 issuer = "http://localhost:8080"
 database_url = "sqlite://portcullis.db?mode=rwc"
 log_format = "text"
+trusted_proxy_header = "x-forwarded-for"
 
 [mail]
 transport = "outbox"
@@ -218,6 +242,8 @@ magic_link = 5
 second_factor = 5
 passkey = 30
 email_code = 10
+document_fetch = 4
+document_fetch_total = 60
 "#;
 
 /// Variables read without the `PORTCULLIS_` prefix (CONTRACT §2), and the key
@@ -239,6 +265,7 @@ const LIST_KEYS: &[&str] = &[
     "auth_allowed_origins",
     "scopes",
     "resource_scopes",
+    "trusted_proxies",
 ];
 
 fn default_scopes() -> Vec<String> {
@@ -293,12 +320,13 @@ impl Settings {
         for key in LIST_KEYS {
             environment = environment.with_list_parse_key(key);
         }
-        let settings: Settings = builder
+        let mut settings: Settings = builder
             .add_source(environment)
             .build()
             .and_then(|c| c.try_deserialize())
             .map_err(|e| describe(e, file.as_deref()))?;
         settings.validate()?;
+        settings.trusted_proxy_nets = parse_trusted_proxies(&settings.trusted_proxies)?;
         Ok(settings)
     }
 
@@ -358,6 +386,7 @@ impl Settings {
                 }
             }
         }
+        parse_trusted_proxies(&self.trusted_proxies)?;
         if self.mail.transport == MailTransport::Smtp && self.smtp.host.is_none() {
             return Err(ConfigError(
                 "invalid PORTCULLIS_MAIL__TRANSPORT: smtp needs SMTP_HOST".to_string(),
@@ -412,6 +441,11 @@ impl Settings {
             ("rate_limit.second_factor", self.rate_limit.second_factor),
             ("rate_limit.passkey", self.rate_limit.passkey),
             ("rate_limit.email_code", self.rate_limit.email_code),
+            ("rate_limit.document_fetch", self.rate_limit.document_fetch),
+            (
+                "rate_limit.document_fetch_total",
+                self.rate_limit.document_fetch_total,
+            ),
         ] {
             if v.is_nan() || v < 1.0 {
                 return Err(bad(
@@ -520,6 +554,26 @@ fn find_resource<'a>(resources: &'a [String], named: &str) -> Option<&'a String>
     resources.iter().find(|r| {
         *r == named || matches!((Url::parse(r), Url::parse(named)), (Ok(a), Ok(b)) if a == b)
     })
+}
+
+/// Each entry a CIDR (`10.0.0.0/8`, `fd00::/8`) or a single address.
+fn parse_trusted_proxies(entries: &[String]) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    entries
+        .iter()
+        .map(|e| e.trim())
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            e.parse::<ipnet::IpNet>()
+                .map(|n| n.trunc())
+                .or_else(|_| e.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError(format!(
+                        "invalid {}: {e:?} is not a CIDR like 10.0.0.0/8 or an address",
+                        env_name("trusted_proxies")
+                    ))
+                })
+        })
+        .collect()
 }
 
 fn list_or_value(key: &str, v: &str) -> config::Value {

@@ -20,6 +20,7 @@ pub mod oauth;
 pub mod ratelimit;
 pub mod state;
 pub mod store;
+pub mod tls;
 pub mod tokens;
 
 pub use clock::{Clock, SystemClock, TestClock};

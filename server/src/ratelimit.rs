@@ -2,6 +2,7 @@
 //! instance counts on its own: with N instances an attacker gets at most N
 //! times the budget, which keeps every guessable secret out of reach.
 
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,6 +28,10 @@ pub enum Family {
     Passkey,
     /// 6-digit email codes tried (each code also allows only five guesses).
     EmailCode,
+    /// Fetches of one client ID metadata document.
+    DocumentFetch,
+    /// Fetches of all metadata documents together, per instance.
+    DocumentFetchTotal,
 }
 
 #[derive(Debug)]
@@ -74,6 +79,8 @@ impl RateLimiter {
             Family::SecondFactor => l.second_factor,
             Family::Passkey => l.passkey,
             Family::EmailCode => l.email_code,
+            Family::DocumentFetch => l.document_fetch,
+            Family::DocumentFetchTotal => l.document_fetch_total,
         }
     }
 
@@ -103,9 +110,19 @@ impl RateLimiter {
     }
 }
 
-/// The bucket key of a client address.
+/// The bucket key of a client address. IPv6 is keyed by its /64: one
+/// customer line or host is usually given a whole /64, so per-address
+/// buckets would give it 2^64 of them.
 pub fn ip_key(ip: &str) -> String {
-    format!("ip:{ip}")
+    match ip.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+        Ok(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            let net = Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("ip:{net}/64")
+        }
+        Ok(IpAddr::V4(v4)) => format!("ip:{v4}"),
+        Err(_) => format!("ip:{ip}"),
+    }
 }
 
 /// The bucket key of an account, by the address typed (normalised).
@@ -146,5 +163,23 @@ mod tests {
         assert_eq!(wait, RetryAfter(6));
         assert!(l.check(Family::Registration, "other-ip", 0.0).is_ok());
         assert!(l.check(Family::Registration, "ip", 6.0).is_ok());
+    }
+
+    #[test]
+    fn ipv6_addresses_in_one_slash_64_share_a_bucket() {
+        assert_eq!(
+            ip_key("2001:db8:1:2::1"),
+            ip_key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_ne!(ip_key("2001:db8:1:2::1"), ip_key("2001:db8:1:3::1"));
+        assert_eq!(ip_key("::ffff:192.0.2.1"), ip_key("192.0.2.1"));
+        assert_ne!(ip_key("192.0.2.1"), ip_key("192.0.2.2"));
+        let l = RateLimiter::default();
+        for i in 0..10 {
+            let key = ip_key(&format!("2001:db8::{i:x}"));
+            assert!(l.check(Family::Registration, &key, 0.0).is_ok());
+        }
+        let key = ip_key("2001:db8::ffff:1");
+        assert!(l.check(Family::Registration, &key, 0.0).is_err());
     }
 }

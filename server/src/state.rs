@@ -25,6 +25,8 @@ pub struct Inner {
     pub passwords: PasswordHasher,
     pub sessions: SessionCache,
     pub clients: crate::oauth::client::ClientCache,
+    /// Metadata documents that failed recently (not fetched again yet).
+    pub refused_documents: crate::oauth::client_metadata::RefusedDocuments,
     pub discovery: Discovery,
     pub metrics: Metrics,
     pub limiter: crate::ratelimit::RateLimiter,
@@ -80,6 +82,7 @@ impl AppState {
             db,
             sessions: SessionCache::new(),
             clients: crate::oauth::client::new_cache(),
+            refused_documents: Default::default(),
             keys,
             passwords,
             discovery,

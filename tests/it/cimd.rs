@@ -1,6 +1,10 @@
 //! Client ID Metadata Documents served by a local HTTP server, and the ways
 //! a document is refused.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -22,8 +26,8 @@ fn doc(client_id: &str) -> String {
 async fn a_metadata_document_client_runs_the_code_flow() {
     let s =
         TestServer::start_with(vec![("PORTCULLIS_CLIENT_METADATA__ALLOW_LOOPBACK", "true")]).await;
-    let base = serve_documents().await;
-    let client_id = format!("{base}/client.json");
+    let docs = Documents::serve().await;
+    let client_id = docs.url("/client.json");
 
     let d: Value = s
         .http
@@ -49,6 +53,7 @@ async fn a_metadata_document_client_runs_the_code_flow() {
     };
     let b = flow::signed_in(&s, "doc@example.com").await;
     let resource = format!("{}/mcp", s.base);
+    assert_eq!(docs.hits("/client.json"), 0);
     let consent = b
         .get(flow::authorize_url(
             &s,
@@ -86,65 +91,110 @@ async fn a_metadata_document_client_runs_the_code_flow() {
     assert!(t["refresh_token"].is_string());
 }
 
-/// Serves a good document and the bad ones, each naming its own URL.
-async fn serve_documents() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let base = format!("http://127.0.0.1:{port}");
-    let big = json!({"client_id": format!("{base}/big.json"), "redirect_uris": ["http://127.0.0.1/callback"], "padding": "x".repeat(20_000)}).to_string();
-    let routes = vec![
-        (
-            "/client.json".to_string(),
-            "200 OK".to_string(),
-            String::new(),
-            doc(&format!("{base}/client.json")),
-        ),
-        (
-            "/mismatch.json".to_string(),
-            "200 OK".to_string(),
-            String::new(),
-            doc("https://someone-else.example/client.json"),
-        ),
-        (
-            "/big.json".to_string(),
-            "200 OK".to_string(),
-            String::new(),
-            big,
-        ),
-        (
-            "/moved.json".to_string(),
-            "302 Found".to_string(),
-            format!("Location: {base}/client.json\r\n"),
-            String::new(),
-        ),
-    ];
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let routes = std::sync::Arc::new(routes);
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let routes = routes.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let n = sock.read(&mut buf).await.unwrap_or(0);
-                let head = String::from_utf8_lossy(&buf[..n]).to_string();
-                let path = head.split(' ').nth(1).unwrap_or("/").to_string();
-                let (status, headers, body) = routes
-                    .iter()
-                    .find(|(p, ..)| *p == path)
-                    .map(|(_, s, h, b)| (s.clone(), h.clone(), b.clone()))
-                    .unwrap_or(("404 Not Found".into(), String::new(), String::new()));
-                let res = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = sock.write_all(res.as_bytes()).await;
-            });
+/// A loopback HTTP server with a good document and bad ones (each naming
+/// its own URL), counting connections and requests.
+pub struct Documents {
+    pub base: String,
+    connections: Arc<AtomicUsize>,
+    hits: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Documents {
+    pub async fn serve() -> Documents {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let big = json!({"client_id": format!("{base}/big.json"), "redirect_uris": ["http://127.0.0.1/callback"], "padding": "x".repeat(20_000)}).to_string();
+        let mut bad_logout: Value =
+            serde_json::from_str(&doc(&format!("{base}/bad-logout.json"))).unwrap();
+        bad_logout["post_logout_redirect_uris"] = json!(["javascript:alert(document.cookie)"]);
+        let mut good_logout: Value =
+            serde_json::from_str(&doc(&format!("{base}/good-logout.json"))).unwrap();
+        good_logout["post_logout_redirect_uris"] = json!(["http://127.0.0.1/signed-out"]);
+        let routes: Vec<(String, String, String, String)> = vec![
+            (
+                "/client.json".into(),
+                "200 OK".into(),
+                String::new(),
+                doc(&format!("{base}/client.json")),
+            ),
+            (
+                "/mismatch.json".into(),
+                "200 OK".into(),
+                String::new(),
+                doc("https://someone-else.example/client.json"),
+            ),
+            ("/big.json".into(), "200 OK".into(), String::new(), big),
+            (
+                "/moved.json".into(),
+                "302 Found".into(),
+                format!("Location: {base}/client.json\r\n"),
+                String::new(),
+            ),
+            (
+                "/bad-logout.json".into(),
+                "200 OK".into(),
+                String::new(),
+                bad_logout.to_string(),
+            ),
+            (
+                "/good-logout.json".into(),
+                "200 OK".into(),
+                String::new(),
+                good_logout.to_string(),
+            ),
+        ];
+        let connections = Arc::new(AtomicUsize::new(0));
+        let hits = Arc::new(Mutex::new(HashMap::new()));
+        let (c, h) = (connections.clone(), hits.clone());
+        let routes = Arc::new(routes);
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                c.fetch_add(1, Ordering::SeqCst);
+                let routes = routes.clone();
+                let h = h.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    let n = sock.read(&mut buf).await.unwrap_or(0);
+                    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                    let path = head.split(' ').nth(1).unwrap_or("/").to_string();
+                    *h.lock().unwrap().entry(path.clone()).or_insert(0) += 1;
+                    let (status, headers, body) = routes
+                        .iter()
+                        .find(|(p, ..)| *p == path)
+                        .map(|(_, s, h, b)| (s.clone(), h.clone(), b.clone()))
+                        .unwrap_or(("404 Not Found".into(), String::new(), String::new()));
+                    let res = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = sock.write_all(res.as_bytes()).await;
+                });
+            }
+        });
+        Documents {
+            base,
+            connections,
+            hits,
         }
-    });
-    base
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn port(&self) -> u16 {
+        url::Url::parse(&self.base).unwrap().port().unwrap()
+    }
+
+    /// Connections accepted, whatever they asked.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Requests for `path`.
+    pub fn hits(&self, path: &str) -> usize {
+        self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
 }
 
 async fn refused(s: &TestServer, client_id: &str) {
@@ -170,21 +220,141 @@ async fn refused(s: &TestServer, client_id: &str) {
 async fn metadata_documents_are_refused_when_unsafe_or_wrong() {
     let s =
         TestServer::start_with(vec![("PORTCULLIS_CLIENT_METADATA__ALLOW_LOOPBACK", "true")]).await;
-    let base = serve_documents().await;
-    refused(&s, &format!("{base}/mismatch.json")).await;
-    refused(&s, &format!("{base}/big.json")).await;
-    refused(&s, &format!("{base}/moved.json")).await;
-    refused(&s, &format!("{base}/missing.json")).await;
-    // Private addresses are refused before any connection is made.
+    let docs = Documents::serve().await;
+    for path in [
+        "/mismatch.json",
+        "/big.json",
+        "/moved.json",
+        "/missing.json",
+        "/bad-logout.json",
+    ] {
+        refused(&s, &docs.url(path)).await;
+        assert_eq!(docs.hits(path), 1, "{path} is fetched once");
+    }
+    assert_eq!(docs.hits("/client.json"), 0, "the redirect is not followed");
+    // Addresses no test can listen on; that the address check refuses
+    // without connecting is shown on loopback below.
     refused(&s, "https://10.0.0.1/client.json").await;
     refused(&s, "https://169.254.169.254/latest/meta-data").await;
     refused(&s, "https://[fd00::1]/client.json").await;
+    refused(&s, "https://[fec0::1]/client.json").await;
+    refused(&s, "https://[64:ff9b:1::a00:1]/client.json").await;
+    refused(&s, "https://[2001::a00:1]/client.json").await;
     refused(&s, "https://localhost/client.json").await;
+}
+
+#[tokio::test]
+async fn a_metadata_document_may_name_safe_post_logout_redirect_uris() {
+    let s =
+        TestServer::start_with(vec![("PORTCULLIS_CLIENT_METADATA__ALLOW_LOOPBACK", "true")]).await;
+    let docs = Documents::serve().await;
+    let client = flow::TestClient {
+        id: docs.url("/good-logout.json"),
+        secret: None,
+        redirect: "http://127.0.0.1:41234/callback".into(),
+    };
+    let b = flow::signed_in(&s, "logout-doc@example.com").await;
+    let res = b
+        .get(flow::authorize_url(
+            &s,
+            &client,
+            &[("resource", &s.url("/mcp"))],
+            Some(flow::VERIFIER),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the consent page");
+}
+
+#[tokio::test]
+async fn documents_on_this_host_are_refused_before_any_connection() {
+    // Without ALLOW_LOOPBACK: each of these names the listener below.
+    let s = TestServer::start().await;
+    let docs = Documents::serve().await;
+    let port = docs.port();
+    for url in [
+        format!("https://localhost:{port}/client.json"),
+        format!("https://127.0.0.1:{port}/client.json"),
+        format!("https://0.0.0.0:{port}/client.json"),
+        format!("https://[::ffff:7f00:1]:{port}/client.json"),
+        format!("http://127.0.0.1:{port}/client.json"),
+    ] {
+        refused(&s, &url).await;
+    }
+    assert_eq!(docs.connections(), 0, "the address check made a connection");
 }
 
 #[tokio::test]
 async fn loopback_documents_need_the_setting() {
     let s = TestServer::start().await;
-    let base = serve_documents().await;
-    refused(&s, &format!("{base}/client.json")).await;
+    let docs = Documents::serve().await;
+    refused(&s, &docs.url("/client.json")).await;
+    assert_eq!(docs.connections(), 0);
+}
+
+#[tokio::test]
+async fn a_refused_document_is_not_fetched_again_right_away() {
+    let s =
+        TestServer::start_with(vec![("PORTCULLIS_CLIENT_METADATA__ALLOW_LOOPBACK", "true")]).await;
+    let docs = Documents::serve().await;
+    refused(&s, &docs.url("/missing.json")).await;
+    refused(&s, &docs.url("/missing.json")).await;
+    assert_eq!(docs.hits("/missing.json"), 1);
+}
+
+#[tokio::test]
+async fn a_storm_of_authorize_requests_fetches_one_document_a_few_times_at_most() {
+    let s =
+        TestServer::start_with(vec![("PORTCULLIS_CLIENT_METADATA__ALLOW_LOOPBACK", "true")]).await;
+    let docs = Documents::serve().await;
+    let url = docs.url("/missing.json");
+    let storm = (0..200).map(|_| refused(&s, &url));
+    futures_util::future::join_all(storm).await;
+    let hits = docs.hits("/missing.json");
+    assert!(
+        (1..=4).contains(&hits),
+        "{hits} fetches, PORTCULLIS_RATE_LIMIT__DOCUMENT_FETCH is 4"
+    );
+}
+
+#[tokio::test]
+async fn document_fetches_are_limited_per_minute_for_all_documents_together() {
+    let s = TestServer::start_with(vec![
+        ("PORTCULLIS_CLIENT_METADATA__ALLOW_LOOPBACK", "true"),
+        ("PORTCULLIS_RATE_LIMIT__DOCUMENT_FETCH_TOTAL", "3"),
+    ])
+    .await;
+    let docs = Documents::serve().await;
+    let fetched = |docs: &Documents| {
+        (0..5)
+            .map(|i| docs.hits(&format!("/missing-{i}.json")))
+            .sum::<usize>()
+    };
+    for i in 0..5 {
+        refused(&s, &docs.url(&format!("/missing-{i}.json"))).await;
+    }
+    assert_eq!(fetched(&docs), 3);
+    // A good document waits its turn too, and is fetched once a minute has passed.
+    refused(&s, &docs.url("/client.json")).await;
+    assert_eq!(docs.hits("/client.json"), 0);
+    s.clock.advance(60);
+    let client = flow::TestClient {
+        id: docs.url("/client.json"),
+        secret: None,
+        redirect: "http://127.0.0.1:41234/callback".into(),
+    };
+    let b = flow::signed_in(&s, "limited-doc@example.com").await;
+    let res = b
+        .get(flow::authorize_url(
+            &s,
+            &client,
+            &[("resource", &s.url("/mcp"))],
+            Some(flow::VERIFIER),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(docs.hits("/client.json"), 1);
 }

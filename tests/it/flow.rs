@@ -4,7 +4,7 @@
 use portcullis::oauth::client::{NewClient, build_admin_client};
 use url::Url;
 
-use crate::harness::TestServer;
+use crate::harness::{Served, TestServer};
 use crate::html::form;
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -107,7 +107,7 @@ pub async fn signed_in_verified(s: &TestServer, email: &str) -> reqwest::Client 
 /// Follows the flow from `start` until a redirect leaves our origin, signing
 /// in with `email` if asked and answering consent with `decision`.
 pub async fn follow(
-    s: &TestServer,
+    s: &impl Served,
     b: &reqwest::Client,
     start: &str,
     email: &str,
@@ -121,7 +121,7 @@ pub async fn follow(
 
 /// As [`follow`], answering the second-factor screen with `code()`.
 pub async fn follow_with(
-    s: &TestServer,
+    s: &impl Served,
     b: &reqwest::Client,
     start: &str,
     email: &str,
@@ -181,7 +181,7 @@ pub fn param(url: &Url, name: &str) -> Option<String> {
 
 /// An authorize URL with PKCE for `verifier`.
 pub fn authorize_url(
-    s: &TestServer,
+    s: &impl Served,
     c: &TestClient,
     extra: &[(&str, &str)],
     verifier: Option<&str>,
@@ -215,7 +215,7 @@ pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-01234567
 
 /// POSTs to the token endpoint with the client's credentials (basic for
 /// confidential clients, `client_id` for public ones).
-pub async fn token(s: &TestServer, c: &TestClient, params: &[(&str, &str)]) -> reqwest::Response {
+pub async fn token(s: &impl Served, c: &TestClient, params: &[(&str, &str)]) -> reqwest::Response {
     let http = reqwest::Client::new();
     let mut form: Vec<(&str, &str)> = params.to_vec();
     let mut req = http.post(s.url("/oauth2/token"));
@@ -267,7 +267,7 @@ pub async fn introspect(s: &TestServer, c: &TestClient, token: &str) -> serde_js
 }
 
 /// Exchanges a code issued with [`VERIFIER`] for `c.redirect`.
-pub async fn exchange(s: &TestServer, c: &TestClient, code: &str) -> reqwest::Response {
+pub async fn exchange(s: &impl Served, c: &TestClient, code: &str) -> reqwest::Response {
     token(
         s,
         c,

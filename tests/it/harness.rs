@@ -154,26 +154,43 @@ impl Drop for TestServer {
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(stopping);
         }
-        let Some((admin, name)) = self.pg.take() else {
+        if let Some((admin, name)) = self.pg.take() {
+            drop_database(admin, name);
+        }
+    }
+}
+
+/// A server the tests speak HTTP to: in-process ([`TestServer`]) or the real
+/// binary in a child process ([`crate::binary::BinaryServer`]).
+pub trait Served {
+    /// `path` on the server's base URL.
+    fn url(&self, path: &str) -> String;
+}
+
+impl Served for TestServer {
+    fn url(&self, path: &str) -> String {
+        TestServer::url(self, path)
+    }
+}
+
+/// Drops a database made by [`fresh_database`].
+pub fn drop_database(admin: String, name: String) {
+    // The test's runtime is going away; finish on a thread of our own.
+    let _ = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
             return;
         };
-        // The test's runtime is going away; finish on a thread of our own.
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                if let Ok(conn) = Database::connect(admin.as_str()).await {
-                    let _ = conn
-                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
-                    conn.close().await.ok();
-                }
-            });
-        })
-        .join();
-    }
+        rt.block_on(async move {
+            if let Ok(conn) = Database::connect(admin.as_str()).await {
+                let _ = conn
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+                conn.close().await.ok();
+            }
+        });
+    })
+    .join();
 }

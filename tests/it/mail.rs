@@ -329,7 +329,7 @@ async fn mail_requests_are_rate_limited() {
 }
 
 /// An SMTP server that accepts every mail and hands each message back.
-async fn smtp_sink() -> (u16, tokio::sync::mpsc::Receiver<String>) {
+pub async fn smtp_sink() -> (u16, tokio::sync::mpsc::Receiver<String>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = tokio::sync::mpsc::channel(16);

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod binary;
 mod harness;
 mod html;
 mod rp;
@@ -22,7 +23,9 @@ mod logout;
 mod mail;
 mod mcp;
 mod ops;
+mod outgoing;
 mod passkeys;
+mod proxies;
 mod registration;
 mod scopes;
 mod screens;

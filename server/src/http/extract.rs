@@ -10,7 +10,7 @@ use futures_util::future::LocalBoxFuture;
 use url::Url;
 
 use crate::error::{ApiError, Error};
-use crate::http::cookies;
+use crate::http::{client_addr, cookies};
 use crate::login::session::{self, ClientInfo, SessionInfo};
 use crate::state::AppState;
 use crate::tokens::opaque;
@@ -46,11 +46,12 @@ pub fn session_token(req: &HttpRequest, state: &AppState) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Address and user agent, for the session row. The peer address is used as
-/// is: trusting `X-Forwarded-For` needs a configured proxy.
+/// Address and user agent, for the session row and the rate limits. The
+/// address is [`client_addr::client_ip`]'s: a forwarding header counts only
+/// from a configured trusted proxy.
 pub fn client_info(req: &HttpRequest) -> ClientInfo {
     ClientInfo {
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: client_addr::client_ip(req).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

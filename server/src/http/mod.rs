@@ -1,6 +1,7 @@
 //! The only module that knows actix-web: routes, extractors, middleware, and
 //! the one mapping of each error type to HTTP.
 
+pub mod client_addr;
 pub mod cookies;
 pub mod documents;
 pub mod errors;

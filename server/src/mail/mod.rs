@@ -92,8 +92,14 @@ fn smtp(settings: &Settings) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor
         .clone()
         .ok_or_else(|| anyhow::anyhow!("invalid SMTP_HOST: not set"))?;
     let tls = s.tls.as_deref().unwrap_or("starttls");
-    let params =
-        || TlsParameters::new(host.clone()).map_err(|e| anyhow::anyhow!("invalid SMTP_HOST: {e}"));
+    // rustls, by name: lettre is built with its `ring` feature, so it uses the
+    // process default (ring, installed by the CLI) or else ring itself, and
+    // never needs a provider from whoever embeds it.
+    let params = || {
+        TlsParameters::builder(host.clone())
+            .build_rustls()
+            .map_err(|e| anyhow::anyhow!("invalid SMTP_HOST: {e}"))
+    };
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.clone());
     builder = match tls {
         "none" => builder.tls(Tls::None).port(s.port.unwrap_or(25)),

@@ -4,9 +4,12 @@
 //!
 //! Fetching is SSRF-safe: https only; the host must resolve to public
 //! addresses only and the connection is pinned to the vetted address (no DNS
-//! rebinding between check and connect); no redirects; a size and a time
-//! limit; results cached for a bounded time. Loopback `http` is allowed only
-//! with `PORTCULLIS_CLIENT_METADATA__ALLOW_LOOPBACK` (tests, local development).
+//! rebinding between check and connect); never through a proxy (a proxy would
+//! connect wherever the name points, past the address check); no redirects; a
+//! size and a time limit; results cached for a bounded time, failures too;
+//! fetches limited per document and per minute. Loopback `http` is allowed
+//! only with `PORTCULLIS_CLIENT_METADATA__ALLOW_LOOPBACK` (tests, local
+//! development).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -20,6 +23,7 @@ use crate::error::Error;
 use crate::oauth::client::{self, Client, ClientMetadata, Origin};
 use crate::oauth::redirect::check_registrable;
 use crate::oauth::scope::{self, Allowlist};
+use crate::ratelimit::Family;
 use crate::state::AppState;
 use crate::store;
 
@@ -28,6 +32,24 @@ pub const MAX_BYTES: usize = 16 * 1024;
 /// How long a fetched document is trusted before it is fetched again.
 pub const CACHE_SECS: u64 = 300;
 const TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a refused document is not fetched again: every authorize request
+/// naming a broken (or hostile) document would otherwise make a connection.
+pub const REFUSED_CACHE_SECS: u64 = 30;
+
+/// Document URLs refused recently, with why (for the log).
+#[derive(Clone)]
+pub struct RefusedDocuments(moka::future::Cache<String, Arc<str>>);
+
+impl Default for RefusedDocuments {
+    fn default() -> Self {
+        RefusedDocuments(
+            moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(REFUSED_CACHE_SECS))
+                .build(),
+        )
+    }
+}
 
 /// Whether a `client_id` is meant as a metadata document URL.
 pub fn is_document_url(client_id: &str) -> bool {
@@ -88,7 +110,12 @@ fn is_public(ip: IpAddr) -> bool {
                 || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00 // unique local
                 || (s[0] & 0xffc0) == 0xfe80 // link local
-                || s[0] == 0x2001 && s[1] == 0xdb8) // documentation
+                || (s[0] & 0xffc0) == 0xfec0 // site local (deprecated, still routed inside some networks)
+                || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) // local-use NAT64, RFC 8215
+                || (s[0] == 0x100 && s[1..4] == [0; 3]) // discard-only, RFC 6666
+                || (s[0] == 0x2001 && s[1] < 0x200) // IETF protocol assignments: Teredo, benchmarking, ORCHID
+                || (s[0] == 0x2001 && s[1] == 0xdb8) // documentation
+                || (s[0] & 0xfff0) == 0x3ff0) // documentation, RFC 9637
         }
     }
 }
@@ -158,7 +185,11 @@ async fn fetch(url: &Url, allow_loopback: bool) -> Result<Value, Refused> {
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
+    let tls = crate::tls::http_client_config().map_err(|e| refuse(raw, format!("TLS: {e}")))?;
     let http = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .no_proxy()
+        .http1_only()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
@@ -213,23 +244,27 @@ fn to_client(
     if obj.get("client_id").and_then(Value::as_str) != Some(url) {
         return Err(refuse(url, "its client_id does not equal its URL"));
     }
-    let strings = |k: &str| -> Vec<String> {
-        obj.get(k)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
+    // A list that is not a list of strings is refused, not filtered: what
+    // is left after dropping entries is not what the document says.
+    let strings = |k: &str| -> Result<Vec<String>, Refused> {
+        match obj.get(k) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| refuse(url, format!("{k} must be an array of strings"))),
+            Some(_) => Err(refuse(url, format!("{k} must be an array of strings"))),
+        }
     };
     let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
-    let redirect_uris = strings("redirect_uris");
+    let redirect_uris = strings("redirect_uris")?;
     if redirect_uris.is_empty() {
         return Err(refuse(url, "redirect_uris is required"));
     }
-    for r in &redirect_uris {
+    // Where logout sends the user is a redirect as much as the code's.
+    let post_logout_redirect_uris = strings("post_logout_redirect_uris")?;
+    for r in redirect_uris.iter().chain(&post_logout_redirect_uris) {
         check_registrable(r).map_err(|e| refuse(url, e))?;
     }
     let method = text("token_endpoint_auth_method").unwrap_or_else(|| "none".into());
@@ -246,7 +281,7 @@ fn to_client(
             ));
         }
     }
-    let mut grant_types = strings("grant_types");
+    let mut grant_types = strings("grant_types")?;
     if grant_types.is_empty() {
         grant_types = vec![client::GRANT_AUTHORIZATION_CODE.into()];
     }
@@ -283,7 +318,7 @@ fn to_client(
         scope: scopes.join(" "),
         client_uri: text("client_uri"),
         logo_uri: text("logo_uri"),
-        post_logout_redirect_uris: strings("post_logout_redirect_uris"),
+        post_logout_redirect_uris,
         jwks: obj.get("jwks").cloned(),
         ..Default::default()
     };
@@ -316,8 +351,23 @@ pub async fn resolve(state: &AppState, client_id: &str) -> Result<Option<Arc<Cli
     let allow_loopback = state.settings.client_metadata.allow_loopback;
     let outcome = async {
         let url = check_url(client_id, allow_loopback)?;
-        let doc = fetch(&url, allow_loopback).await?;
-        to_client(client_id, &doc, state.now(), &state.discovery.scopes)
+        if let Some(why) = state.refused_documents.0.get(client_id).await {
+            return Err(refuse(client_id, format!("refused recently ({why})")));
+        }
+        may_fetch(state, client_id)?;
+        let fetched = async {
+            let doc = fetch(&url, allow_loopback).await?;
+            to_client(client_id, &doc, state.now(), &state.discovery.scopes)
+        }
+        .await;
+        if let Err(refused) = &fetched {
+            state
+                .refused_documents
+                .0
+                .insert(client_id.to_string(), refused.why.as_str().into())
+                .await;
+        }
+        fetched
     }
     .await;
     match outcome {
@@ -330,6 +380,16 @@ pub async fn resolve(state: &AppState, client_id: &str) -> Result<Option<Arc<Cli
             Ok(None)
         }
     }
+}
+
+/// Takes a fetch from this document's budget, then from the instance's: a
+/// stream of authorize requests naming documents must not turn the server
+/// into a source of outgoing requests.
+fn may_fetch(state: &AppState, client_id: &str) -> Result<(), Refused> {
+    state
+        .limit(Family::DocumentFetch, &[format!("document:{client_id}")])
+        .and_then(|()| state.limit(Family::DocumentFetchTotal, &["all".to_string()]))
+        .map_err(|_| refuse(client_id, "too many fetches; try again in a minute"))
 }
 
 #[cfg(test)]
@@ -354,10 +414,26 @@ mod tests {
             "::10.0.0.1",
             "64:ff9b::a00:1",
             "2002:a00:1::1",
+            "fec0::1",
+            "feff::1",
+            "64:ff9b:1::1",
+            "64:ff9b:1:ffff::5db8:d822",
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:2::1",
+            "2001:10::1",
+            "100::1",
+            "3fff::1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "2606:2800:220:1::1", "64:ff9b::5db8:d822"] {
+        for ip in [
+            "93.184.216.34",
+            "2606:2800:220:1::1",
+            "64:ff9b::5db8:d822",
+            "2001:200::1",
+            "2001:4860:4860::8888",
+        ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
     }
