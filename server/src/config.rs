@@ -32,6 +32,41 @@ pub struct Settings {
     /// Extra origins trusted for cookie-authenticated requests.
     #[serde(default)]
     pub auth_allowed_origins: Vec<String>,
+    /// The key-encryption key of the secrets at rest (`secrets`).
+    #[serde(default)]
+    pub secrets: SecretsSettings,
+    pub keys: KeysSettings,
+}
+
+/// Where the key sealing the database's secrets comes from
+/// (`secrets::key_source`).
+#[derive(Clone, Deserialize, Default)]
+pub struct SecretsSettings {
+    /// 32 bytes in base64; wins over the key file.
+    pub key: Option<String>,
+    /// Default: beside the SQLite database, or `./portcullis.key`.
+    pub key_file: Option<PathBuf>,
+    /// Keys still accepted for opening while secrets are re-sealed.
+    #[serde(default)]
+    pub old_keys: Vec<String>,
+}
+
+impl std::fmt::Debug for SecretsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsSettings")
+            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field("key_file", &self.key_file)
+            .field("old_keys", &self.old_keys.len())
+            .finish()
+    }
+}
+
+/// Signing-key rotation.
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeysSettings {
+    /// Seconds a new key is published before it signs: longer than every
+    /// key-set cache on the way (see `tokens::keys::MIN_PUBLISH_DELAY_SECS`).
+    pub publish_delay: i64,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -185,6 +220,9 @@ max_concurrent_hashes = 4
 [magic_link]
 allow_sign_up = true
 
+[keys]
+publish_delay = 3600
+
 [rate_limit]
 sign_in = 10
 sign_up = 5
@@ -210,7 +248,7 @@ const UNPREFIXED: &[(&str, &str)] = &[
 ];
 
 /// Keys whose value is a comma-separated list in the environment.
-const LIST_KEYS: &[&str] = &["resources", "auth_allowed_origins"];
+const LIST_KEYS: &[&str] = &["resources", "auth_allowed_origins", "secrets.old_keys"];
 
 /// A configuration problem, already phrased as the one line to print.
 #[derive(Debug, thiserror::Error)]
@@ -381,6 +419,35 @@ impl Settings {
                     format!("{v} must be at least 1 request per minute"),
                 ));
             }
+        }
+        if let Some(key) = &self.secrets.key
+            && crate::secrets::decode_key(key).is_none()
+        {
+            return Err(bad(
+                "secrets.key",
+                "expected 32 bytes in base64 (openssl rand -base64 32)".into(),
+            ));
+        }
+        if self
+            .secrets
+            .old_keys
+            .iter()
+            .any(|k| crate::secrets::decode_key(k).is_none())
+        {
+            return Err(bad(
+                "secrets.old_keys",
+                "expected a comma-separated list of 32-byte keys in base64".into(),
+            ));
+        }
+        let min_delay = crate::tokens::keys::MIN_PUBLISH_DELAY_SECS;
+        if self.keys.publish_delay <= min_delay {
+            return Err(bad(
+                "keys.publish_delay",
+                format!(
+                    "{} must be longer than {min_delay} seconds (the JWKS Cache-Control max-age plus the key-set reload interval)",
+                    self.keys.publish_delay
+                ),
+            ));
         }
         if self.password.max_concurrent_hashes == 0 {
             return Err(bad(

@@ -23,5 +23,6 @@ mod ops;
 mod passkeys;
 mod registration;
 mod screens;
+mod secrets;
 mod statements;
 mod two_factor;
