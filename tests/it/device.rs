@@ -369,11 +369,14 @@ async fn user_codes_resolve_through_the_shared_key_and_expired_rows_go() {
     let device_code = d["device_code"].as_str().unwrap();
     let code = UserCode::parse(d["user_code"].as_str().unwrap()).expect("a user code");
 
-    // What a second instance does at start: the stored key wins over a fresh one.
+    // What a second instance does at start: the stored key wins over a fresh
+    // one, and is stored sealed.
     let stored =
         store::secrets::get_or_create(&s.state.db, SECRET_NAME, UserCodes::new_secret(), 0)
             .await
             .unwrap();
+    let slot = portcullis::secrets::Slot::ServerSecret(SECRET_NAME);
+    let stored = s.state.secrets.open_text(slot, &stored).unwrap();
     let second = UserCodes::from_secret(&stored).unwrap();
     assert_code_finds_its_row(&s, &second, &d).await;
     let stranger = UserCodes::from_secret(&UserCodes::new_secret()).unwrap();
@@ -412,7 +415,18 @@ async fn the_user_code_migration_rolls_back_and_forward() {
 
     let s = TestServer::start().await;
     let db = &s.state.db;
-    Migrator::down(db, Some(1)).await.expect("down");
+    // Back to before the user-code migration, whatever came after it.
+    let names: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_string())
+        .collect();
+    let at = names
+        .iter()
+        .position(|n| n.contains("sequenced_user_codes"))
+        .unwrap();
+    Migrator::down(db, Some((names.len() - at) as u32))
+        .await
+        .expect("down");
     db.execute_unprepared(
         "INSERT INTO device_authorizations (device_code_hash, user_code, client_id, scope, \
          resources, status, amr, grant_id, created_at, expires_at) \
