@@ -399,3 +399,55 @@ async fn the_secrets_key_rotates_with_old_keys_and_rotate_kek() {
     let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
     drop_database(db, pg).await;
 }
+
+/// Two instances started together on one database with different keys (as
+/// two PostgreSQL nodes that each made their own key file would be): one
+/// seals, the other refuses to start instead of sealing under a second key.
+#[tokio::test]
+async fn instances_with_different_keys_cannot_both_start_on_one_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, pg) = fresh_database(dir.path()).await;
+    let keys = [
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
+    ];
+    // Migrated once, as a first instance would (migrations racing each other
+    // are another matter).
+    let migrated = portcullis(dir.path(), &[("PORTCULLIS_DATABASE_URL", url.as_str())])
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(migrated.status.success());
+    let children: Vec<_> = keys
+        .iter()
+        .map(|key| {
+            portcullis(
+                dir.path(),
+                &[
+                    ("PORTCULLIS_DATABASE_URL", url.as_str()),
+                    ("PORTCULLIS_SECRETS__KEY", key),
+                ],
+            )
+            .args(["keys", "list"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    let outs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let started = outs.iter().filter(|o| o.status.success()).count();
+    assert_eq!(started, 1, "exactly one instance seals the database");
+    let refused = outs.iter().find(|o| !o.status.success()).unwrap();
+    let line = one_line_error(refused);
+    assert!(
+        line.contains("does not open this database's secrets"),
+        "{line}"
+    );
+
+    let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
+    drop_database(db, pg).await;
+}

@@ -187,7 +187,7 @@ impl Kek {
         let mut buf = Zeroizing::new(ciphertext.to_vec());
         let plain = key
             .aead
-            .open_in_place(nonce, Aad::from(slot.aad().as_bytes()), &mut *buf)
+            .open_in_place(nonce, Aad::from(slot.aad().as_bytes()), &mut buf)
             .map_err(|_| OpenError::Rejected)?;
         Ok(Zeroizing::new(plain.to_vec()))
     }
