@@ -246,6 +246,7 @@ async fn the_binary_keeps_the_database_its_wal_the_key_and_the_outbox_to_its_own
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
+    crate::harness::install_tls();
     let http = reqwest::Client::new();
     let started = Instant::now();
     while http
