@@ -60,12 +60,12 @@ pub async fn holds_sealed(db: &impl ConnectionTrait) -> Result<bool, Error> {
     if keys.iter().any(|k| is_sealed(&k.private_key)) {
         return Ok(true);
     }
+    // Asked only when no key is found, so a LIMIT that SQLite re-prepares
+    // costs nothing here (see `store::unique`).
     Ok(two_factors::Entity::find()
         .filter(two_factors::Column::Secret.like("pcs1:%"))
-        .all(db)
+        .one(db)
         .await?
-        .into_iter()
-        .next()
         .is_some())
 }
 
