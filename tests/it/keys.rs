@@ -185,6 +185,28 @@ async fn a_rotated_key_is_published_first_and_signs_only_after_the_delay() {
     assert!(active.iter().all(|k| later.contains(&k.kid)));
 }
 
+/// `keys rotate --now` (a compromised key): the new keys sign as soon as each
+/// instance re-reads its key set; the old ones stay published.
+#[tokio::test]
+async fn an_emergency_rotation_signs_with_the_new_key_at_the_next_reload() {
+    let s = TestServer::start().await;
+    let c = flow::client(&s, false, false, &["client_credentials"], None).await;
+    let (old_token, old_kid) = access_token(&s, &c).await;
+    let out = s.cli(&["keys", "rotate", "--now"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys = listed(&s);
+    assert_eq!((count(&keys, "active"), count(&keys, "retired")), (3, 3));
+    s.clock.advance(31);
+    let (token, kid) = access_token(&s, &c).await;
+    assert_ne!(kid, old_kid);
+    assert!(jwks_verifies(&s, &token, &kid).await);
+    assert!(jwks_verifies(&s, &old_token, &old_kid).await);
+}
+
 #[tokio::test]
 async fn a_publish_delay_within_the_key_set_caches_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
