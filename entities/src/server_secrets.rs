@@ -7,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub name: String,
-    /// base64url.
+    /// Sealed under the key-encryption key (`pcs1:…`).
     pub secret: String,
     pub created_at: i64,
 }

@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: String,
-    /// Base32 shared secret.
+    /// Base32 shared secret, sealed under the key-encryption key (`pcs1:…`).
     pub secret: String,
     /// False until a valid code confirms the enrolment.
     pub enabled: bool,

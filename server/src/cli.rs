@@ -40,6 +40,9 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the key that seals the secrets at rest.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
 }
 
 #[derive(Subcommand)]
@@ -121,14 +124,27 @@ enum UserCommand {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Retire the active signing keys and create new ones; retired public keys
-    /// stay in the JWKS until every token they signed has expired.
-    Rotate,
-    /// List signing keys.
+    /// Create the next signing keys: published in the JWKS at once, signing
+    /// after PORTCULLIS_KEYS__PUBLISH_DELAY; the keys they replace stay in the
+    /// JWKS until every token they signed has expired.
+    Rotate {
+        /// Sign with the new keys at once (a compromised key): tokens they sign
+        /// fail at relying parties whose cached key set is older.
+        #[arg(long)]
+        now: bool,
+    },
+    /// List signing keys with their state (next, active, retired) and times.
     List {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Re-seal every secret under PORTCULLIS_SECRETS__KEY (or the key file),
+    /// opening them with it or PORTCULLIS_SECRETS__OLD_KEYS, in one transaction.
+    RotateKek,
 }
 
 /// Entry point of the binary.
@@ -226,37 +242,87 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Keys(KeysCommand::Rotate) => {
-            let db = connect_migrated(&settings).await?;
-            let created =
-                store::keys::rotate(&db, clock.now(), key_retention_secs(&settings)).await?;
+        Command::Keys(KeysCommand::Rotate { now: at_once }) => {
+            let (db, kek, _) = unlocked(&settings, clock.now()).await?;
+            let now = clock.now();
+            let delay = if at_once {
+                0
+            } else {
+                settings.keys.publish_delay
+            };
+            let created = store::keys::rotate(&db, &kek, now, delay).await?;
+            if at_once {
+                store::keys::promote_due(&db, now, key_retention_secs(&settings)).await?;
+            }
             for k in created {
-                println!("{} {} active", k.alg, k.kid);
+                let from = k.activates_at.map(timestamp).unwrap_or_default();
+                println!("{} {} next, active from {from}", k.alg, k.kid);
             }
             Ok(())
         }
         Command::Keys(KeysCommand::List { json }) => {
-            let db = connect_migrated(&settings).await?;
-            store::keys::ensure_active(&db, clock.now()).await?;
+            let (db, kek, _) = unlocked(&settings, clock.now()).await?;
+            let now = clock.now();
+            store::keys::ensure_active(&db, &kek, now).await?;
+            store::keys::promote_due(&db, now, key_retention_secs(&settings)).await?;
             let keys = store::keys::all(&db).await?;
             if json {
                 let list: Vec<_> = keys
                     .iter()
-                    .map(|k| json!({ "kid": k.kid, "alg": k.alg, "status": k.status, "created_at": k.created_at, "not_after": k.not_after }))
+                    .map(|k| json!({ "kid": k.kid, "alg": k.alg, "status": k.status, "created_at": k.created_at, "activates_at": k.activates_at, "retired_at": k.retired_at, "not_after": k.not_after }))
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 for k in keys {
+                    let from = k
+                        .activates_at
+                        .map(|t| format!(" active from {}", timestamp(t)))
+                        .unwrap_or_default();
                     let until = k
                         .not_after
-                        .map(|t| format!(" published until {t}"))
+                        .map(|t| format!(", published until {}", timestamp(t)))
                         .unwrap_or_default();
-                    println!("{:<6} {} {}{until}", k.alg, k.kid, k.status);
+                    println!("{:<6} {} {:<7}{from}{until}", k.alg, k.kid, k.status);
                 }
             }
             Ok(())
         }
+        Command::Secrets(SecretsCommand::RotateKek) => {
+            let (_, kek, sealed) = unlocked(&settings, clock.now()).await?;
+            println!(
+                "sealed {} value(s); every secret is now sealed under key id {}",
+                sealed.values,
+                kek.id()
+            );
+            Ok(())
+        }
     }
+}
+
+/// A Unix time as RFC 3339, for people reading `keys` output.
+fn timestamp(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
+}
+
+/// The migrated database, its secrets sealed under the current key (which
+/// `secrets rotate-kek` is: the same pass every start makes).
+async fn unlocked(
+    settings: &Settings,
+    now: i64,
+) -> anyhow::Result<(
+    sea_orm::DatabaseConnection,
+    Arc<crate::secrets::Kek>,
+    crate::store::sealing::Sealed,
+)> {
+    let db = connect_migrated(settings).await?;
+    let (kek, sealed) = crate::secrets::key_source::unlock(settings, &db, now).await?;
+    Ok((db, kek, sealed))
 }
 
 async fn connect_migrated(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnection> {

@@ -49,6 +49,10 @@ pub struct Settings {
     /// [`Self::trusted_proxies`], parsed when the settings are loaded.
     #[serde(skip)]
     pub trusted_proxy_nets: Vec<ipnet::IpNet>,
+    /// The key-encryption key of the secrets at rest (`secrets`).
+    #[serde(default)]
+    pub secrets: SecretsSettings,
+    pub keys: KeysSettings,
 }
 
 /// The header a trusted proxy adds the address it received a request from to.
@@ -58,6 +62,37 @@ pub enum ProxyHeader {
     XForwardedFor,
     /// RFC 7239 `Forwarded: for=…`.
     Forwarded,
+}
+
+/// Where the key sealing the database's secrets comes from
+/// (`secrets::key_source`).
+#[derive(Clone, Deserialize, Default)]
+pub struct SecretsSettings {
+    /// 32 bytes in base64; wins over the key file.
+    pub key: Option<String>,
+    /// Default: beside the SQLite database, or `./portcullis.key`.
+    pub key_file: Option<PathBuf>,
+    /// Keys still accepted for opening while secrets are re-sealed.
+    #[serde(default)]
+    pub old_keys: Vec<String>,
+}
+
+impl std::fmt::Debug for SecretsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsSettings")
+            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field("key_file", &self.key_file)
+            .field("old_keys", &self.old_keys.len())
+            .finish()
+    }
+}
+
+/// Signing-key rotation.
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeysSettings {
+    /// Seconds a new key is published before it signs: longer than every
+    /// key-set cache on the way (see `tokens::keys::MIN_PUBLISH_DELAY_SECS`).
+    pub publish_delay: i64,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -232,6 +267,9 @@ allow_sign_up = true
 [email_code]
 max_per_day = 20
 
+[keys]
+publish_delay = 3600
+
 [rate_limit]
 sign_in = 10
 sign_up = 5
@@ -266,6 +304,7 @@ const LIST_KEYS: &[&str] = &[
     "scopes",
     "resource_scopes",
     "trusted_proxies",
+    "secrets.old_keys",
 ];
 
 fn default_scopes() -> Vec<String> {
@@ -458,6 +497,35 @@ impl Settings {
             return Err(bad(
                 "email_code.max_per_day",
                 format!("{} must be at least 1", self.email_code.max_per_day),
+            ));
+        }
+        if let Some(key) = &self.secrets.key
+            && crate::secrets::decode_key(key).is_none()
+        {
+            return Err(bad(
+                "secrets.key",
+                "expected 32 bytes in base64 (openssl rand -base64 32)".into(),
+            ));
+        }
+        if self
+            .secrets
+            .old_keys
+            .iter()
+            .any(|k| crate::secrets::decode_key(k).is_none())
+        {
+            return Err(bad(
+                "secrets.old_keys",
+                "expected a comma-separated list of 32-byte keys in base64".into(),
+            ));
+        }
+        let min_delay = crate::tokens::keys::MIN_PUBLISH_DELAY_SECS;
+        if self.keys.publish_delay <= min_delay {
+            return Err(bad(
+                "keys.publish_delay",
+                format!(
+                    "{} must be longer than {min_delay} seconds (the JWKS Cache-Control max-age plus the key-set reload interval)",
+                    self.keys.publish_delay
+                ),
             ));
         }
         if self.password.max_concurrent_hashes == 0 {

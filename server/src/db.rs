@@ -1,5 +1,7 @@
 //! Connecting to SQLite or PostgreSQL and running the one migration crate.
 
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
@@ -14,8 +16,13 @@ use crate::config::ConfigError;
 const MMAP_SIZE: u64 = 1 << 30;
 
 /// Opens the pool. SQLite gets WAL (readers never block the writer) and a busy
-/// timeout so concurrent writers wait instead of failing.
+/// timeout so concurrent writers wait instead of failing; its files are the
+/// owner's alone (0600).
 pub async fn connect(url: &str) -> Result<DatabaseConnection, ConfigError> {
+    let sqlite = sqlite_path(url);
+    if let Some(path) = &sqlite {
+        create_private(path, url.contains("mode=rwc"))?;
+    }
     let mut opts = ConnectOptions::new(url.to_string());
     opts.sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(10))
@@ -41,12 +48,76 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, ConfigError> {
     } else {
         opts.max_connections(16);
     }
-    Database::connect(opts).await.map_err(|e| {
+    let db = Database::connect(opts).await.map_err(|e| {
         ConfigError(format!(
             "cannot use PORTCULLIS_DATABASE_URL ({}): {e}",
             redact(url)
         ))
-    })
+    })?;
+    if let Some(path) = &sqlite {
+        // SQLite gives its -wal and -shm files the database's mode; an older
+        // release's (or a copied) database may have left them wider.
+        db.execute_unprepared("SELECT 1").await.ok();
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.clone().into_os_string();
+            side.push(suffix);
+            restrict(Path::new(&side), 0o600);
+        }
+    }
+    Ok(db)
+}
+
+/// The file of a SQLite URL (`sqlite://portcullis.db?mode=rwc`,
+/// `sqlite:///var/lib/portcullis/db.sqlite`); `None` for PostgreSQL and
+/// in-memory databases.
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+/// Creates the database file mode 0600 before SQLite does (it would use
+/// 0644 under the usual umask), or narrows an existing one to 0600.
+fn create_private(path: &Path, create: bool) -> Result<(), ConfigError> {
+    if path.exists() {
+        restrict(path, 0o600);
+        return Ok(());
+    }
+    if !create {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(ConfigError(format!(
+            "cannot use PORTCULLIS_DATABASE_URL: cannot create {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Narrows a file or directory to `mode` when others than its owner may read
+/// it; a file we may not change is logged, not fatal.
+pub fn restrict(path: &Path, mode: u32) {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    if meta.permissions().mode() & 0o077 == 0 {
+        return;
+    }
+    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+        tracing::warn!(path = %path.display(), error = %e, "cannot restrict the file to its owner");
+    }
 }
 
 /// Whether a commit costs about a statement. SQLite in WAL mode with

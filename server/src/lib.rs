@@ -18,6 +18,7 @@ pub mod mail;
 pub mod metrics;
 pub mod oauth;
 pub mod ratelimit;
+pub mod secrets;
 pub mod state;
 pub mod store;
 pub mod tls;

@@ -36,6 +36,8 @@ pub struct Inner {
     pub verified_tokens: crate::oauth::access_token::VerifiedTokens,
     pub device_inserts: crate::oauth::device::Inserts,
     pub user_codes: crate::oauth::user_codes::UserCodes,
+    /// Seals and opens the secrets the database holds.
+    pub secrets: Arc<crate::secrets::Kek>,
 }
 
 impl Deref for AppState {
@@ -46,8 +48,8 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    /// Connects, migrates, makes sure signing keys exist, and warms what the
-    /// hot paths need.
+    /// Connects, migrates, unlocks and seals the secrets at rest, makes sure
+    /// signing keys exist, and warms what the hot paths need.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = crate::db::connect(&settings.database_url).await?;
         crate::db::migrate(&db).await?;
@@ -64,16 +66,29 @@ impl AppState {
         let metrics = Metrics::default();
         metrics.count_statements(&mut db);
         let device_inserts = crate::oauth::device::Inserts::new(db.clone());
-        let keys = KeyStore::open(db.clone(), now).await?;
+        let (secrets, sealed) = crate::secrets::key_source::unlock(&settings, &db, now).await?;
+        if sealed.values > 0 {
+            tracing::info!(
+                values = sealed.values,
+                "sealed secrets under the current key"
+            );
+        }
+        let keys = KeyStore::open(
+            db.clone(),
+            secrets.clone(),
+            key_retention_secs(&settings),
+            now,
+        )
+        .await?;
         let user_codes = {
             use crate::oauth::user_codes::{SECRET_NAME, UserCodes};
-            let secret = crate::store::secrets::get_or_create(
-                &db,
-                SECRET_NAME,
-                UserCodes::new_secret(),
-                now,
-            )
-            .await?;
+            use crate::secrets::Slot;
+            let slot = Slot::ServerSecret(SECRET_NAME);
+            let fresh = secrets.seal(slot, UserCodes::new_secret().as_bytes())?;
+            let sealed = crate::store::secrets::get_or_create(&db, SECRET_NAME, fresh, now).await?;
+            let secret = secrets
+                .open_text(slot, &sealed)
+                .map_err(|e| anyhow::anyhow!("server secret {SECRET_NAME}: {e}"))?;
             UserCodes::from_secret(&secret)?
         };
         let passwords = PasswordHasher::new(settings.password.max_concurrent_hashes).await?;
@@ -94,6 +109,7 @@ impl AppState {
             verified_tokens: Default::default(),
             device_inserts,
             user_codes,
+            secrets,
             settings,
             clock,
         })))

@@ -57,6 +57,7 @@ fn help_is_available_for_every_command() {
         vec!["user", "create", "--help"],
         vec!["keys", "rotate", "--help"],
         vec!["keys", "list", "--help"],
+        vec!["secrets", "rotate-kek", "--help"],
     ] {
         let out = run(&[], &args, dir.path());
         assert!(out.status.success(), "{args:?}");

@@ -371,11 +371,14 @@ async fn user_codes_resolve_through_the_shared_key_and_expired_rows_go() {
     let device_code = d["device_code"].as_str().unwrap();
     let code = UserCode::parse(d["user_code"].as_str().unwrap()).expect("a user code");
 
-    // What a second instance does at start: the stored key wins over a fresh one.
+    // What a second instance does at start: the stored key wins over a fresh
+    // one, and is stored sealed.
     let stored =
         store::secrets::get_or_create(&s.state.db, SECRET_NAME, UserCodes::new_secret(), 0)
             .await
             .unwrap();
+    let slot = portcullis::secrets::Slot::ServerSecret(SECRET_NAME);
+    let stored = s.state.secrets.open_text(slot, &stored).unwrap();
     let second = UserCodes::from_secret(&stored).unwrap();
     assert_code_finds_its_row(&s, &second, &d).await;
     let stranger = UserCodes::from_secret(&UserCodes::new_secret()).unwrap();

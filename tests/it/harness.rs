@@ -64,6 +64,13 @@ pub async fn fresh_database(dir: &std::path::Path) -> (String, Option<(String, S
     }
 }
 
+/// The secrets key file of a test's database: where the server puts it beside
+/// a SQLite file anyway, and for PostgreSQL the same place, so the in-process
+/// server and the binary the test runs share it.
+pub fn key_file(dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join("portcullis.key")
+}
+
 fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
@@ -98,6 +105,10 @@ impl TestServer {
             (
                 "PORTCULLIS_MAIL__OUTBOX_DIR".into(),
                 dir.path().join("outbox").display().to_string(),
+            ),
+            (
+                "PORTCULLIS_SECRETS__KEY_FILE".into(),
+                key_file(dir.path()).display().to_string(),
             ),
         ];
         for (k, v) in extra {
@@ -141,6 +152,7 @@ impl TestServer {
             .env_clear()
             .env("PORTCULLIS_DATABASE_URL", &self.database_url)
             .env("PORTCULLIS_ISSUER", &self.base)
+            .env("PORTCULLIS_SECRETS__KEY_FILE", key_file(self.dir.path()))
             .current_dir(self.dir.path())
             .output()
             .expect("run portcullis")

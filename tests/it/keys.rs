@@ -1,11 +1,14 @@
 use std::sync::Arc;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use entities::signing_keys;
 use portcullis::{AppState, Settings, TestClock};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
-use crate::harness::{TestServer, fresh_database};
+use crate::flow;
+use crate::harness::{TestServer, fresh_database, key_file};
 
 async fn kids(s: &TestServer) -> Vec<String> {
     let jwks: Value = s
@@ -27,11 +30,91 @@ async fn kids(s: &TestServer) -> Vec<String> {
     kids
 }
 
+/// An ES256 access token from `client_credentials`, and its header's `kid`.
+async fn access_token(s: &TestServer, c: &flow::TestClient) -> (String, String) {
+    let t: Value = flow::token(s, c, &[("grant_type", "client_credentials")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let at = t["access_token"].as_str().unwrap().to_string();
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(at.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "ES256");
+    (at, header["kid"].as_str().unwrap().to_string())
+}
+
+/// Whether the JWKS the server publishes now verifies `jwt`'s signature, as
+/// a relying party would check it (openidconnect's verifier).
+async fn jwks_verifies(s: &TestServer, jwt: &str, kid: &str) -> bool {
+    use openidconnect::JsonWebKey;
+    use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm};
+    let jwks: Value = s
+        .http
+        .get(s.url("/oauth2/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let Some(jwk) = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid)
+    else {
+        return false;
+    };
+    let key: CoreJsonWebKey = serde_json::from_value(jwk.clone()).unwrap();
+    let (signed, signature) = jwt.rsplit_once('.').unwrap();
+    key.verify_signature(
+        &CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        signed.as_bytes(),
+        &URL_SAFE_NO_PAD.decode(signature).unwrap(),
+    )
+    .is_ok()
+}
+
+/// `keys list --json` as (alg, status) pairs by kid.
+fn listed(s: &TestServer) -> Vec<(String, String, String)> {
+    let list = s.cli(&["keys", "list", "--json"]);
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&list.stdout).unwrap();
+    listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            assert!(k["activates_at"].is_i64(), "{k}");
+            (
+                k["kid"].as_str().unwrap().to_string(),
+                k["alg"].as_str().unwrap().to_string(),
+                k["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn count(keys: &[(String, String, String)], status: &str) -> usize {
+    keys.iter().filter(|k| k.2 == status).count()
+}
+
 #[tokio::test]
-async fn rotation_keeps_retired_keys_published_until_their_tokens_expire() {
+async fn a_rotated_key_is_published_first_and_signs_only_after_the_delay() {
     let s = TestServer::start().await;
+    let c = flow::client(&s, false, false, &["client_credentials"], None).await;
     let before = kids(&s).await;
     assert_eq!(before.len(), 3);
+    let (old_token, old_kid) = access_token(&s, &c).await;
 
     let out = s.cli(&["keys", "rotate"]);
     assert!(
@@ -39,30 +122,54 @@ async fn rotation_keeps_retired_keys_published_until_their_tokens_expire() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(printed.lines().count(), 3, "{printed}");
+    assert!(printed.lines().all(|l| l.contains(" next, active from ")));
+    let keys = listed(&s);
+    assert_eq!((count(&keys, "next"), count(&keys, "active")), (3, 3));
+    let new_es256 = keys
+        .iter()
+        .find(|k| k.1 == "ES256" && k.2 == "next")
+        .unwrap()
+        .0
+        .clone();
+    // A second rotation while one is pending is refused.
+    let again = s.cli(&["keys", "rotate"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already pending"));
 
-    // Instances re-read keys every 30 s.
+    // Once the instance re-reads its key set (every 30 s), the new keys are
+    // published, but tokens are still signed with the old one.
     s.clock.advance(31);
+    let published = kids(&s).await;
+    assert_eq!(published.len(), 6, "three next keys beside the active ones");
+    assert!(published.contains(&new_es256));
+    let (token, kid) = access_token(&s, &c).await;
+    assert_eq!(kid, old_kid, "the next key does not sign yet");
+    assert!(jwks_verifies(&s, &token, &kid).await);
+
+    // After the pre-publication delay the next key signs; the old one stays
+    // published, and what it signed still verifies.
+    s.clock.advance(s.state.settings.keys.publish_delay + 31);
+    let (token, kid) = access_token(&s, &c).await;
+    assert_eq!(kid, new_es256, "the new key signs");
+    assert!(jwks_verifies(&s, &token, &kid).await);
+    assert!(
+        jwks_verifies(&s, &old_token, &old_kid).await,
+        "a token signed before the rotation still verifies"
+    );
+    let keys = listed(&s);
+    assert_eq!((count(&keys, "active"), count(&keys, "retired")), (3, 3));
+    assert!(keys.iter().any(|k| k.0 == old_kid && k.2 == "retired"));
     let after = kids(&s).await;
     assert_eq!(
         after.len(),
         6,
-        "three new active keys plus the three retired ones"
+        "three new active keys and three retired ones"
     );
     assert!(
         before.iter().all(|k| after.contains(k)),
         "old keys still published"
-    );
-
-    let active = signing_keys::Entity::find()
-        .filter(signing_keys::Column::Status.eq("active"))
-        .all(&s.state.db)
-        .await
-        .unwrap();
-    assert_eq!(active.len(), 3);
-    assert!(
-        active.iter().all(|k| !before.contains(&k.kid)),
-        "the new keys are the active ones"
     );
 
     // Once every token the old keys signed has expired, they leave the JWKS.
@@ -70,19 +177,71 @@ async fn rotation_keeps_retired_keys_published_until_their_tokens_expire() {
     let later = kids(&s).await;
     assert_eq!(later.len(), 3);
     assert!(before.iter().all(|k| !later.contains(k)));
+    let active = signing_keys::Entity::find()
+        .filter(signing_keys::Column::Status.eq("active"))
+        .all(&s.state.db)
+        .await
+        .unwrap();
+    assert!(active.iter().all(|k| later.contains(&k.kid)));
+}
 
-    let list = s.cli(&["keys", "list", "--json"]);
-    assert!(list.status.success());
-    let listed: Value = serde_json::from_slice(&list.stdout).unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 6);
+/// `keys rotate --now` (a compromised key): the new keys sign as soon as each
+/// instance re-reads its key set; the old ones stay published.
+#[tokio::test]
+async fn an_emergency_rotation_signs_with_the_new_key_at_the_next_reload() {
+    let s = TestServer::start().await;
+    let c = flow::client(&s, false, false, &["client_credentials"], None).await;
+    let (old_token, old_kid) = access_token(&s, &c).await;
+    let out = s.cli(&["keys", "rotate", "--now"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys = listed(&s);
+    assert_eq!((count(&keys, "active"), count(&keys, "retired")), (3, 3));
+    s.clock.advance(31);
+    let (token, kid) = access_token(&s, &c).await;
+    assert_ne!(kid, old_kid);
+    assert!(jwks_verifies(&s, &token, &kid).await);
+    assert!(jwks_verifies(&s, &old_token, &old_kid).await);
+}
+
+#[tokio::test]
+async fn a_publish_delay_within_the_key_set_caches_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .arg("serve")
+        .env_clear()
+        .env("PORTCULLIS_KEYS__PUBLISH_DELAY", "60")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("PORTCULLIS_KEYS__PUBLISH_DELAY"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
 async fn instances_starting_together_create_one_active_key_per_algorithm() {
     let dir = tempfile::tempdir().unwrap();
     let (url, _pg) = fresh_database(dir.path()).await;
-    let settings =
-        Settings::load_from(vec![("PORTCULLIS_DATABASE_URL".into(), url.clone())]).unwrap();
+    let settings = Settings::load_from(vec![
+        ("PORTCULLIS_DATABASE_URL".into(), url.clone()),
+        (
+            "PORTCULLIS_SECRETS__KEY_FILE".into(),
+            key_file(dir.path()).display().to_string(),
+        ),
+        (
+            "PORTCULLIS_MAIL__OUTBOX_DIR".into(),
+            dir.path().join("outbox").display().to_string(),
+        ),
+    ])
+    .unwrap();
     // Migrate once (as the first instance would), then start four at once.
     let first = portcullis::db::connect(&url).await.unwrap();
     portcullis::db::migrate(&first).await.unwrap();

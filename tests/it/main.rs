@@ -29,6 +29,7 @@ mod proxies;
 mod registration;
 mod scopes;
 mod screens;
+mod secrets;
 mod self_described;
 mod statements;
 mod token_policy;

@@ -22,6 +22,7 @@ use crate::error::{ApiError, Error};
 use crate::login::assurance;
 use crate::login::session::SessionInfo;
 use crate::ratelimit::{Family, account_key, ip_key};
+use crate::secrets::Slot;
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
@@ -173,7 +174,9 @@ pub async fn enable(
         &state.db,
         two_factors::Model {
             user_id: user.id.clone(),
-            secret: secret_b32.clone(),
+            secret: state
+                .secrets
+                .seal(Slot::TotpSecret(&user.id), secret_b32.as_bytes())?,
             enabled: false,
             backup_codes: stored,
             last_used_step: 0,
@@ -280,7 +283,11 @@ async fn check_totp(
     code: &str,
 ) -> Result<Method, ApiError> {
     let now = state.now();
-    let secret = Secret::try_from_base32(&row.secret)
+    let secret = state
+        .secrets
+        .open_text(Slot::TotpSecret(&row.user_id), &row.secret)
+        .map_err(|e| Error::internal(format!("totp secret: {e}")))?;
+    let secret = Secret::try_from_base32(secret.as_str())
         .map_err(|e| Error::internal(format!("totp secret: {e:?}")))?;
     let totp = totp(secret, "account", "issuer".into())?;
     let current = now / STEP;

@@ -5,6 +5,7 @@
 
 pub mod templates;
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 use crate::config::{MailTransport, Settings};
@@ -62,12 +64,18 @@ impl Mailer {
             .map_err(|e| anyhow::anyhow!("invalid SMTP_FROM: {e}"))?;
         let transport = match settings.mail.transport {
             MailTransport::Outbox => {
-                std::fs::create_dir_all(&settings.mail.outbox_dir).map_err(|e| {
-                    anyhow::anyhow!(
-                        "invalid PORTCULLIS_MAIL__OUTBOX_DIR ({}): {e}",
-                        settings.mail.outbox_dir.display()
-                    )
-                })?;
+                // Mails hold sign-in and reset links: the owner's alone.
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&settings.mail.outbox_dir)
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "invalid PORTCULLIS_MAIL__OUTBOX_DIR ({}): {e}",
+                            settings.mail.outbox_dir.display()
+                        )
+                    })?;
+                crate::db::restrict(&settings.mail.outbox_dir, 0o700);
                 Transport::Outbox(settings.mail.outbox_dir.clone())
             }
             MailTransport::Smtp => Transport::Smtp(smtp(settings)?),
@@ -162,7 +170,14 @@ async fn deliver(transport: &Transport, message: &Message) -> anyhow::Result<()>
                 crate::tokens::opaque::new_id(),
                 std::process::id()
             );
-            tokio::fs::write(dir.join(name), message.formatted()).await?;
+            let mut file = tokio::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(dir.join(name))
+                .await?;
+            file.write_all(&message.formatted()).await?;
+            file.flush().await?;
             Ok(())
         }
         Transport::Smtp(smtp) => {

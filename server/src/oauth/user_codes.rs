@@ -117,7 +117,7 @@ pub struct UserCodes {
 }
 
 impl UserCodes {
-    /// A fresh key, as stored in `server_secrets`.
+    /// A fresh key, as stored (sealed, `secrets`) in `server_secrets`.
     pub fn new_secret() -> String {
         URL_SAFE_NO_PAD.encode(opaque::random_bytes::<16>())
     }

@@ -1,5 +1,13 @@
-//! `signing_keys`: at most one active key per algorithm, enforced by a partial
-//! unique index, so instances racing at first start cannot both create one.
+//! `signing_keys` and their lifecycle (DESIGN §4):
+//!
+//! ```text
+//! rotate ─► next ──(activates_at passed)──► active ──(next one activates)──► retired ─► deleted
+//!           published, not signing          signing       published until not_after
+//! ```
+//!
+//! At most one `active` and one `next` key per algorithm, each enforced by a
+//! partial unique index, so instances racing at first start, or two rotations
+//! at once, cannot make two. Private keys are stored sealed (`secrets`).
 
 use entities::signing_keys::{ActiveModel, Column, Entity, Model};
 use sea_orm::sea_query::Expr;
@@ -10,29 +18,42 @@ use sea_orm::{
 
 use super::is_unique_violation;
 use crate::error::Error;
+use crate::secrets::{Kek, Slot};
 use crate::tokens::keys::{Alg, SigningKey, generate_pkcs8};
 
+pub const NEXT: &str = "next";
 pub const ACTIVE: &str = "active";
 pub const RETIRED: &str = "retired";
 
-fn new_row(alg: Alg, now: i64) -> Result<ActiveModel, Error> {
-    let der = generate_pkcs8(alg)?;
+/// A new key row in `status`, signing from `activates_at`, its private key
+/// sealed.
+fn new_row(
+    kek: &Kek,
+    alg: Alg,
+    status: &str,
+    now: i64,
+    activates_at: i64,
+) -> Result<ActiveModel, Error> {
+    let der = zeroize::Zeroizing::new(generate_pkcs8(alg)?);
     let key = SigningKey::from_pkcs8(alg, &der)?;
+    let sealed = kek.seal(Slot::SigningKey(&key.kid), &der)?;
     Ok(ActiveModel {
         kid: Set(key.kid.clone()),
         alg: Set(alg.as_str().to_string()),
-        status: Set(ACTIVE.to_string()),
-        private_key: Set(der),
+        status: Set(status.to_string()),
+        private_key: Set(sealed.into_bytes()),
         public_jwk: Set(key.public_jwk().to_string()),
         created_at: Set(now),
+        activates_at: Set(Some(activates_at)),
         retired_at: Set(None),
         not_after: Set(None),
     })
 }
 
-/// Creates an active key for each algorithm that has none. A concurrent
-/// instance may win the race; its key is then the one we use.
-pub async fn ensure_active(db: &impl ConnectionTrait, now: i64) -> Result<(), Error> {
+/// Creates an active key for each algorithm that has none: active at once,
+/// as on a first start there is nobody a key could be announced to before.
+/// A concurrent instance may win the race; its key is then the one we use.
+pub async fn ensure_active(db: &impl ConnectionTrait, kek: &Kek, now: i64) -> Result<(), Error> {
     let present: Vec<String> = Entity::find()
         .filter(Column::Status.eq(ACTIVE))
         .all(db)
@@ -44,7 +65,10 @@ pub async fn ensure_active(db: &impl ConnectionTrait, now: i64) -> Result<(), Er
         if present.iter().any(|a| a == alg.as_str()) {
             continue;
         }
-        match Entity::insert(new_row(alg, now)?).exec(db).await {
+        match Entity::insert(new_row(kek, alg, ACTIVE, now, now)?)
+            .exec_without_returning(db)
+            .await
+        {
             Ok(_) => tracing::info!(alg = alg.as_str(), "created signing key"),
             Err(e) if is_unique_violation(&e) => {}
             Err(e) => return Err(e.into()),
@@ -53,12 +77,55 @@ pub async fn ensure_active(db: &impl ConnectionTrait, now: i64) -> Result<(), Er
     Ok(())
 }
 
-/// Active keys and retired keys whose tokens may still be alive.
+/// Makes each `next` key whose time has come the active one, retiring the
+/// key it replaces (published for `retain_secs` more). Instances doing this
+/// at once agree: each step is conditional, and the loser changes nothing.
+pub async fn promote_due(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    now: i64,
+    retain_secs: i64,
+) -> Result<(), Error> {
+    let due = Entity::find()
+        .filter(Column::Status.eq(NEXT))
+        .filter(Column::ActivatesAt.lte(now))
+        .all(db)
+        .await?;
+    for next in due {
+        let txn = db.begin().await?;
+        Entity::update_many()
+            .col_expr(Column::Status, Expr::value(RETIRED))
+            .col_expr(Column::RetiredAt, Expr::value(now))
+            .col_expr(Column::NotAfter, Expr::value(now + retain_secs))
+            .filter(Column::Alg.eq(next.alg.clone()))
+            .filter(Column::Status.eq(ACTIVE))
+            .filter(Column::Kid.ne(next.kid.clone()))
+            .exec(&txn)
+            .await?;
+        let promoted = Entity::update_many()
+            .col_expr(Column::Status, Expr::value(ACTIVE))
+            .filter(Column::Kid.eq(next.kid.clone()))
+            .filter(Column::Status.eq(NEXT))
+            .exec(&txn)
+            .await;
+        match promoted {
+            Ok(r) if r.rows_affected == 1 => {
+                txn.commit().await?;
+                tracing::info!(alg = next.alg, kid = next.kid, "signing key activated");
+            }
+            Ok(_) => txn.rollback().await?,
+            Err(e) if is_unique_violation(&e) => txn.rollback().await?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Next, active, and retired keys whose tokens may still be alive.
 pub async fn published(db: &impl ConnectionTrait, now: i64) -> Result<Vec<Model>, Error> {
     Ok(Entity::find()
         .filter(
             Condition::any()
-                .add(Column::Status.eq(ACTIVE))
+                .add(Column::Status.is_in([ACTIVE, NEXT]))
                 .add(Column::NotAfter.gt(now)),
         )
         .order_by_asc(Column::CreatedAt)
@@ -74,35 +141,61 @@ pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<Model>, Error> {
         .await?)
 }
 
-/// Retires the active keys (published for `retain_secs` more) and creates new
-/// ones, in one transaction; drops retired keys nothing can need any more.
+/// Why a rotation was not started.
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    #[error(
+        "a rotation is already pending: its keys become active at {activates_at} (see `portcullis keys list`)"
+    )]
+    Pending { activates_at: i64 },
+    #[error(transparent)]
+    Other(#[from] Error),
+}
+
+/// Creates a `next` key per algorithm, published now and active from
+/// `now + delay_secs`; drops retired keys nothing can need any more.
 pub async fn rotate(
     db: &(impl ConnectionTrait + TransactionTrait),
+    kek: &Kek,
     now: i64,
-    retain_secs: i64,
-) -> Result<Vec<Model>, Error> {
+    delay_secs: i64,
+) -> Result<Vec<Model>, RotateError> {
+    let pending = |rows: Vec<Model>| {
+        rows.into_iter()
+            .find(|k| k.status == NEXT)
+            .map(|k| RotateError::Pending {
+                activates_at: k.activates_at.unwrap_or(now),
+            })
+    };
+    if let Some(e) = pending(all(db).await?) {
+        return Err(e);
+    }
     // Generate outside the transaction: RSA generation takes a moment.
     let rows = Alg::ALL
         .into_iter()
-        .map(|alg| new_row(alg, now))
+        .map(|alg| new_row(kek, alg, NEXT, now, now + delay_secs))
         .collect::<Result<Vec<_>, _>>()?;
-    let txn = db.begin().await?;
-    Entity::update_many()
-        .col_expr(Column::Status, Expr::value(RETIRED))
-        .col_expr(Column::RetiredAt, Expr::value(now))
-        .col_expr(Column::NotAfter, Expr::value(now + retain_secs))
-        .filter(Column::Status.eq(ACTIVE))
-        .exec(&txn)
-        .await?;
+    let txn = db.begin().await.map_err(Error::from)?;
     Entity::delete_many()
         .filter(Column::Status.eq(RETIRED))
         .filter(Column::NotAfter.lte(now))
         .exec(&txn)
-        .await?;
+        .await
+        .map_err(Error::from)?;
     let mut created = Vec::new();
     for row in rows {
-        created.push(Entity::insert(row).exec_with_returning(&txn).await?);
+        match Entity::insert(row).exec_with_returning(&txn).await {
+            Ok(m) => created.push(m),
+            // Another rotation won the race (one `next` per algorithm).
+            Err(e) if is_unique_violation(&e) => {
+                txn.rollback().await.map_err(Error::from)?;
+                return Err(pending(all(db).await?).unwrap_or(RotateError::Pending {
+                    activates_at: now + delay_secs,
+                }));
+            }
+            Err(e) => return Err(Error::from(e).into()),
+        }
     }
-    txn.commit().await?;
+    txn.commit().await.map_err(Error::from)?;
     Ok(created)
 }

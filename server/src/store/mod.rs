@@ -10,6 +10,7 @@ pub mod keys;
 pub mod one_time;
 pub mod orgs;
 pub mod passkeys;
+pub mod sealing;
 pub mod secrets;
 pub mod sessions;
 pub mod two_factors;

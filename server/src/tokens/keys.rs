@@ -1,8 +1,15 @@
-//! Signing keys: generated on first start, rotated by `portcullis keys rotate`,
-//! published in the JWKS until every token they signed has expired.
+//! Signing keys: generated on first start, rotated by `portcullis keys rotate`:
+//! a new key is published in the JWKS first and signs only after
+//! `PORTCULLIS_KEYS__PUBLISH_DELAY` (lifecycle in `store::keys`); a retired
+//! one stays published until every token it signed has expired.
 //!
 //! ES256 signs access tokens (ring: ~58k signatures/s per core); RS256 signs ID
 //! tokens, OIDC's default; EdDSA is offered to clients that register it.
+//!
+//! Every signature is made by ring at signing time: its ECDSA nonces mix fresh
+//! randomness with the key and the message, so a copied process or a restored
+//! VM snapshot cannot sign two messages with one nonce (which would give the
+//! private key away to anyone holding both tokens).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -18,9 +25,10 @@ use ring::signature::{
 };
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
+use zeroize::Zeroizing;
 
-use super::es256::Es256Secret;
 use crate::error::Error;
+use crate::secrets::{Kek, Slot};
 use crate::store;
 
 /// JWS algorithms we sign with.
@@ -48,9 +56,7 @@ impl Alg {
 }
 
 enum Pair {
-    /// ring's pair, and the scalar for pooled nonces when it passed its
-    /// self-check (see `es256`).
-    Es256(EcdsaKeyPair, Option<Es256Secret>),
+    Es256(EcdsaKeyPair),
     Rs256(RsaKeyPair),
     EdDsa(Ed25519KeyPair),
 }
@@ -83,17 +89,10 @@ impl SigningKey {
             Error::internal(format!("{} key rejected: {e}", alg.as_str()))
         };
         let pair = match alg {
-            Alg::Es256 => {
-                let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der, &rng)
-                    .map_err(bad)?;
-                let pooled = Es256Secret::load(der, &pair, &rng);
-                if pooled.is_none() {
-                    tracing::warn!(
-                        "ES256 key signs through ring: not in ring's PKCS#8 layout, or its self-check failed"
-                    );
-                }
-                Pair::Es256(pair, pooled)
-            }
+            Alg::Es256 => Pair::Es256(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der, &rng)
+                    .map_err(bad)?,
+            ),
             Alg::Rs256 => Pair::Rs256(RsaKeyPair::from_pkcs8(der).map_err(bad)?),
             Alg::EdDsa => {
                 Pair::EdDsa(Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(bad)?)
@@ -115,20 +114,16 @@ impl SigningKey {
         Ok(key)
     }
 
-    /// Signs `message`, returning the JWS signature bytes.
+    /// Signs `message`, returning the JWS signature bytes (for ES256 the
+    /// fixed-length `r ‖ s` of RFC 7518 §3.4).
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         let failed = |_| Error::internal(format!("{} signing failed", self.alg.as_str()));
         match &self.pair {
-            Pair::Es256(k, pooled) => {
-                match pooled.as_ref().and_then(|s| s.sign(message, &self.rng)) {
-                    Some(sig) => Ok(sig.to_vec()),
-                    None => Ok(k
-                        .sign(&self.rng, message)
-                        .map_err(failed)?
-                        .as_ref()
-                        .to_vec()),
-                }
-            }
+            Pair::Es256(k) => Ok(k
+                .sign(&self.rng, message)
+                .map_err(failed)?
+                .as_ref()
+                .to_vec()),
             Pair::Rs256(k) => {
                 let mut sig = vec![0u8; k.public().modulus_len()];
                 k.sign(&RSA_PKCS1_SHA256, &self.rng, message, &mut sig)
@@ -145,7 +140,7 @@ impl SigningKey {
             ECDSA_P256_SHA256_FIXED, ED25519, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey,
         };
         match &self.pair {
-            Pair::Es256(k, _) => {
+            Pair::Es256(k) => {
                 UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, k.public_key().as_ref())
                     .verify(message, signature)
                     .is_ok()
@@ -166,7 +161,7 @@ impl SigningKey {
         let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
         let mut m = BTreeMap::new();
         match &self.pair {
-            Pair::Es256(k, _) => {
+            Pair::Es256(k) => {
                 // Uncompressed point: 0x04 || x || y.
                 let p = k.public_key().as_ref();
                 m.insert("kty", "EC".into());
@@ -247,10 +242,11 @@ pub fn generate_pkcs8(alg: Alg) -> Result<Vec<u8>, Error> {
 #[derive(Debug)]
 pub struct KeySet {
     active: Vec<Arc<SigningKey>>,
-    /// Every published key (active and retired), for verifying our own tokens.
+    /// Every published key (next, active and retired), for verifying our own
+    /// tokens.
     published: Vec<Arc<SigningKey>>,
-    /// Pre-serialised JWKS document: active and still-published retired keys
-    /// (shared, so an answer costs a reference count, not a copy).
+    /// Pre-serialised JWKS document: next, active and still-published retired
+    /// keys (shared, so an answer costs a reference count, not a copy).
     pub jwks: Bytes,
 }
 
@@ -289,9 +285,20 @@ impl KeySet {
 /// a `keys rotate` run elsewhere reaches every instance.
 pub const RELOAD_AFTER_SECS: i64 = 30;
 
+/// The JWKS `Cache-Control: max-age` (`http::documents::KEYS_CACHE`).
+pub const JWKS_MAX_AGE_SECS: i64 = 60;
+
+/// A new key may sign only once every instance has re-read its key set and
+/// every cache that obeys the JWKS `Cache-Control` has expired: the
+/// pre-publication delay must be longer than this.
+pub const MIN_PUBLISH_DELAY_SECS: i64 = JWKS_MAX_AGE_SECS + RELOAD_AFTER_SECS;
+
 /// In-memory key set with a database-backed reload.
 pub struct KeyStore {
     db: DatabaseConnection,
+    kek: Arc<Kek>,
+    /// How long a retired key stays published (`state::key_retention_secs`).
+    retain_secs: i64,
     current: RwLock<Arc<KeySet>>,
     loaded_at: AtomicI64,
     reload: tokio::sync::Mutex<()>,
@@ -299,11 +306,18 @@ pub struct KeyStore {
 
 impl KeyStore {
     /// Makes sure an active key exists per algorithm, then loads them.
-    pub async fn open(db: DatabaseConnection, now: i64) -> Result<Self, Error> {
-        store::keys::ensure_active(&db, now).await?;
-        let set = load(&db, now).await?;
+    pub async fn open(
+        db: DatabaseConnection,
+        kek: Arc<Kek>,
+        retain_secs: i64,
+        now: i64,
+    ) -> Result<Self, Error> {
+        store::keys::ensure_active(&db, &kek, now).await?;
+        let set = load(&db, &kek, retain_secs, now).await?;
         Ok(KeyStore {
             db,
+            kek,
+            retain_secs,
             current: RwLock::new(Arc::new(set)),
             loaded_at: AtomicI64::new(now),
             reload: tokio::sync::Mutex::new(()),
@@ -316,7 +330,7 @@ impl KeyStore {
         if self.due(now)
             && let Ok(_guard) = self.reload.try_lock()
         {
-            let set = load(&self.db, now).await?;
+            let set = load(&self.db, &self.kek, self.retain_secs, now).await?;
             *self
                 .current
                 .write()
@@ -343,7 +357,15 @@ impl KeyStore {
     }
 }
 
-async fn load(db: &DatabaseConnection, now: i64) -> Result<KeySet, Error> {
+/// Activates the `next` keys whose time has come, then reads and opens every
+/// published key.
+async fn load(
+    db: &DatabaseConnection,
+    kek: &Kek,
+    retain_secs: i64,
+    now: i64,
+) -> Result<KeySet, Error> {
+    store::keys::promote_due(db, now, retain_secs).await?;
     let rows = store::keys::published(db, now).await?;
     let mut active = Vec::new();
     let mut published = Vec::new();
@@ -352,7 +374,11 @@ async fn load(db: &DatabaseConnection, now: i64) -> Result<KeySet, Error> {
         let Some(alg) = Alg::parse(&row.alg) else {
             continue;
         };
-        let key = Arc::new(SigningKey::from_pkcs8(alg, &row.private_key)?);
+        let sealed = std::str::from_utf8(&row.private_key).unwrap_or_default();
+        let der: Zeroizing<Vec<u8>> = kek
+            .open(Slot::SigningKey(&row.kid), sealed)
+            .map_err(|e| Error::internal(format!("signing key {}: {e}", row.kid)))?;
+        let key = Arc::new(SigningKey::from_pkcs8(alg, &der)?);
         jwks.push(key.public_jwk());
         if row.status == store::keys::ACTIVE {
             active.push(key.clone());
@@ -367,4 +393,43 @@ async fn load(db: &DatabaseConnection, now: i64) -> Result<KeySet, Error> {
         published,
         jwks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+
+    /// No known answers (ring's nonces are fresh at every signature): each
+    /// signature must verify with ring's verifier for the published key, for
+    /// its own message only, in JWS's fixed 64-byte `r ‖ s` form.
+    #[test]
+    fn es256_signatures_verify_against_the_published_key() {
+        let key = SigningKey::from_pkcs8(Alg::Es256, &generate_pkcs8(Alg::Es256).expect("key"))
+            .expect("loads");
+        let jwk = key.public_jwk();
+        let coordinate = |c: &str| URL_SAFE_NO_PAD.decode(jwk[c].as_str().expect(c)).expect(c);
+        let point = [vec![4u8], coordinate("x"), coordinate("y")].concat();
+        let public = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point);
+        let mut signatures = Vec::new();
+        for i in 0..100 {
+            let message = format!("header.claims-{i}");
+            let sig = key.sign(message.as_bytes()).expect("signs");
+            assert_eq!(sig.len(), 64, "r ‖ s (RFC 7518 §3.4)");
+            assert!(public.verify(message.as_bytes(), &sig).is_ok(), "{i}");
+            assert!(public.verify(b"another message", &sig).is_err());
+            signatures.push(sig[..32].to_vec());
+        }
+        signatures.sort();
+        signatures.dedup();
+        assert_eq!(signatures.len(), 100, "an r repeated: a nonce was reused");
+    }
+
+    #[test]
+    fn the_jwks_cache_lifetime_is_the_one_the_delay_is_checked_against() {
+        assert_eq!(
+            crate::http::documents::KEYS_CACHE,
+            format!("public, max-age={JWKS_MAX_AGE_SECS}")
+        );
+    }
 }

@@ -1,6 +1,5 @@
 //! Signing keys, JWTs and opaque secrets.
 
-pub mod es256;
 pub mod jws;
 pub mod jwt;
 pub mod keys;
