@@ -7,6 +7,7 @@ pub mod email_code;
 pub mod email_password;
 pub mod email_verification;
 pub mod magic_link;
+pub mod mailbox;
 pub mod one_time;
 pub mod passkey;
 pub mod password;

@@ -7,11 +7,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
-use super::api::{client_ip, require_origin, signed_in, signed_in_response, status_ok, user_json};
+use super::api::{
+    client_ip, require_origin, signed_in, signed_in_response, stand_in_response, status_ok,
+    user_json,
+};
 use super::no_store;
 use crate::error::ApiError;
 use crate::http::cookies;
 use crate::http::extract::{CurrentSession, client_info, session_token};
+use crate::login::email_password::SignedUp;
 use crate::login::{passkey, session, two_factor};
 use crate::state::AppState;
 use crate::store;
@@ -121,8 +125,8 @@ async fn passkey_register(
     )
     .await?;
     match done.new_user {
-        Some(user) => {
-            let (token, info) = session::start(
+        Some(SignedUp::Created(user)) => {
+            let (token, info) = session::start_after_sign_up(
                 &state,
                 user,
                 &passkey::amr_of(&done.passkey),
@@ -131,6 +135,9 @@ async fn passkey_register(
             .await?;
             Ok(signed_in_response(&state, token, &info))
         }
+        // The address had an account: answered like a new one (no enumeration),
+        // with a cookie that opens nothing; its owner was told by mail.
+        Some(SignedUp::AddressTaken(stand_in)) => Ok(stand_in_response(&state, &stand_in)),
         None => Ok(HttpResponse::Ok().json(passkey_json(&done.passkey))),
     }
 }
