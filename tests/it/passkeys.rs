@@ -83,11 +83,11 @@ pub fn sign(
     );
     options.public_key.allow_credentials = vec![AllowCredentials {
         type_: "public-key".into(),
-        id: resident.id.clone().into(),
+        id: resident.id.clone(),
         transports: None,
     }];
     let mut assertion = key.do_authentication(origin(s), options).unwrap();
-    assertion.response.user_handle = Some(resident.user_handle.clone().into());
+    assertion.response.user_handle = Some(resident.user_handle.clone());
     assertion
 }
 

@@ -7,7 +7,7 @@ use entities::users;
 
 use crate::error::{ApiError, Error};
 use crate::login::email::Email;
-use crate::login::{email_verification, one_time, session};
+use crate::login::{email_verification, one_time, pace, session};
 use crate::mail::templates;
 use crate::state::AppState;
 use crate::store;
@@ -100,10 +100,12 @@ pub async fn change_email(
     let email = Email::parse(new_email)
         .ok_or_else(|| ApiError::bad_request("INVALID_EMAIL", "Enter a valid email address."))?;
     let now = state.now();
+    let started = std::time::Instant::now();
     if !store::users::change_unverified_email(&state.db, &user.id, email.as_str(), now).await? {
         // Another account has it: its owner hears of it, and the caller gets
-        // the answer a free address gets (no enumeration).
+        // the answer a free address gets, as fast (no enumeration).
         crate::login::email_password::address_taken(state, &email, "");
+        pace::CHANGE_EMAIL.light(started).await;
         return Ok(());
     }
     store::one_time::drop_for_user(&state.db, &user.id, &[KIND, email_verification::KIND]).await?;
@@ -112,5 +114,6 @@ pub async fn change_email(
         .await?
         .ok_or_else(|| ApiError::from(Error::internal("user vanished")))?;
     email_verification::send(state, &updated).await?;
+    pace::CHANGE_EMAIL.heavy(started);
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod email_verification;
 pub mod magic_link;
 pub mod mailbox;
 pub mod one_time;
+pub mod pace;
 pub mod passkey;
 pub mod password;
 pub mod password_reset;

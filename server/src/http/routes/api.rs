@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::http::cookies;
 use crate::http::extract::{CurrentSession, client_info, origin_allowed, session_token};
 use crate::login::session::{self, SessionInfo};
-use crate::login::{assurance, email_password};
+use crate::login::{assurance, email_password, pace};
 use crate::ratelimit::{Family, account_key, ip_key};
 use crate::state::AppState;
 
@@ -138,6 +138,7 @@ async fn sign_up(
     body: web::Json<SignUp>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
+    let started = std::time::Instant::now();
     let signed_up = email_password::sign_up(
         &state,
         &client_ip(&req),
@@ -155,9 +156,11 @@ async fn sign_up(
             let (token, info) =
                 session::start_after_sign_up(&state, user, &[assurance::PWD], client_info(&req))
                     .await?;
+            pace::SIGN_UP.heavy(started);
             (token, info.user)
         }
         email_password::SignedUp::AddressTaken(stand_in) => {
+            pace::SIGN_UP.light(started).await;
             (crate::tokens::opaque::new_secret(), stand_in)
         }
     };

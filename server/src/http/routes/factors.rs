@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::http::cookies;
 use crate::http::extract::{CurrentSession, client_info, session_token};
 use crate::login::email_password::SignedUp;
-use crate::login::{passkey, session, two_factor};
+use crate::login::{pace, passkey, session, two_factor};
 use crate::state::AppState;
 use crate::store;
 
@@ -116,6 +116,7 @@ async fn passkey_register(
     body: web::Json<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
+    let started = std::time::Instant::now();
     let done = passkey::register(
         &state,
         current.0.as_deref(),
@@ -133,11 +134,15 @@ async fn passkey_register(
                 client_info(&req),
             )
             .await?;
+            pace::PASSKEY_SIGN_UP.heavy(started);
             Ok(signed_in_response(&state, token, &info))
         }
         // The address had an account: answered like a new one (no enumeration),
         // with a cookie that opens nothing; its owner was told by mail.
-        Some(SignedUp::AddressTaken(stand_in)) => Ok(stand_in_response(&state, &stand_in)),
+        Some(SignedUp::AddressTaken(stand_in)) => {
+            pace::PASSKEY_SIGN_UP.light(started).await;
+            Ok(stand_in_response(&state, &stand_in))
+        }
         None => Ok(HttpResponse::Ok().json(passkey_json(&done.passkey))),
     }
 }

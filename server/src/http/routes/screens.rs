@@ -298,6 +298,7 @@ async fn signup_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpRespons
     check_form(&req, &state, &form.csrf_token)?;
     let return_to = safe_return_to(form.return_to.as_deref());
     let rt = return_to.as_deref().unwrap_or("");
+    let started = std::time::Instant::now();
     let signed_up = match email_password::sign_up(
         &state,
         &client_info(&req).ip.unwrap_or_default(),
@@ -323,11 +324,14 @@ async fn signup_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpRespons
     };
     match signed_up {
         email_password::SignedUp::Created(user) => {
-            signed_in_redirect(&req, &state, user, return_to.as_deref(), true).await
+            let res = signed_in_redirect(&req, &state, user, return_to.as_deref(), true).await;
+            crate::login::pace::SIGN_UP.heavy(started);
+            res
         }
         // The same answer as a new account's (its owner was told by mail): on
         // with a cookie that opens nothing.
         email_password::SignedUp::AddressTaken(_) => {
+            crate::login::pace::SIGN_UP.light(started).await;
             let mut res = see_other(return_to.as_deref().unwrap_or("/"));
             res.add_cookie(&cookies::session(
                 &state.settings,
