@@ -412,7 +412,15 @@ async fn the_user_code_migration_rolls_back_and_forward() {
 
     let s = TestServer::start().await;
     let db = &s.state.db;
-    Migrator::down(db, Some(1)).await.expect("down");
+    // Back to before it, past any later migration.
+    let all = Migrator::migrations();
+    let at = all
+        .iter()
+        .position(|m| m.name() == "m20261204_000006_sequenced_user_codes")
+        .expect("the migration");
+    Migrator::down(db, Some((all.len() - at) as u32))
+        .await
+        .expect("down");
     db.execute_unprepared(
         "INSERT INTO device_authorizations (device_code_hash, user_code, client_id, scope, \
          resources, status, amr, grant_id, created_at, expires_at) \
