@@ -259,3 +259,17 @@ async fn forgot_password_writes_for_unknown_addresses_too() {
     assert_eq!(rows("unknown@example.com").await, 1, "the same write");
     assert!(outbox(&s, "unknown@example.com").is_empty(), "but no mail");
 }
+
+#[tokio::test]
+async fn sign_up_notices_to_an_owner_are_capped() {
+    let s = TestServer::start_with(vec![("PORTCULLIS_RATE_LIMIT__SIGN_UP", "1000")]).await;
+    sign_up(&s, &s.new_browser(), "bombed@example.com", flow::PASSWORD).await;
+    for _ in 0..15 {
+        let (status, _, _) = sign_up_answer(&s, "bombed@example.com", "another password").await;
+        assert_eq!(status, 200, "the same answer past the cap");
+    }
+    // The verification mail, then ten notices (the per-account mail budget).
+    nth_mail(&s, "bombed@example.com", 11).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(outbox(&s, "bombed@example.com").len(), 11);
+}

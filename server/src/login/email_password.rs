@@ -60,10 +60,18 @@ pub const ADDRESS_TAKEN: &str = "USER_ALREADY_EXISTS";
 /// A sign-up met an existing account: mails its owner (instead of telling
 /// the caller) and gives the stand-in the caller's answer is shaped from.
 pub fn address_taken(state: &AppState, email: &Email, name: &str) -> users::Model {
-    state.mailer.send(crate::mail::templates::sign_up_attempt(
-        email.as_str(),
-        &crate::oauth::discovery::endpoint(&state.settings.issuer, "/login"),
-    ));
+    // The owner's per-account mail budget bounds these notices (no mail
+    // bombing through sign-up); past it the attempt goes unmailed, with the
+    // same answer.
+    if state
+        .limit(Family::Mail, &[account_key(email.as_str())])
+        .is_ok()
+    {
+        state.mailer.send(crate::mail::templates::sign_up_attempt(
+            email.as_str(),
+            &crate::oauth::discovery::endpoint(&state.settings.issuer, "/login"),
+        ));
+    }
     let now = state.now();
     users::Model {
         id: opaque::new_id(),
