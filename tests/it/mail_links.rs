@@ -401,3 +401,28 @@ async fn a_code_entered_outside_the_sign_up_session_takes_the_account_back() {
     assert!(session["session"]["id"].as_str().is_some(), "{session}");
     assert_taken_back(&s, &squatter).await;
 }
+
+/// A hundred presses of one confirm page at once (a double-clicking person,
+/// or someone racing the owner): the link works exactly once.
+#[tokio::test]
+async fn a_confirm_page_posted_a_hundred_times_at_once_works_once() {
+    let s = TestServer::start().await;
+    sign_up(&s, &s.new_browser(), "race@example.com", flow::PASSWORD).await;
+    magic(&s, "race@example.com", None).await;
+    for link in [
+        verification_link(&s, "race@example.com", 1).await,
+        magic_link(&s, "race@example.com", 2).await,
+    ] {
+        let b = s.new_browser();
+        let (path, html) = confirm_page(&s, &b, &link).await;
+        let fields = crate::html::form(&html, &path).fields;
+        let presses = (0..100).map(|_| {
+            let (b, url, fields) = (b.clone(), s.url(&path), fields.clone());
+            async move { b.post(url).form(&fields).send().await.unwrap() }
+        });
+        let answers = futures_util::future::join_all(presses).await;
+        let worked = answers.iter().filter(|r| sets_session(r)).count();
+        let refused = answers.iter().filter(|r| r.status() == 400).count();
+        assert_eq!((worked, refused), (1, 99), "{path}");
+    }
+}
