@@ -21,6 +21,9 @@ pub struct Model {
     /// Signed in with a first factor; the second is still owed. Such a
     /// session authorises nothing but `/login/2fa`.
     pub second_factor_pending: bool,
+    /// Started by creating the account: verifying the address from this
+    /// session keeps what it set up (see `login::mailbox`).
+    pub began_with_sign_up: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

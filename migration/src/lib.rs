@@ -6,6 +6,7 @@ mod m20261122_000003_create_device_authorizations;
 mod m20261122_000004_create_one_time_tokens;
 mod m20261122_000005_create_second_factors;
 mod m20261204_000006_sequenced_user_codes;
+mod m20261207_000009_sign_up_sessions;
 mod m20261207_000010_create_attempt_counters;
 mod m20261207_000011_signing_key_lifecycle;
 mod m20261207_000013_client_policies;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_create_one_time_tokens::Migration),
             Box::new(m20261122_000005_create_second_factors::Migration),
             Box::new(m20261204_000006_sequenced_user_codes::Migration),
+            Box::new(m20261207_000009_sign_up_sessions::Migration),
             Box::new(m20261207_000010_create_attempt_counters::Migration),
             Box::new(m20261207_000011_signing_key_lifecycle::Migration),
             Box::new(m20261207_000013_client_policies::Migration),

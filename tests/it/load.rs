@@ -154,3 +154,147 @@ async fn sign_in_latency_unknown_vs_known_email() {
         "medians differ by more than 10 %"
     );
 }
+
+/// Times `a(i)` and `b(i)` interleaved (so drift hits both alike) after a
+/// warm-up; their median latencies and the ratio b/a, printed and returned.
+async fn interleaved_medians<A, B, FA, FB>(label: &str, mut a: A, mut b: B) -> f64
+where
+    A: FnMut(usize) -> FA,
+    B: FnMut(usize) -> FB,
+    FA: std::future::Future<Output = reqwest::Response>,
+    FB: std::future::Future<Output = reqwest::Response>,
+{
+    let time = |f: FA| async move {
+        let started = Instant::now();
+        assert!(f.await.status().is_success());
+        started.elapsed()
+    };
+    let time_b = |f: FB| async move {
+        let started = Instant::now();
+        assert!(f.await.status().is_success());
+        started.elapsed()
+    };
+    for i in 0..5 {
+        time(a(i)).await;
+        time_b(b(i)).await;
+    }
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for i in 5..65 {
+        xs.push(time(a(i)).await);
+        ys.push(time_b(b(i)).await);
+    }
+    xs.sort();
+    ys.sort();
+    let (x, y) = (xs[xs.len() / 2], ys[ys.len() / 2]);
+    let ratio = y.as_secs_f64() / x.as_secs_f64();
+    println!("{label}: median {x:.2?} vs {y:.2?}, ratio {ratio:.3}");
+    ratio
+}
+
+/// The enumeration checks of issue 19 by timing: for each endpoint that may
+/// meet an address with or without an account, both cost about the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark; run explicitly"]
+async fn taken_and_free_addresses_cost_the_same() {
+    let s = TestServer::start_with(vec![
+        ("PORTCULLIS_RATE_LIMIT__SIGN_UP", "100000"),
+        ("PORTCULLIS_RATE_LIMIT__MAIL", "100000"),
+        ("PORTCULLIS_RATE_LIMIT__PASSKEY", "100000"),
+    ])
+    .await;
+    crate::accounts::sign_up(&s, &s.http, "known@example.com", flow::PASSWORD).await;
+    let api = |path: &str| s.url(&format!("/.auth/api/v1/auth/{path}"));
+    let post = |url: String, body: Value, b: reqwest::Client| async move {
+        b.post(url).json(&body).send().await.unwrap()
+    };
+    let fresh = reqwest::Client::new;
+    let mut ratios = Vec::new();
+
+    ratios.push(
+        interleaved_medians(
+            "sign-up: taken address vs new address",
+            |_| {
+                post(
+                    api("sign-up/email"),
+                    serde_json::json!({ "email": "known@example.com", "password": "not the password" }),
+                    fresh(),
+                )
+            },
+            |i| {
+                post(
+                    api("sign-up/email"),
+                    serde_json::json!({ "email": format!("new{i}@example.com"), "password": "not the password" }),
+                    fresh(),
+                )
+            },
+        )
+        .await,
+    );
+    ratios.push(
+        interleaved_medians(
+            "forget-password: known vs unknown address",
+            |_| {
+                post(
+                    api("forget-password"),
+                    serde_json::json!({ "email": "known@example.com" }),
+                    fresh(),
+                )
+            },
+            |i| {
+                post(
+                    api("forget-password"),
+                    serde_json::json!({ "email": format!("nobody{i}@example.com") }),
+                    fresh(),
+                )
+            },
+        )
+        .await,
+    );
+    ratios.push(
+        interleaved_medians(
+            "passkey/authenticate/options: known vs unknown address",
+            |_| {
+                post(
+                    api("passkey/authenticate/options"),
+                    serde_json::json!({ "email": "known@example.com" }),
+                    fresh(),
+                )
+            },
+            |i| {
+                post(
+                    api("passkey/authenticate/options"),
+                    serde_json::json!({ "email": format!("nobody{i}@example.com") }),
+                    fresh(),
+                )
+            },
+        )
+        .await,
+    );
+    let mover = flow::signed_in(&s, "mover@example.com").await;
+    ratios.push(
+        interleaved_medians(
+            "change-email: taken vs free address",
+            |_| {
+                post(
+                    api("change-email"),
+                    serde_json::json!({ "newEmail": "known@example.com" }),
+                    mover.clone(),
+                )
+            },
+            |i| {
+                post(
+                    api("change-email"),
+                    serde_json::json!({ "newEmail": format!("moved{i}@example.com") }),
+                    mover.clone(),
+                )
+            },
+        )
+        .await,
+    );
+    for r in ratios {
+        assert!(
+            (0.8..=1.25).contains(&r),
+            "medians differ by more than 20 %"
+        );
+    }
+}

@@ -31,7 +31,7 @@ fn unquote(raw: &str) -> String {
 }
 
 /// The mails in the outbox addressed to `to`, oldest first, decoded.
-fn outbox(s: &TestServer, to: &str) -> Vec<String> {
+pub fn outbox(s: &TestServer, to: &str) -> Vec<String> {
     let dir = s.dir.path().join("outbox");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .map(|d| d.flatten().map(|e| e.path()).collect())
@@ -83,6 +83,27 @@ pub fn token_of(link: &str) -> String {
         .into_owned()
 }
 
+/// Opens a mailed link in `b`: it leads (303) to a confirm page, which
+/// changes nothing yet. The page's path and HTML.
+pub async fn confirm_page(s: &TestServer, b: &reqwest::Client, link: &str) -> (String, String) {
+    let res = b.get(link).send().await.unwrap();
+    assert_eq!(res.status(), 303, "a mail link leads to its confirm page");
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    let page = b.get(s.url(&to)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let path = to.split('?').next().unwrap().to_string();
+    (path, page.text().await.unwrap())
+}
+
+/// Opens a mailed link and presses its confirm page's button: the answer to
+/// the page's POST.
+pub async fn confirm_link(s: &TestServer, b: &reqwest::Client, link: &str) -> reqwest::Response {
+    let (path, html) = confirm_page(s, b, link).await;
+    let f = crate::html::form(&html, &path);
+    assert_eq!(f.method, "post");
+    b.post(s.url(&path)).form(&f.fields).send().await.unwrap()
+}
+
 #[tokio::test]
 async fn sign_up_mails_a_verification_link_that_works_once() {
     let s = TestServer::start().await;
@@ -91,7 +112,7 @@ async fn sign_up_mails_a_verification_link_that_works_once() {
     assert!(mail.contains("Subject: Confirm your email address"));
     assert!(mail.contains("Portcullis"));
     let verify = link(&mail, &s.url(&format!("{API}/verify-email?token=")));
-    let res = s.http.get(&verify).send().await.unwrap();
+    let res = confirm_link(&s, &s.http, &verify).await;
     assert_eq!(res.status(), 200);
     let session: Value = s
         .http
@@ -166,7 +187,7 @@ async fn verification_links_expire_and_only_the_newest_works() {
     );
 }
 
-async fn forget(s: &TestServer, email: &str) -> reqwest::Response {
+pub async fn forget(s: &TestServer, email: &str) -> reqwest::Response {
     reqwest::Client::new()
         .post(s.url(&format!("{API}/forget-password")))
         .json(&json!({ "email": email }))
@@ -414,7 +435,7 @@ async fn mail_goes_through_a_real_smtp_server() {
     );
 }
 
-async fn magic(s: &TestServer, email: &str, callback: Option<&str>) -> reqwest::Response {
+pub async fn magic(s: &TestServer, email: &str, callback: Option<&str>) -> reqwest::Response {
     let mut body = json!({ "email": email });
     if let Some(cb) = callback {
         body["callbackURL"] = json!(cb);
@@ -491,7 +512,7 @@ async fn a_magic_link_signs_in_inside_an_authorization_request() {
     let mail = nth_mail(&s, "mags@example.com", 2).await;
     assert!(mail.contains("Subject: Your sign-in link"));
     let link = link(&mail, &s.url(&format!("{API}/magic-link/verify?token=")));
-    let back = b.get(&link).send().await.unwrap();
+    let back = confirm_link(&s, &b, &link).await;
     assert_eq!(back.status(), 303);
     let to = back.headers()["location"].to_str().unwrap().to_string();
     assert!(
@@ -547,14 +568,12 @@ async fn magic_links_create_accounts_only_when_allowed() {
         "callbackURL must be a same-origin path"
     );
     let b = s.new_browser();
-    let res = b
-        .get(link(
-            &mail,
-            &s.url(&format!("{API}/magic-link/verify?token=")),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let res = confirm_link(
+        &s,
+        &b,
+        &link(&mail, &s.url(&format!("{API}/magic-link/verify?token="))),
+    )
+    .await;
     assert_eq!(res.headers()["location"], "/");
     let session: Value = b
         .get(s.url(&format!("{API}/get-session")))
@@ -789,7 +808,7 @@ async fn the_address_can_change_only_while_unverified() {
         &format!("{API}/verify-email?token="),
     )
     .await;
-    assert_eq!(s.http.get(&new_link).send().await.unwrap().status(), 200);
+    assert_eq!(confirm_link(&s, &s.http, &new_link).await.status(), 200);
     let session: Value = s
         .http
         .get(s.url(&format!("{API}/get-session")))
@@ -827,10 +846,31 @@ async fn a_person_clicking_the_verification_link_gets_a_page() {
     )
     .await;
     let accept = "text/html,application/xhtml+xml,*/*;q=0.8";
-    let res = s
-        .new_browser()
+    let person = s.new_browser();
+    let res = person
         .get(&verify)
         .header("Accept", accept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "on to the confirm page");
+    let page = person
+        .get(s.url(res.headers()["location"].to_str().unwrap()))
+        .header("Accept", accept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Confirm your email address"));
+    assert!(
+        html.contains("click@example.com"),
+        "the page names the address"
+    );
+    let f = crate::html::form(&html, "/verify-email");
+    let res = person
+        .post(s.url("/verify-email"))
+        .form(&f.fields)
         .send()
         .await
         .unwrap();
@@ -868,7 +908,7 @@ async fn a_magic_link_takes_an_unverified_account_back_from_whoever_created_it()
     )
     .await;
     assert_eq!(
-        s.new_browser().get(&link).send().await.unwrap().status(),
+        confirm_link(&s, &s.new_browser(), &link).await.status(),
         303
     );
     assert_eq!(

@@ -1,5 +1,5 @@
 //! Passkeys over HTTP with a software authenticator (webauthn-authenticator-rs'
-//! `SoftPasskey`): registration, email-scoped and discoverable sign-in, a
+//! `SoftPasskey`): registration, usernameless sign-in (modal and autofill), a
 //! cloned authenticator's counter, passkey-first sign-up, management, and the
 //! `amr`/`acr` a passkey session gives.
 
@@ -10,7 +10,7 @@ use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_rs::prelude::{
     CreationChallengeResponse, PublicKeyCredential, RequestChallengeResponse,
 };
-use webauthn_rs_proto::AllowCredentials;
+use webauthn_rs_proto::{AllowCredentials, ResidentKeyRequirement};
 
 use crate::flow;
 use crate::harness::TestServer;
@@ -18,7 +18,7 @@ use crate::harness::TestServer;
 use crate::accounts::{API, post};
 
 /// A software authenticator; it claims user verification (it has no PIN).
-fn authenticator() -> SoftPasskey {
+pub fn authenticator() -> SoftPasskey {
     SoftPasskey::new(true)
 }
 
@@ -26,21 +26,38 @@ fn origin(s: &TestServer) -> Url {
     Url::parse(&s.base).unwrap()
 }
 
+/// What a resident (discoverable) key holds for an account: its credential
+/// ID and the account's WebAuthn user handle.
+pub struct Resident {
+    pub id: Vec<u8>,
+    pub user_handle: Vec<u8>,
+}
+
 /// Registers a passkey for the session on `b`, or a passkey-first sign-up for
-/// `email`: the answer, and the WebAuthn user handle the options carried.
-async fn register(
+/// `email`: the answer, and what the key now holds.
+pub async fn register(
     s: &TestServer,
     b: &reqwest::Client,
     key: &mut SoftPasskey,
     email: Option<&str>,
-) -> (u16, Value, Vec<u8>) {
+) -> (u16, Value, Resident) {
     let body = email.map_or(json!({}), |e| json!({ "email": e }));
     let (status, options) = post(s, b, "passkey/register/options", body).await;
     assert_eq!(status, 200, "{options}");
     let ceremony = options["ceremony"].as_str().unwrap().to_string();
-    let ccr: CreationChallengeResponse = serde_json::from_value(options).unwrap();
+    let mut ccr: CreationChallengeResponse = serde_json::from_value(options).unwrap();
+    let selection = ccr.public_key.authenticator_selection.as_mut().unwrap();
+    assert_eq!(
+        selection.resident_key,
+        Some(ResidentKeyRequirement::Required),
+        "sign-in is usernameless: only discoverable credentials"
+    );
+    assert!(selection.require_resident_key);
+    // SoftPasskey cannot store a resident key; `sign` stands in for one.
+    selection.require_resident_key = false;
     let user_handle = ccr.public_key.user.id.to_vec();
     let credential = key.do_registration(origin(s), ccr).unwrap();
+    let id = credential.raw_id.to_vec();
     let (status, v) = post(
         s,
         b,
@@ -48,11 +65,34 @@ async fn register(
         json!({ "ceremony": ceremony, "credential": credential, "name": "Test key" }),
     )
     .await;
-    (status, v, user_handle)
+    (status, v, Resident { id, user_handle })
 }
 
-/// Options for a sign-in (scoped to `email` when given) and the ceremony.
-async fn sign_in_options(
+/// Answers usernameless options as a resident key does: the authenticator
+/// finds its credential for the RP and returns the user handle. (SoftPasskey
+/// signs only for listed credentials and keeps no handle: both are added.)
+pub fn sign(
+    s: &TestServer,
+    key: &mut SoftPasskey,
+    resident: &Resident,
+    mut options: RequestChallengeResponse,
+) -> PublicKeyCredential {
+    assert!(
+        options.public_key.allow_credentials.is_empty(),
+        "usernameless options"
+    );
+    options.public_key.allow_credentials = vec![AllowCredentials {
+        type_: "public-key".into(),
+        id: resident.id.clone(),
+        transports: None,
+    }];
+    let mut assertion = key.do_authentication(origin(s), options).unwrap();
+    assertion.response.user_handle = Some(resident.user_handle.clone());
+    assertion
+}
+
+/// Options for a sign-in (with `email` typed in, or for autofill) and the ceremony.
+pub async fn sign_in_options(
     s: &TestServer,
     b: &reqwest::Client,
     email: Option<&str>,
@@ -64,7 +104,7 @@ async fn sign_in_options(
     (ceremony, serde_json::from_value(options).unwrap())
 }
 
-async fn finish(
+pub async fn finish(
     s: &TestServer,
     b: &reqwest::Client,
     ceremony: &str,
@@ -84,21 +124,21 @@ async fn session_email(s: &TestServer, b: &reqwest::Client) -> Value {
 }
 
 #[tokio::test]
-async fn register_then_sign_in_scoped_and_discoverable_and_refuse_a_clone() {
+async fn register_then_sign_in_usernameless_and_refuse_a_clone() {
     let s = TestServer::start().await;
     let email = "passkey@example.com";
     let b = flow::signed_in_verified(&s, email).await;
     let mut key = authenticator();
-    let (status, registered, user_handle) = register(&s, &b, &mut key, None).await;
+    let (status, registered, resident) = register(&s, &b, &mut key, None).await;
     assert_eq!(status, 200, "{registered}");
     assert_eq!(registered["name"], "Test key");
-    let cred_id = registered["id"].as_str().unwrap().to_string();
 
-    // Email-scoped: the options list this account's credential.
+    // With the email typed in (a button press): the browser's modal chooser;
+    // the options list no credentials, whatever the address.
     let signed_out = s.new_browser();
     let (ceremony, options) = sign_in_options(&s, &signed_out, Some(email)).await;
-    assert_eq!(options.public_key.allow_credentials.len(), 1);
-    let assertion = key.do_authentication(origin(&s), options).unwrap();
+    assert!(options.mediation.is_none());
+    let assertion = sign(&s, &mut key, &resident, options);
     let (status, v) = finish(&s, &signed_out, &ceremony, &assertion).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(session_email(&s, &signed_out).await, email);
@@ -109,45 +149,25 @@ async fn register_then_sign_in_scoped_and_discoverable_and_refuse_a_clone() {
         (400, Some("CEREMONY_EXPIRED"))
     );
 
-    // Discoverable (usernameless, what conditional UI uses): no allow list;
-    // the authenticator picks its credential and says whose it is.
+    // Autofill (no email): conditional mediation; the authenticator picks
+    // its credential and says whose it is.
     let other = s.new_browser();
-    let (ceremony, mut options) = sign_in_options(&s, &other, None).await;
-    assert!(options.public_key.allow_credentials.is_empty());
+    let (ceremony, options) = sign_in_options(&s, &other, None).await;
     assert_eq!(
         serde_json::to_value(&options).unwrap()["mediation"],
         "conditional"
     );
-    // SoftPasskey only signs for listed credentials: list it, as a resident
-    // key would be found, and add the user handle a resident key returns.
-    options.public_key.allow_credentials = vec![AllowCredentials {
-        type_: "public-key".into(),
-        id: registered_id_bytes(&cred_id),
-        transports: None,
-    }];
-    let mut assertion = key.do_authentication(origin(&s), options).unwrap();
-    assertion.response.user_handle = Some(user_handle.clone());
+    let assertion = sign(&s, &mut key, &resident, options);
     let (status, v) = finish(&s, &other, &ceremony, &assertion).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(session_email(&s, &other).await, email);
-
-    // An address without passkeys gets one decoy credential, the same each
-    // time, so the answer does not tell which addresses have passkeys.
-    let (_, a) = sign_in_options(&s, &other, Some("nobody@example.com")).await;
-    let (_, b2) = sign_in_options(&s, &other, Some("nobody@example.com")).await;
-    assert_eq!(a.public_key.allow_credentials.len(), 1);
-    assert_eq!(
-        a.public_key.allow_credentials[0].id,
-        b2.public_key.allow_credentials[0].id
-    );
-    assert!(a.mediation.is_none());
 
     // A cloned authenticator: two assertions signed, the later one (higher
     // counter) lands first; the earlier one then shows a counter going back.
     let (c1, o1) = sign_in_options(&s, &other, Some(email)).await;
     let (c2, o2) = sign_in_options(&s, &other, Some(email)).await;
-    let first = key.do_authentication(origin(&s), o1).unwrap();
-    let second = key.do_authentication(origin(&s), o2).unwrap();
+    let first = sign(&s, &mut key, &resident, o1);
+    let second = sign(&s, &mut key, &resident, o2);
     let (status, _) = finish(&s, &other, &c2, &second).await;
     assert_eq!(status, 200);
     let (status, v) = finish(&s, &other, &c1, &first).await;
@@ -168,19 +188,12 @@ async fn register_then_sign_in_scoped_and_discoverable_and_refuse_a_clone() {
     assert_eq!(listed[0]["counter"], 4, "{listed}");
 }
 
-fn registered_id_bytes(id: &str) -> Vec<u8> {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(id)
-        .unwrap()
-}
-
 #[tokio::test]
 async fn passkey_first_sign_up_creates_the_account() {
     let s = TestServer::start().await;
     let b = s.new_browser();
     let mut key = authenticator();
-    let (status, v, _) = register(&s, &b, &mut key, Some("Fresh@Example.com")).await;
+    let (status, v, resident) = register(&s, &b, &mut key, Some("Fresh@Example.com")).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["user"]["email"], "fresh@example.com");
     assert_eq!(session_email(&s, &b).await, "fresh@example.com");
@@ -197,25 +210,13 @@ async fn passkey_first_sign_up_creates_the_account() {
         "a personal organisation: {home}"
     );
 
-    // The address is taken now: a second sign-up is refused before any ceremony.
-    let (status, e) = post(
-        &s,
-        &s.new_browser(),
-        "passkey/register/options",
-        json!({ "email": "fresh@example.com" }),
-    )
-    .await;
-    assert_eq!(
-        (status, e["code"].as_str()),
-        (422, Some("USER_ALREADY_EXISTS"))
-    );
     // Signed out and no email: nothing to register for.
     let (status, _) = post(&s, &s.new_browser(), "passkey/register/options", json!({})).await;
     assert_eq!(status, 400);
     // And the passkey signs the new account in.
     let c = s.new_browser();
     let (ceremony, options) = sign_in_options(&s, &c, Some("fresh@example.com")).await;
-    let assertion = key.do_authentication(origin(&s), options).unwrap();
+    let assertion = sign(&s, &mut key, &resident, options);
     assert_eq!(finish(&s, &c, &ceremony, &assertion).await.0, 200);
 }
 
@@ -225,7 +226,7 @@ async fn rename_delete_and_the_tokens_of_a_passkey_session() {
     let email = "manage@example.com";
     let b = flow::signed_in_verified(&s, email).await;
     let mut key = authenticator();
-    let (status, registered, _) = register(&s, &b, &mut key, None).await;
+    let (status, registered, resident) = register(&s, &b, &mut key, None).await;
     assert_eq!(status, 200);
     let id = registered["id"].as_str().unwrap();
 
@@ -262,7 +263,7 @@ async fn rename_delete_and_the_tokens_of_a_passkey_session() {
     // A passkey session is multi-factor and phishing-resistant.
     let pb = s.new_browser();
     let (ceremony, options) = sign_in_options(&s, &pb, Some(email)).await;
-    let assertion = key.do_authentication(origin(&s), options).unwrap();
+    let assertion = sign(&s, &mut key, &resident, options);
     assert_eq!(finish(&s, &pb, &ceremony, &assertion).await.0, 200);
     let c = flow::client(&s, false, true, &["authorization_code"], Some("openid")).await;
     let url = flow::follow(
@@ -289,7 +290,7 @@ async fn rename_delete_and_the_tokens_of_a_passkey_session() {
 
     // Deleted: it no longer signs in.
     let (ceremony, options) = sign_in_options(&s, &pb, Some(email)).await;
-    let assertion = key.do_authentication(origin(&s), options).unwrap();
+    let assertion = sign(&s, &mut key, &resident, options);
     let (status, _) = post(&s, &b, "passkey/delete-passkey", json!({ "id": id })).await;
     assert_eq!(status, 200);
     let (status, v) = finish(&s, &s.new_browser(), &ceremony, &assertion).await;
@@ -355,7 +356,7 @@ async fn a_password_reset_takes_a_squatted_account_back() {
     let squatter = s.new_browser();
     let mut key = authenticator();
     let victim = "victim@example.com";
-    let (status, _, _) = register(&s, &squatter, &mut key, Some(victim)).await;
+    let (status, _, resident) = register(&s, &squatter, &mut key, Some(victim)).await;
     assert_eq!(status, 200);
     let (status, e) = post(&s, &squatter, "two-factor/enable", json!({})).await;
     assert_eq!(
@@ -363,7 +364,7 @@ async fn a_password_reset_takes_a_squatted_account_back() {
         (403, Some("EMAIL_NOT_VERIFIED"))
     );
     let (ceremony, squatter_options) = sign_in_options(&s, &squatter, Some(victim)).await;
-    let late = key.do_authentication(origin(&s), squatter_options).unwrap();
+    let late = sign(&s, &mut key, &resident, squatter_options);
 
     let owner = s.new_browser();
     let (status, _) = post(&s, &owner, "forget-password", json!({ "email": victim })).await;

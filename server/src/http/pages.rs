@@ -147,3 +147,19 @@ pub struct SecondFactor<'a> {
     pub return_to: &'a str,
     pub error: Option<&'a str>,
 }
+
+/// The page a state-changing mail link opens: it names the account and
+/// changes nothing until its button is pressed (a POST with a CSRF token).
+#[derive(Template)]
+#[template(path = "confirm_link.html")]
+pub struct ConfirmLink<'a> {
+    pub title: &'a str,
+    pub lead: &'a str,
+    pub account: &'a str,
+    pub notes: Vec<&'a str>,
+    pub action: &'a str,
+    pub token: &'a str,
+    pub return_to: &'a str,
+    pub button: &'a str,
+    pub csrf_token: &'a str,
+}

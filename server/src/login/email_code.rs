@@ -12,7 +12,7 @@ use entities::users;
 
 use crate::error::{ApiError, Error};
 use crate::login::email::Email;
-use crate::login::{email_verification, one_time, session};
+use crate::login::{email_verification, one_time, pace, session};
 use crate::mail::templates;
 use crate::state::AppState;
 use crate::store;
@@ -72,7 +72,8 @@ pub async fn send(state: &AppState, user: &users::Model) -> Result<(), ApiError>
     Ok(())
 }
 
-/// Checks a code; the address is verified when it matches.
+/// Checks and uses up a code. A match proves the mailbox: the caller hands
+/// it to `login::mailbox::proved`, which verifies the address.
 pub async fn verify(state: &AppState, user: &users::Model, code: &str) -> Result<(), ApiError> {
     let invalid = || ApiError::bad_request("INVALID_CODE", "This code is wrong or has expired.");
     let now = state.now();
@@ -94,13 +95,12 @@ pub async fn verify(state: &AppState, user: &users::Model, code: &str) -> Result
     {
         return Err(invalid());
     }
-    store::users::mark_verified(&state.db, &user.id, now).await?;
-    session::forget_user(state, &user.id);
     Ok(())
 }
 
 /// Changes the address while it is unverified; pending links and codes for
-/// the old address stop working and a new link is mailed.
+/// the old address stop working and a new link is mailed. An address another
+/// account has is left alone, with the same answer.
 pub async fn change_email(
     state: &AppState,
     user: &users::Model,
@@ -115,12 +115,13 @@ pub async fn change_email(
     let email = Email::parse(new_email)
         .ok_or_else(|| ApiError::bad_request("INVALID_EMAIL", "Enter a valid email address."))?;
     let now = state.now();
+    let started = std::time::Instant::now();
     if !store::users::change_unverified_email(&state.db, &user.id, email.as_str(), now).await? {
-        return Err(ApiError::new(
-            422,
-            "USER_ALREADY_EXISTS",
-            "An account with this email already exists.",
-        ));
+        // Another account has it: its owner hears of it, and the caller gets
+        // the answer a free address gets, as fast (no enumeration).
+        crate::login::email_password::address_taken(state, &email, "");
+        pace::CHANGE_EMAIL.light(started).await;
+        return Ok(());
     }
     store::one_time::drop_for_user(&state.db, &user.id, &[KIND, email_verification::KIND]).await?;
     session::forget_user(state, &user.id);
@@ -128,5 +129,6 @@ pub async fn change_email(
         .await?
         .ok_or_else(|| ApiError::from(Error::internal("user vanished")))?;
     email_verification::send(state, &updated).await?;
+    pace::CHANGE_EMAIL.heavy(started);
     Ok(())
 }

@@ -11,6 +11,16 @@ use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
 
+/// What a sign-up did. Both answer alike, so a sign-up does not tell whether
+/// an address has an account here (issue 19).
+pub enum SignedUp {
+    /// A new account: the caller starts its session.
+    Created(users::Model),
+    /// The address has an account already: its owner was told by mail, and
+    /// this stand-in (never stored) shapes an answer like a new account's.
+    AddressTaken(users::Model),
+}
+
 /// Creates an account with a password. The caller starts the session.
 pub async fn sign_up(
     state: &AppState,
@@ -18,7 +28,7 @@ pub async fn sign_up(
     email: &str,
     password: &str,
     name: &str,
-) -> Result<users::Model, ApiError> {
+) -> Result<SignedUp, ApiError> {
     state.limit(Family::SignUp, &[ip_key(ip)])?;
     let email = Email::parse(email)
         .ok_or_else(|| ApiError::bad_request("INVALID_EMAIL", "Enter a valid email address."))?;
@@ -30,10 +40,48 @@ pub async fn sign_up(
             "Use at most 200 characters for your name.",
         ));
     }
+    // Hashed before the address is looked at: a taken address costs the same.
     let hash = state.passwords.hash(password.to_string()).await?;
-    let user = create_user(state, None, &email, name, Some(hash), false).await?;
-    super::email_verification::send(state, &user).await?;
-    Ok(user)
+    match create_user(state, None, &email, name, Some(hash), false).await {
+        Ok(user) => {
+            super::email_verification::send(state, &user).await?;
+            Ok(SignedUp::Created(user))
+        }
+        Err(e) if e.code == ADDRESS_TAKEN => {
+            Ok(SignedUp::AddressTaken(address_taken(state, &email, name)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The `code` of [`create_user`]'s error for an address that has an account.
+pub const ADDRESS_TAKEN: &str = "USER_ALREADY_EXISTS";
+
+/// A sign-up met an existing account: mails its owner (instead of telling
+/// the caller) and gives the stand-in the caller's answer is shaped from.
+pub fn address_taken(state: &AppState, email: &Email, name: &str) -> users::Model {
+    // The owner's per-account mail budget bounds these notices (no mail
+    // bombing through sign-up); past it the attempt goes unmailed, with the
+    // same answer.
+    if state
+        .limit(Family::Mail, &[account_key(email.as_str())])
+        .is_ok()
+    {
+        state.mailer.send(crate::mail::templates::sign_up_attempt(
+            email.as_str(),
+            &crate::oauth::discovery::endpoint(&state.settings.issuer, "/login"),
+        ));
+    }
+    let now = state.now();
+    users::Model {
+        id: opaque::new_id(),
+        email: email.as_str().to_string(),
+        name: name.to_string(),
+        email_verified: false,
+        image: None,
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 /// Inserts the user and their credential in one transaction. `id` is given
@@ -60,7 +108,7 @@ pub async fn create_user(
         Ok(()) => Ok(user),
         Err(store::users::InsertError::EmailTaken) => Err(ApiError::new(
             422,
-            "USER_ALREADY_EXISTS",
+            ADDRESS_TAKEN,
             "An account with this email already exists.",
         )),
         Err(store::users::InsertError::Other(e)) => Err(e.into()),

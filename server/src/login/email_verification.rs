@@ -1,12 +1,14 @@
-//! Email verification (seed 002): a link is mailed on sign-up and on request;
-//! following it marks the address verified. The link works once, and only
-//! the newest one works.
+//! Email verification (seed 002): a link is mailed on sign-up and on request.
+//! Opening it shows a confirm page; confirming (a POST) proves the mailbox
+//! (`login::mailbox`). The link works once, and only the newest one works.
 
 use entities::users;
 
 use crate::error::{ApiError, Error};
 use crate::login::email::Email;
+use crate::login::mailbox::{self, Proved};
 use crate::login::one_time;
+use crate::login::session::SessionInfo;
 use crate::mail::templates;
 use crate::state::AppState;
 use crate::store;
@@ -44,25 +46,50 @@ pub async fn resend(state: &AppState, email: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Follows a link: true when it verified an address.
-pub async fn verify(state: &AppState, token: &str) -> Result<bool, Error> {
-    let now = state.now();
+/// The account a live link names, without using the link (its confirm
+/// page shows this; opening a link changes nothing).
+pub async fn peek(state: &AppState, token: &str) -> Result<Option<users::Model>, Error> {
     let Some(row) =
-        store::one_time::consume(&state.db, &opaque::hash_secret(token), KIND, now).await?
+        store::one_time::find_live(&state.db, &opaque::hash_secret(token), KIND, state.now())
+            .await?
     else {
-        return Ok(false);
+        return Ok(None);
     };
+    account_of(state, &row).await
+}
+
+/// The account behind a link's row, while it still has the address the link
+/// was sent to.
+async fn account_of(
+    state: &AppState,
+    row: &entities::one_time_tokens::Model,
+) -> Result<Option<users::Model>, Error> {
     let Some(user_id) = row.user_id.as_deref() else {
-        return Ok(false);
-    };
-    let Some(user) = store::users::find(&state.db, user_id).await? else {
-        return Ok(false);
+        return Ok(None);
     };
     // The address may have changed since the link was sent.
-    if user.email != row.email {
-        return Ok(false);
-    }
-    store::users::mark_verified(&state.db, &user.id, now).await?;
-    crate::login::session::forget_user(state, &user.id);
-    Ok(true)
+    Ok(store::users::find(&state.db, user_id)
+        .await?
+        .filter(|u| u.email == row.email))
+}
+
+/// Uses a link, confirmed by `confirmer` (the browser's session, if any):
+/// the account it verified (as it is now) and what the caller does next.
+pub async fn confirm(
+    state: &AppState,
+    token: &str,
+    confirmer: Option<&SessionInfo>,
+) -> Result<Option<(users::Model, Proved)>, Error> {
+    let Some(row) =
+        store::one_time::consume(&state.db, &opaque::hash_secret(token), KIND, state.now()).await?
+    else {
+        return Ok(None);
+    };
+    let Some(user) = account_of(state, &row).await? else {
+        return Ok(None);
+    };
+    let next = mailbox::proved(state, &user, confirmer).await?;
+    Ok(store::users::find(&state.db, &user.id)
+        .await?
+        .map(|u| (u, next)))
 }

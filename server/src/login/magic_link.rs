@@ -53,6 +53,16 @@ pub async fn request(state: &AppState, email: &str, callback: Option<&str>) -> R
     Ok(())
 }
 
+/// The address a live link signs in as, without using it (its confirm page
+/// names the account, so a link someone else sent is not a silent sign-in).
+pub async fn peek(state: &AppState, token: &str) -> Result<Option<String>, Error> {
+    Ok(
+        store::one_time::find_live(&state.db, &opaque::hash_secret(token), KIND, state.now())
+            .await?
+            .map(|row| row.email),
+    )
+}
+
 /// Uses a link: the account to sign in, creating it when allowed. The address
 /// is verified by the click.
 pub async fn verify(state: &AppState, token: &str) -> Result<Option<users::Model>, Error> {

@@ -5,8 +5,8 @@
 //!      │ signed in: add to the account      register ─► take ceremony ─► verify ─► store passkey
 //!      │ email, no account: passkey-first sign-up ─► account + personal org + session
 //!
-//! authenticate/options ─► email with passkeys: allowCredentials = theirs
-//!      │                  otherwise: discoverable (usernameless, conditional UI)
+//! authenticate/options ─► always discoverable (usernameless), whatever the
+//!      │                  email: the answer says nothing about the address
 //!      ▼
 //! authenticate ─► take ceremony ─► find credential ─► verify signature, UV and
 //!                 counter ─► counter moves forward ─► session (amr hwk|swk + mfa)
@@ -24,12 +24,12 @@ use webauthn_rs::prelude::{
     PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
     RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
 };
-use webauthn_rs_proto::{AllowCredentials, ResidentKeyRequirement};
+use webauthn_rs_proto::ResidentKeyRequirement;
 
 use crate::error::{ApiError, Error};
 use crate::login::assurance;
 use crate::login::email::Email;
-use crate::login::email_password::create_user;
+use crate::login::email_password::{ADDRESS_TAKEN, SignedUp, address_taken, create_user};
 use crate::login::session::SessionInfo;
 use crate::login::two_factor;
 use crate::state::AppState;
@@ -170,16 +170,8 @@ pub async fn register_options(
             let email = email.and_then(Email::parse).ok_or_else(|| {
                 ApiError::bad_request("INVALID_EMAIL", "Enter a valid email address.")
             })?;
-            if store::users::find_with_password(&state.db, email.as_str())
-                .await?
-                .is_some()
-            {
-                return Err(ApiError::new(
-                    422,
-                    "USER_ALREADY_EXISTS",
-                    "An account with this email already exists. Sign in to add a passkey.",
-                ));
-            }
+            // Whether the address has an account shows only at the end, in
+            // the same answer as a new account's (see `register`).
             let e = email.as_str().to_string();
             (opaque::new_id(), e.clone(), e.clone(), Some(e))
         }
@@ -193,10 +185,12 @@ pub async fn register_options(
         .start_passkey_registration(user_handle(&user_id), &name, &display, Some(exclude))
         .map_err(ceremony_failed)?;
     // webauthn-rs discourages resident keys (security keys have few slots),
-    // but usernameless sign-in and autofill need a discoverable credential:
-    // prefer one. Platform passkeys are discoverable anyway.
+    // but sign-in is usernameless only (see `authenticate_options`): a
+    // credential the authenticator cannot find by itself could never be used,
+    // so require a discoverable one. Platform passkeys are discoverable anyway.
     if let Some(sel) = options.public_key.authenticator_selection.as_mut() {
-        sel.resident_key = Some(ResidentKeyRequirement::Preferred);
+        sel.resident_key = Some(ResidentKeyRequirement::Required);
+        sel.require_resident_key = true;
     }
     let handle = save_ceremony(state, REGISTER, Some(user_id), signup_email, &reg).await?;
     Ok((handle, options))
@@ -236,8 +230,10 @@ fn display_name(u: &users::Model) -> String {
 /// What finishing a registration did.
 pub struct Registered {
     pub passkey: passkeys::Model,
-    /// Set for a passkey-first sign-up: the new account, to sign in.
-    pub new_user: Option<users::Model>,
+    /// Set for a passkey-first sign-up: the new account, to sign in (or, when
+    /// the address had an account already, the stand-in to answer with; the
+    /// passkey was not stored then).
+    pub new_user: Option<SignedUp>,
 }
 
 /// `passkey/register`: verifies the attestation and stores the passkey.
@@ -270,9 +266,16 @@ pub async fn register(
     let new_user = match &row.email {
         Some(email) => {
             let email = Email::parse(email).ok_or_else(expired)?;
-            let user = create_user(state, Some(user_id.clone()), &email, "", None, false).await?;
-            crate::login::email_verification::send(state, &user).await?;
-            Some(user)
+            match create_user(state, Some(user_id.clone()), &email, "", None, false).await {
+                Ok(user) => {
+                    crate::login::email_verification::send(state, &user).await?;
+                    Some(SignedUp::Created(user))
+                }
+                Err(e) if e.code == ADDRESS_TAKEN => {
+                    Some(SignedUp::AddressTaken(address_taken(state, &email, "")))
+                }
+                Err(e) => return Err(e),
+            }
         }
         None => None,
     };
@@ -289,6 +292,12 @@ pub async fn register(
         created_at: now,
         last_used_at: None,
     };
+    if matches!(new_user, Some(SignedUp::AddressTaken(_))) {
+        return Ok(Registered {
+            passkey: model,
+            new_user,
+        });
+    }
     if !store::passkeys::insert(&state.db, model.clone()).await? {
         return Err(already_registered());
     }
@@ -323,14 +332,19 @@ pub fn clean_name(name: Option<&str>) -> Option<String> {
 enum AuthState {
     /// Usernameless: the authenticator says who.
     Discoverable(DiscoverableAuthentication),
-    /// Limited to one account's passkeys.
+    /// Limited to one account's passkeys: no longer offered, still accepted
+    /// for a ceremony started by an earlier release (they live 5 minutes).
     Scoped(PasskeyAuthentication),
 }
 
-/// `passkey/authenticate/options`: scoped to an email's passkeys when it has
-/// some, else discoverable. An email without passkeys (or without an account)
-/// gets discoverable options that list one decoy credential, derived from the
-/// address, so the answer does not say which addresses have passkeys.
+/// `passkey/authenticate/options`: always usernameless (discoverable), for
+/// any email or none, so the answer cannot tell which addresses have an
+/// account or passkeys: it is built without looking the address up at all
+/// (issue 19; an allow list of decoys would differ from real ones in count,
+/// ID lengths and transports). Registration requires discoverable
+/// credentials, so every passkey here can answer these options. With an
+/// email (a button press) the browser shows its modal chooser; without one,
+/// the options are for autofill (conditional mediation).
 pub async fn authenticate_options(
     state: &AppState,
     ip: &str,
@@ -341,54 +355,21 @@ pub async fn authenticate_options(
         crate::ratelimit::Family::Passkey,
         &[crate::ratelimit::ip_key(ip)],
     )?;
-    let email = email.and_then(Email::parse);
-    let user = match &email {
-        Some(e) => store::users::find_with_password(&state.db, e.as_str())
-            .await?
-            .map(|(u, _)| u),
-        None => None,
-    };
-    let keys = match &user {
-        Some(u) => store::passkeys::for_user(&state.db, &u.id).await?,
-        None => vec![],
-    };
-    let creds: Vec<Passkey> = keys
-        .iter()
-        .filter_map(|k| serde_json::from_str(&k.credential).ok())
-        .collect();
-    let (options, auth_state, user_id) = match (user, creds.is_empty()) {
-        (Some(u), false) => {
-            let (o, s) = rp
-                .start_passkey_authentication(&creds)
-                .map_err(ceremony_failed)?;
-            (o, AuthState::Scoped(s), Some(u.id))
-        }
-        _ => {
-            let (mut o, s) = rp
-                .start_discoverable_authentication()
-                .map_err(ceremony_failed)?;
-            if let Some(e) = &email {
-                o.mediation = None;
-                o.public_key.allow_credentials = vec![AllowCredentials {
-                    type_: "public-key".into(),
-                    id: decoy_credential(state, e.as_str()).await?,
-                    transports: None,
-                }];
-            }
-            (o, AuthState::Discoverable(s), None)
-        }
-    };
-    let handle = save_ceremony(state, AUTHENTICATE, user_id, None, &auth_state).await?;
+    let (mut options, auth_state) = rp
+        .start_discoverable_authentication()
+        .map_err(ceremony_failed)?;
+    if email.is_some() {
+        options.mediation = None;
+    }
+    let handle = save_ceremony(
+        state,
+        AUTHENTICATE,
+        None,
+        None,
+        &AuthState::Discoverable(auth_state),
+    )
+    .await?;
     Ok((handle, options))
-}
-
-/// A stable, unguessable credential ID for an address without passkeys.
-async fn decoy_credential(state: &AppState, email: &str) -> Result<Vec<u8>, Error> {
-    let keys = state.keys.get(state.now()).await?;
-    let mac = keys.mac(&format!("passkey-decoy:{email}"))?;
-    Ok(ring::digest::digest(&ring::digest::SHA256, mac.as_bytes())
-        .as_ref()
-        .to_vec())
 }
 
 /// `passkey/authenticate`: the account to sign in and its `amr`.

@@ -21,7 +21,13 @@ pub async fn request(state: &AppState, email: &str) -> Result<(), Error> {
     let Some(e) = Email::parse(email) else {
         return Ok(());
     };
+    let started = std::time::Instant::now();
     let Some((user, _)) = store::users::find_with_password(&state.db, e.as_str()).await? else {
+        // The same write as for an account, and as long, so the time taken
+        // does not tell which addresses have one. The token, bound to no
+        // account, resets nothing, and goes nowhere.
+        one_time::issue(state, KIND, None, e.as_str(), TTL).await?;
+        crate::login::pace::FORGOT_PASSWORD.light(started).await;
         return Ok(());
     };
     let token = one_time::issue(state, KIND, Some(&user.id), &user.email, TTL).await?;
@@ -29,6 +35,7 @@ pub async fn request(state: &AppState, email: &str) -> Result<(), Error> {
     state
         .mailer
         .send(templates::reset_password(&user.email, &link));
+    crate::login::pace::FORGOT_PASSWORD.heavy(started);
     Ok(())
 }
 

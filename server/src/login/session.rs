@@ -87,6 +87,27 @@ pub async fn start(
     amr: &[&str],
     client: ClientInfo,
 ) -> Result<(String, SessionInfo), Error> {
+    begin(state, user, amr, client, false).await
+}
+
+/// [`start`] for the account just created: the session is marked as the
+/// creator's, so verifying the address from it keeps what it set up.
+pub async fn start_after_sign_up(
+    state: &AppState,
+    user: users::Model,
+    amr: &[&str],
+    client: ClientInfo,
+) -> Result<(String, SessionInfo), Error> {
+    begin(state, user, amr, client, true).await
+}
+
+async fn begin(
+    state: &AppState,
+    user: users::Model,
+    amr: &[&str],
+    client: ClientInfo,
+    began_with_sign_up: bool,
+) -> Result<(String, SessionInfo), Error> {
     let now = state.now();
     let org = organisations::ensure_personal(&state.db, &user, now).await?;
     let pending = !amr.contains(&assurance::MFA)
@@ -109,6 +130,7 @@ pub async fn start(
         ip: client.ip,
         user_agent: client.user_agent.map(|ua| ua.chars().take(512).collect()),
         second_factor_pending: pending,
+        began_with_sign_up,
     };
     store::sessions::insert(&state.db, session.clone()).await?;
     let info = SessionInfo { session, user };

@@ -62,6 +62,20 @@ pub fn magic_link(to: &str, link: &str) -> Mail {
     )
 }
 
+/// Someone tried to create an account (or move one) to an address that has
+/// an account here. Its owner hears of it; the person trying learns nothing.
+pub fn sign_up_attempt(to: &str, sign_in_link: &str) -> Mail {
+    mail(
+        to,
+        "Someone tried to sign up with your address",
+        "Someone tried to use this address for a new Portcullis account, but it already has one. \
+         If it was you, sign in, or reset your password if you forgot it.",
+        "Sign in",
+        sign_in_link,
+        "If it was not you, ignore this mail: nothing changed on your account.",
+    )
+}
+
 pub fn email_code(to: &str, code: &str) -> Mail {
     Mail {
         to: to.to_string(),

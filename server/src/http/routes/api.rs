@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::http::cookies;
 use crate::http::extract::{CurrentSession, client_info, origin_allowed, session_token};
 use crate::login::session::{self, SessionInfo};
-use crate::login::{assurance, email_password};
+use crate::login::{assurance, email_password, pace};
 use crate::ratelimit::{Family, account_key, ip_key};
 use crate::state::AppState;
 
@@ -128,14 +128,18 @@ struct SignUp {
     name: String,
 }
 
-/// `POST sign-up/email`: creates the account and signs it in.
+/// `POST sign-up/email`: creates the account and signs it in. An address
+/// that has an account gets the same answer (a stand-in user and a cookie
+/// that opens nothing) while its owner is told by mail: the answer does not
+/// say which addresses have accounts.
 async fn sign_up(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<SignUp>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
-    let user = email_password::sign_up(
+    let started = std::time::Instant::now();
+    let signed_up = email_password::sign_up(
         &state,
         &client_ip(&req),
         &body.email,
@@ -143,14 +147,26 @@ async fn sign_up(
         &body.name,
     )
     .await?;
-    state
-        .metrics
-        .sign_ups
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let (token, info) = session::start(&state, user, &["pwd"], client_info(&req)).await?;
+    let (token, user) = match signed_up {
+        email_password::SignedUp::Created(user) => {
+            state
+                .metrics
+                .sign_ups
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let (token, info) =
+                session::start_after_sign_up(&state, user, &[assurance::PWD], client_info(&req))
+                    .await?;
+            pace::SIGN_UP.heavy(started);
+            (token, info.user)
+        }
+        email_password::SignedUp::AddressTaken(stand_in) => {
+            pace::SIGN_UP.light(started).await;
+            (crate::tokens::opaque::new_secret(), stand_in)
+        }
+    };
     Ok(no_store(&mut HttpResponse::Ok())
         .cookie(cookies::session(&state.settings, token))
-        .json(json!({ "token": null, "user": user_json(&info.user) })))
+        .json(json!({ "token": null, "user": user_json(&user) })))
 }
 
 #[derive(Deserialize)]
@@ -193,10 +209,28 @@ pub(super) fn signed_in_response(
     token: String,
     info: &SessionInfo,
 ) -> HttpResponse {
-    let body = if info.pending() {
+    signed_in_body(state, token, &info.user, info.pending())
+}
+
+/// [`signed_in_response`] for a sign-up whose address had an account: the
+/// same answer, with a stand-in user and a cookie that opens nothing.
+pub(super) fn stand_in_response(
+    state: &AppState,
+    stand_in: &entities::users::Model,
+) -> HttpResponse {
+    signed_in_body(state, crate::tokens::opaque::new_secret(), stand_in, false)
+}
+
+fn signed_in_body(
+    state: &AppState,
+    token: String,
+    user: &entities::users::Model,
+    pending: bool,
+) -> HttpResponse {
+    let body = if pending {
         json!({ "twoFactorRedirect": true })
     } else {
-        json!({ "redirect": false, "token": null, "url": null, "user": user_json(&info.user) })
+        json!({ "redirect": false, "token": null, "url": null, "user": user_json(user) })
     };
     no_store(&mut HttpResponse::Ok())
         .cookie(cookies::session(&state.settings, token))
@@ -286,22 +320,25 @@ struct VerifyQuery {
     callback_url: Option<String>,
 }
 
-/// `GET verify-email?token=…[&callbackURL=/path]`: the mailed link.
+/// `GET verify-email?token=…[&callbackURL=/path]`: the mailed link. A live
+/// link goes on to its confirm page (303); the GET itself verifies nothing
+/// (issue 19: the contract's GET link stays, the change moved to the page's
+/// POST). A dead link answers as before: a page for a person, JSON otherwise.
 async fn verify_email(
     req: HttpRequest,
     state: web::Data<AppState>,
     q: web::Query<VerifyQuery>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    // A person clicking the mailed link gets a page; API callers get JSON.
     let browser = req
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
-    let verified = crate::login::email_verification::verify(&state, &q.token)
+    let live = crate::login::email_verification::peek(&state, &q.token)
         .await
-        .map_err(ApiError::from)?;
-    if !verified {
+        .map_err(ApiError::from)?
+        .is_some();
+    if !live {
         let message = "This link is invalid, expired or already used.";
         return Err(if browser {
             crate::error::PageError::bad_request(message).into()
@@ -309,23 +346,23 @@ async fn verify_email(
             ApiError::bad_request("INVALID_TOKEN", message).into()
         });
     }
-    Ok(
-        match crate::oauth::redirect::safe_return_to(q.callback_url.as_deref()) {
-            Some(to) => HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, to))
-                .finish(),
-            None if browser => {
-                let page = crate::http::pages::Message {
-                    title: "Email verified",
-                    message: "Your address is confirmed. You can close this page.",
-                };
-                HttpResponse::Ok()
-                    .content_type("text/html; charset=utf-8")
-                    .body(crate::http::pages::render(&page))
-            }
-            None => HttpResponse::Ok().json(json!({ "status": true })),
-        },
-    )
+    Ok(confirm_page(
+        super::mail_links::VERIFY_PATH,
+        &q.token,
+        q.callback_url.as_deref(),
+    ))
+}
+
+/// 303 to a mail link's confirm page, carrying the link's same-origin
+/// `callbackURL` on as `return_to`.
+fn confirm_page(path: &str, token: &str, callback_url: Option<&str>) -> HttpResponse {
+    let return_to = crate::oauth::redirect::safe_return_to(callback_url);
+    no_store(&mut HttpResponse::SeeOther())
+        .insert_header((
+            header::LOCATION,
+            super::mail_links::page_path(path, token, return_to.as_deref()),
+        ))
+        .finish()
 }
 
 #[derive(Deserialize)]
@@ -360,34 +397,25 @@ struct MagicLinkVerify {
 }
 
 /// `GET magic-link/verify?token=…`: the mailed link, opened in a browser.
+/// A live link goes on to its confirm page, which names the account; the
+/// sign-in happens on that page's POST (issue 19: no login on a GET).
 async fn magic_link_verify(
-    req: HttpRequest,
     state: web::Data<AppState>,
     q: web::Query<MagicLinkVerify>,
 ) -> Result<HttpResponse, crate::error::PageError> {
-    let Some(user) = crate::login::magic_link::verify(&state, &q.token).await? else {
+    if crate::login::magic_link::peek(&state, &q.token)
+        .await?
+        .is_none()
+    {
         return Err(crate::error::PageError::bad_request(
             "This sign-in link is invalid, expired or already used. Ask for a new one.",
         ));
-    };
-    let (token, info) = session::start(
-        &state,
-        user,
-        &[crate::login::magic_link::AMR],
-        client_info(&req),
-    )
-    .await?;
-    let to = crate::oauth::redirect::safe_return_to(q.callback_url.as_deref())
-        .unwrap_or_else(|| "/".into());
-    let to = if info.pending() {
-        super::screens::second_factor_path(&to)
-    } else {
-        to
-    };
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to))
-        .cookie(cookies::session(&state.settings, token))
-        .finish())
+    }
+    Ok(confirm_page(
+        super::mail_links::MAGIC_PATH,
+        &q.token,
+        q.callback_url.as_deref(),
+    ))
 }
 
 pub(super) fn signed_in(current: CurrentSession) -> Result<std::sync::Arc<SessionInfo>, ApiError> {
@@ -418,8 +446,12 @@ struct CodeBody {
     otp: String,
 }
 
-/// `POST email-otp/verify-email` `{otp}`. Limited per address and per
-/// account in front of each code's own five attempts.
+/// `POST email-otp/verify-email` `{otp}`. The code proves the mailbox: from
+/// the session that created the account it only verifies; from any other
+/// session the account is taken back first (`login::mailbox`) and this
+/// browser gets a new session, the old one having ended with the others.
+/// Limited per address and per account in front of each code's own five
+/// attempts.
 async fn email_code_verify(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -433,7 +465,23 @@ async fn email_code_verify(
         &[ip_key(&client_ip(&req)), account_key(&info.user.id)],
     )?;
     crate::login::email_code::verify(&state, &info.user, &body.otp).await?;
-    Ok(status_ok())
+    let proved = crate::login::mailbox::proved(&state, &info.user, Some(&info)).await?;
+    if !proved.signs_in() {
+        return Ok(status_ok());
+    }
+    let user = crate::store::users::find(&state.db, &info.user.id)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    let (token, _) = session::start(
+        &state,
+        user,
+        &[crate::login::magic_link::AMR],
+        client_info(&req),
+    )
+    .await?;
+    Ok(no_store(&mut HttpResponse::Ok())
+        .cookie(cookies::session(&state.settings, token))
+        .json(json!({ "status": true })))
 }
 
 #[derive(Deserialize)]

@@ -7,12 +7,16 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
-use super::api::{client_ip, require_origin, signed_in, signed_in_response, status_ok, user_json};
+use super::api::{
+    client_ip, require_origin, signed_in, signed_in_response, stand_in_response, status_ok,
+    user_json,
+};
 use super::no_store;
 use crate::error::ApiError;
 use crate::http::cookies;
 use crate::http::extract::{CurrentSession, client_info, session_token};
-use crate::login::{passkey, session, two_factor};
+use crate::login::email_password::SignedUp;
+use crate::login::{pace, passkey, session, two_factor};
 use crate::state::AppState;
 use crate::store;
 
@@ -112,6 +116,7 @@ async fn passkey_register(
     body: web::Json<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
+    let started = std::time::Instant::now();
     let done = passkey::register(
         &state,
         current.0.as_deref(),
@@ -121,15 +126,22 @@ async fn passkey_register(
     )
     .await?;
     match done.new_user {
-        Some(user) => {
-            let (token, info) = session::start(
+        Some(SignedUp::Created(user)) => {
+            let (token, info) = session::start_after_sign_up(
                 &state,
                 user,
                 &passkey::amr_of(&done.passkey),
                 client_info(&req),
             )
             .await?;
+            pace::PASSKEY_SIGN_UP.heavy(started);
             Ok(signed_in_response(&state, token, &info))
+        }
+        // The address had an account: answered like a new one (no enumeration),
+        // with a cookie that opens nothing; its owner was told by mail.
+        Some(SignedUp::AddressTaken(stand_in)) => {
+            pace::PASSKEY_SIGN_UP.light(started).await;
+            Ok(stand_in_response(&state, &stand_in))
         }
         None => Ok(HttpResponse::Ok().json(passkey_json(&done.passkey))),
     }

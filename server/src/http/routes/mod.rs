@@ -4,6 +4,7 @@ pub mod api;
 pub mod authorize;
 pub mod device;
 pub mod factors;
+pub mod mail_links;
 pub mod oauth;
 pub mod ops;
 pub mod registration;
@@ -44,4 +45,5 @@ pub fn configure(cfg: &mut ServiceConfig) {
     registration::configure(cfg);
     api::configure(cfg);
     screens::configure(cfg);
+    mail_links::configure(cfg);
 }

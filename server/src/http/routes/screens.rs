@@ -209,17 +209,23 @@ async fn login_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse
         }
         Err(e) => return Err(api_to_page(e)),
     };
-    signed_in_redirect(&req, &state, user, return_to.as_deref()).await
+    signed_in_redirect(&req, &state, user, return_to.as_deref(), false).await
 }
 
 /// Starts a password session and sends the browser on (303) with its cookie.
+/// `after_sign_up`: the account was just created (the creator's session).
 async fn signed_in_redirect(
     req: &HttpRequest,
     state: &AppState,
     user: entities::users::Model,
     return_to: Option<&str>,
+    after_sign_up: bool,
 ) -> Result<HttpResponse, PageError> {
-    let (token, info) = session::start(state, user, &[PWD], client_info(req)).await?;
+    let (token, info) = if after_sign_up {
+        session::start_after_sign_up(state, user, &[PWD], client_info(req)).await?
+    } else {
+        session::start(state, user, &[PWD], client_info(req)).await?
+    };
     let to = return_to.unwrap_or("/");
     let mut res = if info.pending() {
         see_other(&second_factor_path(to))
@@ -292,7 +298,8 @@ async fn signup_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpRespons
     check_form(&req, &state, &form.csrf_token)?;
     let return_to = safe_return_to(form.return_to.as_deref());
     let rt = return_to.as_deref().unwrap_or("");
-    let user = match email_password::sign_up(
+    let started = std::time::Instant::now();
+    let signed_up = match email_password::sign_up(
         &state,
         &client_info(&req).ip.unwrap_or_default(),
         &form.email,
@@ -301,7 +308,7 @@ async fn signup_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpRespons
     )
     .await
     {
-        Ok(u) => u,
+        Ok(s) => s,
         Err(e) if e.status < 500 => {
             return Ok(render_signup(
                 &req,
@@ -315,7 +322,25 @@ async fn signup_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpRespons
         }
         Err(e) => return Err(api_to_page(e)),
     };
-    signed_in_redirect(&req, &state, user, return_to.as_deref()).await
+    match signed_up {
+        email_password::SignedUp::Created(user) => {
+            let res = signed_in_redirect(&req, &state, user, return_to.as_deref(), true).await;
+            crate::login::pace::SIGN_UP.heavy(started);
+            res
+        }
+        // The same answer as a new account's (its owner was told by mail): on
+        // with a cookie that opens nothing.
+        email_password::SignedUp::AddressTaken(_) => {
+            crate::login::pace::SIGN_UP.light(started).await;
+            let mut res = see_other(return_to.as_deref().unwrap_or("/"));
+            res.add_cookie(&cookies::session(
+                &state.settings,
+                crate::tokens::opaque::new_secret(),
+            ))
+            .map_err(|_| PageError::bad_request("cookie"))?;
+            Ok(res)
+        }
+    }
 }
 
 #[derive(Deserialize)]
