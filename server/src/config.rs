@@ -32,6 +32,44 @@ pub struct Settings {
     /// Extra origins trusted for cookie-authenticated requests.
     #[serde(default)]
     pub auth_allowed_origins: Vec<String>,
+    pub metrics: MetricsSettings,
+}
+
+/// Who may read `/metrics`: clients at these addresses, or any client with
+/// the bearer token.
+#[derive(Clone, Deserialize)]
+pub struct MetricsSettings {
+    /// CIDRs (`10.0.0.0/8`, `::1/128`); a bare address is one host.
+    pub allow: Vec<String>,
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsSettings")
+            .field("allow", &self.allow)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl MetricsSettings {
+    /// Whether a client at `ip` may read the metrics without the token.
+    pub fn allows(&self, ip: std::net::IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.allow
+            .iter()
+            .filter_map(|c| parse_cidr(c))
+            .any(|net| net.contains(&ip))
+    }
+}
+
+/// A CIDR, or a bare address as a one-host network.
+fn parse_cidr(raw: &str) -> Option<ipnet::IpNet> {
+    let raw = raw.trim();
+    raw.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| raw.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -126,6 +164,10 @@ pub struct RateLimitSettings {
     pub second_factor: f64,
     /// Passkey sign-in ceremonies started, per address.
     pub passkey: f64,
+    /// Device authorization requests (RFC 8628 §3.1), per address.
+    pub device_authorization: f64,
+    /// Device authorization requests, per client (all its users together).
+    pub device_authorization_client: f64,
 }
 
 impl Default for RateLimitSettings {
@@ -139,6 +181,8 @@ impl Default for RateLimitSettings {
             magic_link: 5.0,
             second_factor: 5.0,
             passkey: 30.0,
+            device_authorization: 30.0,
+            device_authorization_client: 600.0,
         }
     }
 }
@@ -194,6 +238,11 @@ mail = 10
 magic_link = 5
 second_factor = 5
 passkey = 30
+device_authorization = 30
+device_authorization_client = 600
+
+[metrics]
+allow = ["127.0.0.0/8", "::1/128"]
 "#;
 
 /// Variables read without the `PORTCULLIS_` prefix (CONTRACT §2), and the key
@@ -210,7 +259,7 @@ const UNPREFIXED: &[(&str, &str)] = &[
 ];
 
 /// Keys whose value is a comma-separated list in the environment.
-const LIST_KEYS: &[&str] = &["resources", "auth_allowed_origins"];
+const LIST_KEYS: &[&str] = &["resources", "auth_allowed_origins", "metrics.allow"];
 
 /// A configuration problem, already phrased as the one line to print.
 #[derive(Debug, thiserror::Error)]
@@ -374,6 +423,14 @@ impl Settings {
             ("rate_limit.magic_link", self.rate_limit.magic_link),
             ("rate_limit.second_factor", self.rate_limit.second_factor),
             ("rate_limit.passkey", self.rate_limit.passkey),
+            (
+                "rate_limit.device_authorization",
+                self.rate_limit.device_authorization,
+            ),
+            (
+                "rate_limit.device_authorization_client",
+                self.rate_limit.device_authorization_client,
+            ),
         ] {
             if v.is_nan() || v < 1.0 {
                 return Err(bad(
@@ -381,6 +438,23 @@ impl Settings {
                     format!("{v} must be at least 1 request per minute"),
                 ));
             }
+        }
+        if let Some(c) = self
+            .metrics
+            .allow
+            .iter()
+            .find(|c| !c.trim().is_empty() && parse_cidr(c).is_none())
+        {
+            return Err(bad(
+                "metrics.allow",
+                format!("{c:?} is not an address or CIDR like 10.0.0.0/8"),
+            ));
+        }
+        if self.metrics.token.as_deref().is_some_and(|t| t.len() < 16) {
+            return Err(bad(
+                "metrics.token",
+                "must be at least 16 characters".into(),
+            ));
         }
         if self.password.max_concurrent_hashes == 0 {
             return Err(bad(

@@ -25,6 +25,10 @@ pub enum Family {
     SecondFactor,
     /// Passkey sign-in ceremonies (each stores a challenge).
     Passkey,
+    /// Device authorization requests per address (each stores a row).
+    DeviceAuthorization,
+    /// Device authorization requests per client.
+    DeviceAuthorizationClient,
 }
 
 #[derive(Debug)]
@@ -71,6 +75,8 @@ impl RateLimiter {
             Family::MagicLink => l.magic_link,
             Family::SecondFactor => l.second_factor,
             Family::Passkey => l.passkey,
+            Family::DeviceAuthorization => l.device_authorization,
+            Family::DeviceAuthorizationClient => l.device_authorization_client,
         }
     }
 
@@ -103,6 +109,11 @@ impl RateLimiter {
 /// The bucket key of a client address.
 pub fn ip_key(ip: &str) -> String {
     format!("ip:{ip}")
+}
+
+/// The bucket key of a client.
+pub fn client_key(client_id: &str) -> String {
+    format!("client:{client_id}")
 }
 
 /// The bucket key of an account, by the address typed (normalised).
