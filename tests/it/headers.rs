@@ -97,3 +97,44 @@ async fn the_consent_and_sign_in_pages_allow_the_redirect_to_the_client() {
     let res = login(loopback).await;
     assert_eq!(form_action(&res), "form-action 'self' http://127.0.0.1:*");
 }
+
+/// The logout confirmation's form redirects to the validated
+/// `post_logout_redirect_uri`.
+#[tokio::test]
+async fn the_logout_confirmation_allows_the_redirect_to_the_client() {
+    use portcullis::oauth::client::{NewClient, build_admin_client};
+    let s = TestServer::start().await;
+    let reg = build_admin_client(
+        NewClient {
+            name: "Logout App".into(),
+            grant_types: vec!["authorization_code".into()],
+            redirect_uris: vec!["https://app.example/callback".into()],
+            post_logout_redirect_uris: vec!["https://bye.example/done".into()],
+            ..Default::default()
+        },
+        s.state.now(),
+    )
+    .unwrap();
+    let client_id = reg.client.id.clone();
+    portcullis::store::clients::insert(&s.state.db, reg.row)
+        .await
+        .unwrap();
+    let b = signed_in(&s, "leaving@example.com").await;
+    let res = b
+        .get(s.url("/oauth2/end_session"))
+        .query(&[
+            ("client_id", client_id.as_str()),
+            ("post_logout_redirect_uri", "https://bye.example/done"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "asks first");
+    assert_eq!(form_action(&res), "form-action 'self' https://bye.example");
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("action=\"/oauth2/end_session\"")
+    );
+}
