@@ -16,6 +16,10 @@ pub struct Model {
     pub trusted: bool,
     pub registration_token_hash: Option<String>,
     pub created_at: i64,
+    /// May introspect tokens issued to other clients (RFC 7662 §4).
+    pub resource_server: bool,
+    /// Exempt from PKCE in the code flow (set by an administrator only).
+    pub pkce_optional: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,6 +3,7 @@
 //! Conventions: ids and keys are strings, times are unix seconds (`i64`),
 //! JSON documents are stored as text and (de)serialised by the server.
 
+pub mod attempt_counters;
 pub mod authorization_codes;
 pub mod clients;
 pub mod consent_requests;
@@ -24,6 +25,7 @@ pub mod users;
 pub mod webauthn_ceremonies;
 
 pub mod prelude {
+    pub use super::attempt_counters::Entity as AttemptCounters;
     pub use super::authorization_codes::Entity as AuthorizationCodes;
     pub use super::clients::Entity as Clients;
     pub use super::consent_requests::Entity as ConsentRequests;

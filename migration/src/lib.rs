@@ -6,6 +6,8 @@ mod m20261122_000003_create_device_authorizations;
 mod m20261122_000004_create_one_time_tokens;
 mod m20261122_000005_create_second_factors;
 mod m20261204_000006_sequenced_user_codes;
+mod m20261207_000010_create_attempt_counters;
+mod m20261207_000013_client_policies;
 
 /// Runs the schema migrations in order.
 pub struct Migrator;
@@ -20,6 +22,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_create_one_time_tokens::Migration),
             Box::new(m20261122_000005_create_second_factors::Migration),
             Box::new(m20261204_000006_sequenced_user_codes::Migration),
+            Box::new(m20261207_000010_create_attempt_counters::Migration),
+            Box::new(m20261207_000013_client_policies::Migration),
         ]
     }
 }

@@ -90,6 +90,14 @@ struct ClientCreate {
     /// ES256 signs about 30 times faster than RS256.
     #[arg(long = "id-token-alg")]
     id_token_alg: Option<String>,
+    /// A protected resource: may introspect tokens issued to other clients
+    /// (confidential clients only; others learn only about their own tokens).
+    #[arg(long = "resource-server")]
+    resource_server: bool,
+    /// Let this confidential client use the code flow without PKCE (OAuth 2.1
+    /// requires PKCE of every client otherwise): for legacy clients only.
+    #[arg(long = "pkce-optional")]
+    pkce_optional: bool,
     /// Print the RFC 7591 registration response as JSON.
     #[arg(long)]
     json: bool,
@@ -283,6 +291,8 @@ async fn client(
                     resources: c.resources,
                     post_logout_redirect_uris: c.post_logout_redirect_uris,
                     id_token_alg: c.id_token_alg,
+                    resource_server: c.resource_server,
+                    pkce_optional: c.pkce_optional,
                 },
                 clock.now(),
             )

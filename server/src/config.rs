@@ -20,6 +20,14 @@ pub struct Settings {
     /// Resource URIs (RFC 8707) this server issues access tokens for.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// Scopes offered to every client (`oauth::scope::Allowlist`); entries may
+    /// hold several space-separated scopes.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// Scopes offered only in tokens for one resource: each entry is
+    /// `<resource URI> <scope> <scope>…`.
+    #[serde(default)]
+    pub resource_scopes: Vec<String>,
     pub mail: MailSettings,
     pub smtp: SmtpSettings,
     pub registration: RegistrationSettings,
@@ -29,6 +37,7 @@ pub struct Settings {
     pub password: PasswordSettings,
     pub rate_limit: RateLimitSettings,
     pub magic_link: MagicLinkSettings,
+    pub email_code: EmailCodeSettings,
     /// Extra origins trusted for cookie-authenticated requests.
     #[serde(default)]
     pub auth_allowed_origins: Vec<String>,
@@ -151,6 +160,14 @@ pub struct MagicLinkSettings {
     pub allow_sign_up: bool,
 }
 
+/// 6-digit email codes (`email-otp/…`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmailCodeSettings {
+    /// Codes mailed to one account per day, whatever the address or session
+    /// asking: each code allows five guesses, so this bounds the guesses a day.
+    pub max_per_day: i32,
+}
+
 /// Requests per minute (and burst) per IP address or account, by family.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RateLimitSettings {
@@ -168,6 +185,8 @@ pub struct RateLimitSettings {
     pub device_authorization: f64,
     /// Device authorization requests, per client (all its users together).
     pub device_authorization_client: f64,
+    /// 6-digit email codes tried, per address and per account.
+    pub email_code: f64,
 }
 
 impl Default for RateLimitSettings {
@@ -183,6 +202,7 @@ impl Default for RateLimitSettings {
             passkey: 30.0,
             device_authorization: 30.0,
             device_authorization_client: 600.0,
+            email_code: 10.0,
         }
     }
 }
@@ -229,6 +249,9 @@ max_concurrent_hashes = 4
 [magic_link]
 allow_sign_up = true
 
+[email_code]
+max_per_day = 20
+
 [rate_limit]
 sign_in = 10
 sign_up = 5
@@ -238,6 +261,7 @@ mail = 10
 magic_link = 5
 second_factor = 5
 passkey = 30
+email_code = 10
 device_authorization = 30
 device_authorization_client = 600
 
@@ -259,7 +283,20 @@ const UNPREFIXED: &[(&str, &str)] = &[
 ];
 
 /// Keys whose value is a comma-separated list in the environment.
-const LIST_KEYS: &[&str] = &["resources", "auth_allowed_origins", "metrics.allow"];
+const LIST_KEYS: &[&str] = &[
+    "resources",
+    "auth_allowed_origins",
+    "scopes",
+    "resource_scopes",
+    "metrics.allow",
+];
+
+fn default_scopes() -> Vec<String> {
+    crate::oauth::scope::DEFAULT_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
 
 /// A configuration problem, already phrased as the one line to print.
 #[derive(Debug, thiserror::Error)]
@@ -359,6 +396,7 @@ impl Settings {
                 }
             }
         }
+        self.check_scopes()?;
         for o in &self.auth_allowed_origins {
             match Url::parse(o) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {}
@@ -431,6 +469,7 @@ impl Settings {
                 "rate_limit.device_authorization_client",
                 self.rate_limit.device_authorization_client,
             ),
+            ("rate_limit.email_code", self.rate_limit.email_code),
         ] {
             if v.is_nan() || v < 1.0 {
                 return Err(bad(
@@ -438,6 +477,12 @@ impl Settings {
                     format!("{v} must be at least 1 request per minute"),
                 ));
             }
+        }
+        if self.email_code.max_per_day < 1 {
+            return Err(bad(
+                "email_code.max_per_day",
+                format!("{} must be at least 1", self.email_code.max_per_day),
+            ));
         }
         if let Some(c) = self
             .metrics
@@ -474,10 +519,82 @@ impl Settings {
         }
     }
 
+    /// `scopes`, one scope per item (an item may hold several, space-separated).
+    pub fn general_scopes(&self) -> Vec<String> {
+        crate::oauth::scope::parse(&self.scopes.join(" "))
+    }
+
+    /// `resource_scopes` as (configured resource, its scopes); entries that
+    /// name no configured resource are left out ([`Settings::validate`]
+    /// refuses them).
+    pub fn resource_scopes(&self) -> Vec<(String, Vec<String>)> {
+        let resources = self.resources();
+        self.resource_scopes
+            .iter()
+            .filter_map(|entry| {
+                let mut words = entry.split_whitespace();
+                let named = words.next()?;
+                let resource = find_resource(&resources, named)?;
+                let scopes = crate::oauth::scope::parse(&words.collect::<Vec<_>>().join(" "));
+                Some((resource.clone(), scopes))
+            })
+            .collect()
+    }
+
+    /// Scope tokens are well-formed and every resource scope names a resource.
+    fn check_scopes(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: String| ConfigError(format!("invalid {}: {why}", env_name(key)));
+        if let Some(s) = self
+            .general_scopes()
+            .iter()
+            .find(|s| !crate::oauth::scope::is_valid_token(s))
+        {
+            return Err(bad("scopes", format!("{s:?} is not a scope token")));
+        }
+        let resources = self.resources();
+        for entry in &self.resource_scopes {
+            let mut words = entry.split_whitespace();
+            let Some(named) = words.next() else {
+                continue;
+            };
+            if find_resource(&resources, named).is_none() {
+                return Err(bad(
+                    "resource_scopes",
+                    format!("{named:?} is not one of PORTCULLIS_RESOURCES"),
+                ));
+            }
+            let scopes: Vec<&str> = words.collect();
+            if scopes.is_empty() {
+                return Err(bad(
+                    "resource_scopes",
+                    format!("{named:?} names no scopes (expected \"<resource> <scope> <scope>…\")"),
+                ));
+            }
+            if let Some(s) = scopes
+                .iter()
+                .find(|s| !crate::oauth::scope::is_valid_token(s))
+            {
+                return Err(bad(
+                    "resource_scopes",
+                    format!("{s:?} is not a scope token"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the issuer is served over TLS (decides `Secure` and `__Host-` cookies).
     pub fn issuer_is_https(&self) -> bool {
         self.issuer.starts_with("https://")
     }
+}
+
+/// The configured spelling of `named` among `resources` (`https://x` and
+/// `https://x/` are one resource, as in RFC 8707 matching).
+fn find_resource<'a>(resources: &'a [String], named: &str) -> Option<&'a String> {
+    resources.iter().find(|r| {
+        *r == named || matches!((Url::parse(r), Url::parse(named)), (Ok(a), Ok(b)) if a == b)
+    })
 }
 
 fn list_or_value(key: &str, v: &str) -> config::Value {

@@ -55,6 +55,10 @@ pub async fn run_once(state: &AppState) {
         "expired device authorizations",
         crate::store::devices::delete_expired(db, now - DEVICE_GRACE_SECS).await,
     );
+    report(
+        "ended attempt counters",
+        crate::store::counters::delete_expired(db, now).await,
+    );
     report("expired sessions", expired::sessions(db, past_grace).await);
     report(
         "expired authorization codes",

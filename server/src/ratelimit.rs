@@ -29,6 +29,8 @@ pub enum Family {
     DeviceAuthorization,
     /// Device authorization requests per client.
     DeviceAuthorizationClient,
+    /// 6-digit email codes tried (each code also allows only five guesses).
+    EmailCode,
 }
 
 #[derive(Debug)]
@@ -77,6 +79,7 @@ impl RateLimiter {
             Family::Passkey => l.passkey,
             Family::DeviceAuthorization => l.device_authorization,
             Family::DeviceAuthorizationClient => l.device_authorization_client,
+            Family::EmailCode => l.email_code,
         }
     }
 

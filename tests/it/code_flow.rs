@@ -100,15 +100,40 @@ async fn relying_party_round_trip(public: bool) {
         .expect("userinfo");
     assert_eq!(info.email().map(|e| e.as_str()), Some("rp@example.com"));
 
-    let introspected = client
-        .introspect(tokens.access_token())
-        .request_async(&http)
-        .await
-        .expect("introspection");
-    assert!(introspected.active());
+    // Public clients may not introspect (RFC 7662 §2.1): a resource server
+    // asks for them.
+    let resource_server = flow::register(
+        &s,
+        portcullis::oauth::client::NewClient {
+            grant_types: vec!["client_credentials".into()],
+            resource_server: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let introspect = async |token: &openidconnect::AccessToken| -> (bool, Option<String>) {
+        if public {
+            assert!(
+                client.introspect(token).request_async(&http).await.is_err(),
+                "a public client is refused"
+            );
+            let v = flow::introspect(&s, &resource_server, token.secret()).await;
+            (
+                v["active"].as_bool().unwrap(),
+                v["client_id"].as_str().map(str::to_string),
+            )
+        } else {
+            let v = client
+                .introspect(token)
+                .request_async(&http)
+                .await
+                .expect("introspection");
+            (v.active(), v.client_id().map(|c| c.as_str().to_string()))
+        }
+    };
     assert_eq!(
-        introspected.client_id().map(|c| c.as_str()),
-        Some(c.id.as_str())
+        introspect(tokens.access_token()).await,
+        (true, Some(c.id.clone()))
     );
 
     let refresh = tokens.refresh_token().expect("refresh token").clone();
@@ -144,13 +169,8 @@ async fn relying_party_round_trip(public: bool) {
             .is_err(),
         "revoked"
     );
-    let after = client
-        .introspect(refreshed.access_token())
-        .request_async(&http)
-        .await
-        .unwrap();
     assert!(
-        !after.active(),
+        !introspect(refreshed.access_token()).await.0,
         "revoking the refresh token revokes its family's access tokens"
     );
 }
@@ -465,9 +485,19 @@ async fn pkce_wrong_verifier_and_downgrade_are_refused() {
     assert_eq!(res.status(), 400);
     assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_grant");
 
-    // A confidential client's code issued without a challenge: a verifier is a downgrade.
-    let code = param(&authorize(&s, &c, &b, &[], None).await, "code").unwrap();
-    let res = flow::exchange(&s, &c, &code).await;
+    // A code issued without a challenge (to a client exempted from PKCE): a
+    // verifier is a downgrade.
+    let exempt = flow::register(
+        &s,
+        portcullis::oauth::client::NewClient {
+            grant_types: vec!["authorization_code".into()],
+            pkce_optional: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let code = param(&authorize(&s, &exempt, &b, &[], None).await, "code").unwrap();
+    let res = flow::exchange(&s, &exempt, &code).await;
     assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_grant");
 }
 

@@ -23,16 +23,28 @@ pub async fn client(
     grants: &[&str],
     scope: Option<&str>,
 ) -> TestClient {
-    let redirect = "https://app.example/callback".to_string();
-    let reg = build_admin_client(
+    register(
+        s,
         NewClient {
-            name: "Test App".into(),
             grant_types: grants.iter().map(|g| g.to_string()).collect(),
-            redirect_uris: vec![redirect.clone(), "http://127.0.0.1/cb".into()],
             scope: scope.map(str::to_string),
             public,
             trusted,
             ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Registers `template` as `portcullis client create` does, named "Test App"
+/// and redirecting to [`TestClient::redirect`] (and a loopback URI).
+pub async fn register(s: &TestServer, template: NewClient) -> TestClient {
+    let redirect = "https://app.example/callback".to_string();
+    let reg = build_admin_client(
+        NewClient {
+            name: "Test App".into(),
+            redirect_uris: vec![redirect.clone(), "http://127.0.0.1/cb".into()],
+            ..template
         },
         s.state.now(),
     )

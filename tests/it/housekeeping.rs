@@ -78,6 +78,8 @@ async fn leave_rows(s: &TestServer, c: &TestClient, email: &str, live: bool) -> 
             trusted: false,
             registration_token_hash: None,
             created_at: now,
+            resource_server: false,
+            pkce_optional: false,
         },
     )
     .await

@@ -45,7 +45,7 @@ fn outbox(s: &TestServer, to: &str) -> Vec<String> {
 }
 
 /// Waits for the `n`th mail to `to` (the queue is asynchronous).
-async fn nth_mail(s: &TestServer, to: &str, n: usize) -> String {
+pub async fn nth_mail(s: &TestServer, to: &str, n: usize) -> String {
     for _ in 0..200 {
         let mails = outbox(s, to);
         if mails.len() >= n {
@@ -73,7 +73,7 @@ pub async fn mailed_link(s: &TestServer, to: &str, n: usize, path: &str) -> Stri
     link(&nth_mail(s, to, n).await, &s.url(path))
 }
 
-fn token_of(link: &str) -> String {
+pub fn token_of(link: &str) -> String {
     url::Url::parse(link)
         .unwrap()
         .query_pairs()
@@ -618,7 +618,7 @@ async fn the_sixth_magic_link_request_in_a_minute_is_refused() {
     );
 }
 
-fn code_in(mail: &str) -> String {
+pub fn code_in(mail: &str) -> String {
     let at = mail.find("code is ").expect("a code") + "code is ".len();
     mail[at..at + 6].to_string()
 }

@@ -115,7 +115,12 @@ fn public_client_metadata() -> Value {
 
 #[tokio::test]
 async fn public_client_registers_reads_updates_and_deletes_itself() {
-    let s = TestServer::start().await;
+    // `mcp:tools` is registered below, so the deployment must offer it.
+    let s = TestServer::start_with(vec![(
+        "PORTCULLIS_SCOPES",
+        "openid profile email offline_access mcp:tools",
+    )])
+    .await;
     let metadata = public_client_metadata();
     let reg = register(&s, metadata.clone()).await;
     assert_eq!(reg.status, 201, "{}", reg.body);

@@ -68,9 +68,16 @@ pub fn return_query(return_to: &str) -> String {
 #[derive(Template)]
 #[template(path = "consent.html")]
 pub struct Consent<'a> {
+    /// Cleaned for display; quoted on the page unless `verified`.
     pub client_name: &'a str,
-    pub client_host: &'a str,
-    pub dynamic: bool,
+    /// The host the answer is sent to; `None` on the device flow.
+    pub destination: Option<&'a str>,
+    /// Created by an administrator; otherwise it described itself.
+    pub verified: bool,
+    /// The host that served a metadata-document client's description.
+    pub published_by: Option<&'a str>,
+    /// Who did not verify a self-described client (the issuer).
+    pub issuer: &'a str,
     pub email: &'a str,
     pub scopes: Vec<String>,
     pub resources: &'a [String],
@@ -102,6 +109,10 @@ pub struct Message<'a> {
 #[template(path = "logout.html")]
 pub struct LogoutConfirm<'a> {
     pub csrf_token: &'a str,
+    /// Someone is signed in here (otherwise there is only the way back).
+    pub signed_in: bool,
+    /// The host the browser goes to afterwards, if any.
+    pub destination: Option<&'a str>,
     pub client_id: &'a str,
     pub post_logout_redirect_uri: &'a str,
     pub state: &'a str,

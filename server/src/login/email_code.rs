@@ -1,7 +1,12 @@
 //! 6-digit email codes (seed 004): an alternative to the verification link
-//! for a signed-in user. A new code replaces the older one; five wrong
-//! guesses end a code; codes live ten minutes. The address may be changed
-//! while it is unverified, which starts verification over.
+//! for a signed-in user. A new code replaces the older one; a code allows
+//! five guesses; codes live ten minutes; an account gets at most
+//! `email_code.max_per_day` codes a day. The address may be changed while it
+//! is unverified, which starts verification over.
+//!
+//! Each guess takes one of the code's attempts (a conditional update) before
+//! it is compared, and the daily count is taken before a code is made, so
+//! parallel requests cannot overrun either budget.
 
 use entities::users;
 
@@ -16,6 +21,7 @@ use crate::tokens::opaque;
 pub const KIND: &str = "email-code";
 pub const TTL: i64 = 600;
 pub const MAX_ATTEMPTS: i32 = 5;
+const DAY: i64 = 24 * 3600;
 
 /// A code alone has 20 bits; hashing it with the account id keeps the stored
 /// value useless elsewhere, and attempts are capped.
@@ -42,6 +48,16 @@ pub async fn send(state: &AppState, user: &users::Model) -> Result<(), ApiError>
             "This address is already verified.",
         ));
     }
+    let budget = store::counters::Budget {
+        limit: state.settings.email_code.max_per_day,
+        window: DAY,
+    };
+    let key = format!("{KIND}:{}", user.id);
+    if let Some(wait) = store::counters::take(&state.db, &key, budget, state.now()).await? {
+        return Err(ApiError::rate_limited(crate::ratelimit::RetryAfter(
+            wait as u64,
+        )));
+    }
     let code = generate();
     one_time::store_hash(
         state,
@@ -63,14 +79,13 @@ pub async fn verify(state: &AppState, user: &users::Model, code: &str) -> Result
     let Some(row) = store::one_time::pending_for_user(&state.db, &user.id, KIND, now).await? else {
         return Err(invalid());
     };
-    if row.attempts >= MAX_ATTEMPTS || row.email != user.email {
-        return Err(ApiError::bad_request(
-            "TOO_MANY_ATTEMPTS",
-            "Ask for a new code.",
-        ));
+    let spent = || ApiError::bad_request("TOO_MANY_ATTEMPTS", "Ask for a new code.");
+    if row.email != user.email
+        || !store::one_time::take_attempt(&state.db, &row.token_hash, MAX_ATTEMPTS, now).await?
+    {
+        return Err(spent());
     }
     if !opaque::constant_time_eq(&hash(&user.id, code.trim()), &row.token_hash) {
-        store::one_time::add_attempt(&state.db, &row.token_hash).await?;
         return Err(invalid());
     }
     if store::one_time::consume(&state.db, &row.token_hash, KIND, now)

@@ -46,10 +46,12 @@ pub async fn reset(state: &AppState, token: &str, new_password: &str) -> Result<
         return Err(invalid());
     };
     check_policy(new_password, &row.email)?;
-    let password_hash = state.passwords.hash(new_password.to_string()).await?;
+    // Used up before the slow hash: of parallel requests with one link, only
+    // the one that consumed it spends a hash.
     let Some(row) = store::one_time::consume(&state.db, &hash, KIND, state.now()).await? else {
         return Err(invalid());
     };
+    let password_hash = state.passwords.hash(new_password.to_string()).await?;
     let Some(user_id) = row.user_id.as_deref() else {
         return Err(invalid());
     };

@@ -10,7 +10,9 @@
 //! ```
 //! A code is accepted at most once: the last accepted time step is stored and
 //! only later steps pass (a compare-and-set, so racing requests cannot both
-//! win). Backup codes are stored as SHA-256 hashes.
+//! win). Backup codes are stored as SHA-256 hashes. Every code tried takes
+//! its place in the count of wrong ones before it is evaluated (one
+//! conditional update), so parallel guesses cannot get past the lockout.
 
 use entities::{two_factors, users};
 use serde::Serialize;
@@ -243,9 +245,14 @@ pub async fn check_code(
         return Err(not_enabled());
     };
     let now = state.now();
-    if row.locked_until > now {
+    if !store::two_factors::take_attempt(&state.db, &user.id, MAX_FAILURES, now, now + LOCKOUT)
+        .await?
+    {
+        let Some(locked) = store::two_factors::find(&state.db, &user.id).await? else {
+            return Err(not_enabled());
+        };
         return Err(ApiError::rate_limited(crate::ratelimit::RetryAfter(
-            (row.locked_until - now) as u64,
+            (locked.locked_until - now).max(1) as u64,
         )));
     }
     let code = code.trim();
@@ -260,16 +267,9 @@ pub async fn check_code(
         Ok(Method::Totp) if !row.enabled => Ok(Method::Enrolment),
         other => other,
     };
-    match &checked {
-        Ok(_) if row.failures > 0 => {
-            store::two_factors::clear_failures(&state.db, &user.id).await?
-        }
-        Ok(_) => {}
-        Err(e) if e.status == 401 => {
-            store::two_factors::add_failure(&state.db, &user.id, MAX_FAILURES, now + LOCKOUT)
-                .await?
-        }
-        Err(_) => {}
+    // A wrong code was counted when its attempt was taken.
+    if checked.is_ok() {
+        store::two_factors::clear_failures(&state.db, &user.id).await?;
     }
     checked
 }

@@ -4,8 +4,9 @@
 //! request ─► client + redirect_uri valid? ──no──► error page (never redirect)
 //!               │yes
 //!               ▼
-//!            parameters valid? ──no──► redirect with error (+ state, iss)
-//!               │yes
+//!            parameters valid? ──no──► redirect with error (+ state, iss);
+//!               │yes                 self-described client the user has not
+//!               │                    approved: error page instead (RFC 9700 §4.11.2)
 //!               ▼
 //!            session fresh enough? ──no──► /login?return_to=… (prompt=none: login_required)
 //!               │yes
@@ -161,13 +162,19 @@ pub enum Outcome {
     Consent(ConsentScreen),
 }
 
-/// What the consent screen shows.
+/// What the consent screen shows: facts only, never the client's own
+/// claims about itself as if they were facts.
 #[derive(Debug, Clone)]
 pub struct ConsentScreen {
     pub request_id: String,
+    /// The client's name, cleaned for display (self-asserted unless verified).
     pub client_name: String,
-    pub client_host: String,
-    pub dynamic: bool,
+    /// The host the browser is sent to with the answer (the redirect URI's).
+    pub destination: String,
+    /// Created by an administrator; otherwise it described itself.
+    pub verified: bool,
+    /// The host that served a metadata-document client's description.
+    pub published_by: Option<String>,
     pub scopes: Vec<String>,
     pub resources: Vec<String>,
 }
@@ -183,11 +190,14 @@ pub enum ConsentMode {
     Denied,
 }
 
-/// A request whose client and redirect URI are trusted, so errors may redirect.
+/// A request whose redirect URI is registered for its client.
 struct Checked {
     client: Arc<Client>,
     redirect_uri: String,
     state: Option<String>,
+    /// Whether errors go back to the redirect URI ([`errors_may_redirect`]);
+    /// otherwise they are shown here.
+    errors_redirect: bool,
 }
 
 impl Checked {
@@ -196,6 +206,19 @@ impl Checked {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
+        if !self.errors_redirect {
+            // The description can quote the request, which anyone can write.
+            let description: String = crate::oauth::display_text::clean(description)
+                .chars()
+                .take(200)
+                .collect();
+            return Outcome::Page(PageError::bad_request(format!(
+                "The application \u{201c}{}\u{201d} sent a request that cannot be completed \
+                 ({code}: {description}). You were not sent back to it: nobody here has \
+                 verified it, and you have not approved it.",
+                self.client.display_name()
+            )));
+        }
         Outcome::Redirect(redirect_to(
             &self.redirect_uri,
             &[("error", &code), ("error_description", description)],
@@ -267,7 +290,34 @@ async fn check_client(state: &AppState, p: &Params) -> Result<Result<Checked, Pa
         client,
         redirect_uri,
         state: p.state.clone(),
+        errors_redirect: false,
     }))
+}
+
+/// Whether an error may be sent to the client's redirect URI (RFC 6749
+/// §4.1.2.1) rather than shown here. A self-described client (dynamic
+/// registration, metadata document) chose its redirect URIs itself, so an
+/// error redirect before the user has met it would make this server an open
+/// redirector for anyone who registers (RFC 9700 §4.11.2): its errors go back
+/// only once the signed-in user has approved it at least once, or as the
+/// answer to the consent screen just shown, which named the destination.
+async fn errors_may_redirect(
+    state: &AppState,
+    client: &Client,
+    session: Option<&SessionInfo>,
+    mode: ConsentMode,
+) -> Result<bool, Error> {
+    if client.is_verified() || mode != ConsentMode::Check {
+        return Ok(true);
+    }
+    let Some(session) = session else {
+        return Ok(false);
+    };
+    Ok(
+        store::consents::find(&state.db, &session.user.id, &client.id)
+            .await?
+            .is_some(),
+    )
 }
 
 /// Runs the authorization request to its next step.
@@ -278,10 +328,11 @@ pub async fn decide(
     mode: ConsentMode,
 ) -> Result<Outcome, Error> {
     let issuer = state.settings.issuer.as_str();
-    let checked = match check_client(state, p).await? {
+    let mut checked = match check_client(state, p).await? {
         Ok(c) => c,
         Err(page) => return Ok(Outcome::Page(page)),
     };
+    checked.errors_redirect = errors_may_redirect(state, &checked.client, session, mode).await?;
     let err = |code, d: &str| Ok(checked.error(issuer, code, d));
     let client = checked.client.clone();
 
@@ -338,7 +389,8 @@ pub async fn decide(
         );
     }
 
-    // PKCE (RFC 7636): S256 only; required for public clients.
+    // PKCE (RFC 7636): S256 only; required of every client (OAuth 2.1)
+    // unless an administrator exempted it.
     match (
         p.code_challenge.as_deref(),
         p.code_challenge_method.as_deref(),
@@ -361,7 +413,7 @@ pub async fn decide(
                 "code_challenge_method without code_challenge",
             );
         }
-        (None, None) if client.is_public() => {
+        (None, None) if client.requires_pkce() => {
             return err(
                 OAuthErrorCode::InvalidRequest,
                 "PKCE is required: send code_challenge with code_challenge_method=S256",
@@ -374,6 +426,9 @@ pub async fn decide(
         Ok(r) => r,
         Err(d) => return err(OAuthErrorCode::InvalidTarget, &d),
     };
+    if let Err(d) = state.discovery.scopes.check(&client, &scopes, &resources) {
+        return err(OAuthErrorCode::InvalidScope, &d);
+    }
 
     let prompts: Vec<&str> = p
         .prompt
@@ -586,27 +641,30 @@ async fn ask_consent(
         },
     )
     .await?;
-    let host_of = |u: &str| {
-        Url::parse(u)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-    };
-    // A metadata document's host is who the client really is (draft §6).
-    let document_host = (client.origin == client::Origin::MetadataDocument.as_str())
-        .then(|| host_of(&client.id))
-        .flatten();
-    let client_host = document_host
-        .or_else(|| client.metadata.client_uri.as_deref().and_then(host_of))
-        .or_else(|| host_of(redirect_uri))
-        .unwrap_or_else(|| redirect_uri.to_string());
+    // client_uri and logo_uri are only what the client says about itself,
+    // so they are not shown at all.
     Ok(ConsentScreen {
         request_id: id,
-        client_name: client.name.clone(),
-        client_host,
-        dynamic: client.origin != client::Origin::Admin.as_str(),
+        client_name: client.display_name(),
+        destination: destination(redirect_uri),
+        verified: client.is_verified(),
+        published_by: client.published_by(),
         scopes,
         resources,
     })
+}
+
+/// Where answering the consent screen takes the browser, as a person reads
+/// it: the redirect URI's host, or for a private-use scheme (RFC 8252 §7.1)
+/// the scheme, which names an app on this device.
+fn destination(redirect_uri: &str) -> String {
+    match Url::parse(redirect_uri) {
+        Ok(u) => match u.host_str().filter(|h| !h.is_empty()) {
+            Some(host) => host.to_string(),
+            None => format!("{}: (an app on this device)", u.scheme()),
+        },
+        Err(_) => redirect_uri.to_string(),
+    }
 }
 
 /// The user's answer on the consent screen. The request is taken (deleted)

@@ -89,6 +89,11 @@ pub struct Client {
     pub origin: String,
     pub trusted: bool,
     pub created_at: i64,
+    /// May introspect tokens issued to other clients: a protected resource
+    /// (RFC 7662 §4). Set by an administrator only.
+    pub resource_server: bool,
+    /// Exempt from PKCE in the code flow. Set by an administrator only.
+    pub pkce_optional: bool,
 }
 
 impl Client {
@@ -103,11 +108,43 @@ impl Client {
             origin: row.origin,
             trusted: row.trusted,
             created_at: row.created_at,
+            resource_server: row.resource_server,
+            pkce_optional: row.pkce_optional,
         })
     }
 
     pub fn is_public(&self) -> bool {
         self.metadata.token_endpoint_auth_method == "none"
+    }
+
+    /// Whether the code flow needs PKCE (OAuth 2.1 §4.1.1): always, unless an
+    /// administrator exempted this confidential client.
+    pub fn requires_pkce(&self) -> bool {
+        self.is_public() || !self.pkce_optional
+    }
+
+    /// Whether an administrator created this client. Others described
+    /// themselves (dynamic registration, metadata documents): nobody here
+    /// vouches for their name, URIs or logo.
+    pub fn is_verified(&self) -> bool {
+        self.origin == Origin::Admin.as_str()
+    }
+
+    /// For a metadata-document client, the host its description was fetched
+    /// from: a fact about it, unlike `client_uri` (draft §6).
+    pub fn published_by(&self) -> Option<String> {
+        if self.origin != Origin::MetadataDocument.as_str() {
+            return None;
+        }
+        url::Url::parse(&self.id)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+    }
+
+    /// The name as it may be shown to a person: rows stored before names
+    /// were checked may still hold characters that disguise it.
+    pub fn display_name(&self) -> String {
+        crate::oauth::display_text::clean(&self.name)
     }
 
     /// The RFC 7591 §3.2.1 response shape, with the secret when just issued.
@@ -139,6 +176,10 @@ pub struct NewClient {
     pub post_logout_redirect_uris: Vec<String>,
     /// `id_token_signed_response_alg`: RS256 (OIDC's default) when unset.
     pub id_token_alg: Option<String>,
+    /// May introspect other clients' tokens (a protected resource); confidential only.
+    pub resource_server: bool,
+    /// Exempt from PKCE in the code flow; confidential only.
+    pub pkce_optional: bool,
 }
 
 /// A checked client ready to store, and its secret (shown once).
@@ -154,6 +195,9 @@ pub fn build_admin_client(req: NewClient, now: i64) -> Result<Registered, String
     let name = req.name.trim();
     if name.is_empty() {
         return Err("--name must not be empty".into());
+    }
+    if !crate::oauth::display_text::is_clean(name) {
+        return Err("--name contains control, invisible or text-direction characters".into());
     }
     let grants = if req.grant_types.is_empty() {
         vec![
@@ -173,6 +217,14 @@ pub fn build_admin_client(req: NewClient, now: i64) -> Result<Registered, String
     }
     if req.public && grants.iter().any(|g| g == GRANT_CLIENT_CREDENTIALS) {
         return Err("a --public client cannot use client_credentials".into());
+    }
+    // A public client cannot prove who introspects, and without PKCE its
+    // codes could be redeemed by whoever intercepts them.
+    if req.public && req.resource_server {
+        return Err("a --public client cannot be a --resource-server".into());
+    }
+    if req.public && req.pkce_optional {
+        return Err("a --public client cannot be --pkce-optional".into());
     }
     if grants.iter().any(|g| g == GRANT_AUTHORIZATION_CODE) && req.redirect_uris.is_empty() {
         return Err("authorization_code needs at least one --redirect-uri".into());
@@ -240,6 +292,8 @@ pub fn build_admin_client(req: NewClient, now: i64) -> Result<Registered, String
         trusted: req.trusted,
         registration_token_hash: None,
         created_at: now,
+        resource_server: req.resource_server,
+        pkce_optional: req.pkce_optional,
     };
     let client = Client::from_row(row.clone()).map_err(|e| e.to_string())?;
     Ok(Registered {

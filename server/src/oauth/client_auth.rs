@@ -9,7 +9,6 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::error::OAuthError;
 use crate::oauth::client::{self, Client};
-use crate::oauth::discovery::endpoint;
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::{jwt, opaque};
@@ -60,12 +59,21 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
-/// Authenticates the client at the endpoint `path` (which, with the issuer,
-/// is what a client assertion's `aud` may name).
+/// The longest a client assertion may be valid (`exp - iat`): a captured
+/// assertion is useless once it expires, and clients mint a fresh one per
+/// request anyway (five minutes is what the most conservative libraries send).
+pub const MAX_ASSERTION_LIFETIME_SECS: i64 = 300;
+
+/// How far a client's clock may run ahead of ours (`iat`, `nbf`).
+const CLOCK_SKEW_SECS: i64 = 60;
+
+/// Authenticates the client at any of the endpoints that take client
+/// credentials. The endpoint's `_path` no longer matters: a client
+/// assertion's `aud` is the issuer wherever it is sent.
 pub async fn authenticate(
     state: &AppState,
     p: &Presented,
-    path: &str,
+    _path: &str,
 ) -> Result<Arc<Client>, OAuthError> {
     let basic = match p.authorization.as_deref() {
         Some(h)
@@ -105,8 +113,7 @@ pub async fn authenticate(
                 "client_assertion_type must be the JWT bearer type (RFC 7523 §2.2)",
             ));
         }
-        let audiences = audiences(state, path);
-        return by_assertion(state, p.client_id.as_deref(), assertion, &audiences).await;
+        return by_assertion(state, p.client_id.as_deref(), assertion).await;
     }
     // `none`: a public client names itself.
     let id = p.client_id.as_deref().ok_or_else(invalid)?;
@@ -117,15 +124,29 @@ pub async fn authenticate(
     Ok(client)
 }
 
-/// The values a client assertion's `aud` may take at `path`: the issuer or
-/// the endpoint's own URL (RFC 7523 §3), and the token endpoint's.
-fn audiences(state: &AppState, path: &str) -> Vec<String> {
-    let issuer = &state.settings.issuer;
-    vec![
-        issuer.clone(),
-        endpoint(issuer, path),
-        endpoint(issuer, "/oauth2/token"),
-    ]
+/// Whether `aud` names this server and nothing else: the issuer, as a string
+/// or as the only element of an array. Endpoint URLs are refused: a client
+/// tricked into signing an assertion for another server's "token endpoint"
+/// that is really ours (the 2025 audience-injection finding, fixed by
+/// draft-ietf-oauth-rfc7523bis) must not be able to log in here with it, and
+/// an array with other members would be valid at those other servers too.
+fn names_only_us(aud: Option<&serde_json::Value>, issuer: &str) -> bool {
+    use serde_json::Value;
+    match aud {
+        Some(Value::String(s)) => s == issuer,
+        Some(Value::Array(a)) => matches!(a.as_slice(), [Value::String(s)] if s == issuer),
+        _ => false,
+    }
+}
+
+/// Whether an assertion's times are acceptable at `now`: unexpired, issued
+/// (and valid from) no later than a minute ahead of us, and valid for at most
+/// [`MAX_ASSERTION_LIFETIME_SECS`] in all.
+fn fresh(iat: i64, exp: i64, nbf: Option<i64>, now: i64) -> bool {
+    exp > now
+        && iat <= now + CLOCK_SKEW_SECS
+        && nbf.is_none_or(|nbf| nbf <= now + CLOCK_SKEW_SECS)
+        && exp - iat <= MAX_ASSERTION_LIFETIME_SECS
 }
 
 async fn by_secret(state: &AppState, id: &str, secret: &str) -> Result<Arc<Client>, OAuthError> {
@@ -145,14 +166,13 @@ async fn by_secret(state: &AppState, id: &str, secret: &str) -> Result<Arc<Clien
     Ok(client)
 }
 
-/// RFC 7523 §3: `iss` and `sub` are the client, `aud` names us, `exp` is in
-/// the future, `jti` is used once, and the signature checks out against the
-/// client's registered keys.
+/// RFC 7523 §3: `iss` and `sub` are the client, `aud` is our issuer alone,
+/// `iat` and `exp` bound a short validity that has not ended, `jti` is used
+/// once, and the signature checks out against the client's registered keys.
 async fn by_assertion(
     state: &AppState,
     claimed: Option<&str>,
     assertion: &str,
-    audiences: &[String],
 ) -> Result<Arc<Client>, OAuthError> {
     let parsed = jwt::parse(assertion).ok_or_else(invalid)?;
     let iss = parsed.str_claim("iss").ok_or_else(invalid)?;
@@ -167,16 +187,12 @@ async fn by_assertion(
     if !parsed.verify_with_jwks(jwks) {
         return Err(invalid());
     }
-    if !parsed
-        .audiences()
-        .iter()
-        .any(|a| audiences.iter().any(|ok| ok == a))
-    {
+    if !names_only_us(parsed.claims.get("aud"), &state.settings.issuer) {
         return Err(invalid());
     }
-    let now = state.now();
     let exp = parsed.int_claim("exp").ok_or_else(invalid)?;
-    if exp <= now || parsed.int_claim("nbf").is_some_and(|nbf| nbf > now + 60) {
+    let iat = parsed.int_claim("iat").ok_or_else(invalid)?;
+    if !fresh(iat, exp, parsed.int_claim("nbf"), state.now()) {
         return Err(invalid());
     }
     let jti = parsed.str_claim("jti").ok_or_else(invalid)?;
@@ -191,7 +207,41 @@ async fn by_assertion(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_basic;
+    use super::{fresh, names_only_us, parse_basic};
+    use serde_json::json;
+
+    #[test]
+    fn only_the_issuer_alone_is_an_acceptable_audience() {
+        let iss = "https://id.example";
+        assert!(names_only_us(Some(&json!(iss)), iss));
+        assert!(names_only_us(Some(&json!([iss])), iss));
+        for bad in [
+            json!("https://id.example/oauth2/token"),
+            json!("https://id.example/"),
+            json!([iss, "https://other.example"]),
+            json!([iss, iss]),
+            json!([]),
+            json!(42),
+        ] {
+            assert!(!names_only_us(Some(&bad), iss), "{bad}");
+        }
+        assert!(!names_only_us(None, iss));
+    }
+
+    #[test]
+    fn assertions_are_short_lived() {
+        let now = 1_000_000;
+        assert!(fresh(now, now + 60, None, now));
+        assert!(fresh(now - 10, now + 290, Some(now), now));
+        assert!(!fresh(now, now + 301, None, now), "too long");
+        assert!(!fresh(now - 400, now + 10, None, now), "too long in all");
+        assert!(!fresh(now - 60, now, None, now), "expired");
+        assert!(
+            !fresh(now + 120, now + 180, None, now),
+            "issued in the future"
+        );
+        assert!(!fresh(now, now + 60, Some(now + 120), now), "not yet valid");
+    }
 
     #[test]
     fn basic_credentials_are_urlencoded_before_base64() {

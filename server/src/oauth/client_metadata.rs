@@ -19,7 +19,7 @@ use url::{Host, Url};
 use crate::error::Error;
 use crate::oauth::client::{self, Client, ClientMetadata, Origin};
 use crate::oauth::redirect::check_registrable;
-use crate::oauth::scope::{self, DEFAULT_CLIENT_SCOPE};
+use crate::oauth::scope::{self, Allowlist};
 use crate::state::AppState;
 use crate::store;
 
@@ -197,8 +197,16 @@ async fn fetch(url: &Url, allow_loopback: bool) -> Result<Value, Refused> {
 
 /// Builds the client from a fetched document (§4): `client_id` must equal
 /// the URL; unknown fields are ignored; public (`none`) unless it says
-/// `private_key_jwt` with keys; shared secrets are impossible here.
-fn to_client(url: &str, doc: &Value, now: i64) -> Result<(Client, clients::Model), Refused> {
+/// `private_key_jwt` with keys; shared secrets are impossible here. Scopes
+/// this deployment does not offer are dropped (a document is written for
+/// many servers, and nobody is there to tell), and the name loses any
+/// characters that would disguise it (`display_text`).
+fn to_client(
+    url: &str,
+    doc: &Value,
+    now: i64,
+    offered: &Allowlist,
+) -> Result<(Client, clients::Model), Refused> {
     let obj = doc
         .as_object()
         .ok_or_else(|| refuse(url, "not a JSON object"))?;
@@ -255,11 +263,14 @@ fn to_client(url: &str, doc: &Value, now: i64) -> Result<(Client, clients::Model
             format!("grant type {g:?} is not available to metadata document clients"),
         ));
     }
-    let scope_str = text("scope").unwrap_or_else(|| DEFAULT_CLIENT_SCOPE.into());
-    let scopes = scope::parse(&scope_str);
+    let scopes: Vec<String> = match text("scope") {
+        Some(asked) => scope::parse(&asked),
+        None => scope::parse(&offered.default_client_scope()),
+    };
     if scopes.iter().any(|s| !scope::is_valid_token(s)) {
         return Err(refuse(url, "invalid scope"));
     }
+    let scopes: Vec<String> = scopes.into_iter().filter(|s| offered.offers(s)).collect();
     let host = Url::parse(url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
@@ -277,6 +288,8 @@ fn to_client(url: &str, doc: &Value, now: i64) -> Result<(Client, clients::Model
         ..Default::default()
     };
     let name: String = text("client_name")
+        .map(|n| crate::oauth::display_text::clean(&n))
+        .filter(|n| !n.is_empty())
         .unwrap_or(host)
         .chars()
         .take(200)
@@ -290,6 +303,8 @@ fn to_client(url: &str, doc: &Value, now: i64) -> Result<(Client, clients::Model
         trusted: false,
         registration_token_hash: None,
         created_at: now,
+        resource_server: false,
+        pkce_optional: false,
     };
     let client = Client::from_row(row.clone()).map_err(|e| refuse(url, e.to_string()))?;
     Ok((client, row))
@@ -302,7 +317,7 @@ pub async fn resolve(state: &AppState, client_id: &str) -> Result<Option<Arc<Cli
     let outcome = async {
         let url = check_url(client_id, allow_loopback)?;
         let doc = fetch(&url, allow_loopback).await?;
-        to_client(client_id, &doc, state.now())
+        to_client(client_id, &doc, state.now(), &state.discovery.scopes)
     }
     .await;
     match outcome {

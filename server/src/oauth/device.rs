@@ -101,6 +101,11 @@ pub async fn authorize<'a>(
     }
     let resources = resource::resolve(resource_param, &state.settings.resources(), client)
         .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
+    state
+        .discovery
+        .scopes
+        .check(client, &scopes, &resources)
+        .map_err(OAuthError::invalid_scope)?;
     let now = state.now();
     let ttl = state.settings.tokens.device_code_ttl;
     let device_code = opaque::new_ordered_secret();

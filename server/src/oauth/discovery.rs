@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::config::{ConfigError, Settings};
-use crate::oauth::scope::SUPPORTED_SCOPES;
+use crate::oauth::scope::Allowlist;
 
 /// Client authentication methods (RFC 6749 §2.3, RFC 7523 §2.2).
 const AUTH_METHODS: [&str; 4] = [
@@ -15,6 +15,13 @@ const AUTH_METHODS: [&str; 4] = [
     "client_secret_post",
     "private_key_jwt",
     "none",
+];
+
+/// Introspection needs an authenticated client (RFC 7662 §2.1): no `none`.
+const INTROSPECTION_AUTH_METHODS: [&str; 3] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
 ];
 
 pub struct Discovery {
@@ -25,6 +32,8 @@ pub struct Discovery {
     /// Where people enter a device's user code (RFC 8628 §3.2
     /// `verification_uri`), built once rather than per device request.
     pub device_verification_uri: String,
+    /// The scopes this deployment offers; `scopes_supported` lists exactly these.
+    pub scopes: Allowlist,
 }
 
 /// `issuer` + `path`, keeping any path the issuer has (`https://x/auth` →
@@ -43,6 +52,7 @@ pub fn endpoint(issuer: &str, path: &str) -> String {
 impl Discovery {
     pub fn new(settings: &Settings) -> Result<Self, ConfigError> {
         let iss = settings.issuer.as_str();
+        let scopes = Allowlist::from_settings(settings);
         let doc: Value = json!({
             "issuer": iss,
             "authorization_endpoint": endpoint(iss, "/oauth2/authorize"),
@@ -62,13 +72,13 @@ impl Discovery {
             ],
             "token_endpoint_auth_methods_supported": AUTH_METHODS,
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
-            "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+            "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
             "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
-            "scopes_supported": SUPPORTED_SCOPES,
+            "scopes_supported": scopes.offered(),
             "acr_values_supported": crate::login::assurance::ACR_VALUES,
             "claims_supported": [
                 "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid",
@@ -87,6 +97,7 @@ impl Discovery {
             document: document.into(),
             issuer: iss.to_string(),
             device_verification_uri: endpoint(iss, "/device"),
+            scopes,
         })
     }
 }

@@ -1,9 +1,15 @@
 //! Token introspection (RFC 7662): `active:false` for anything expired,
-//! revoked, malformed, not ours — or a refresh token of another client.
+//! revoked, malformed, not ours — or issued to another client.
+//!
+//! Only authenticated (confidential) clients may ask (RFC 7662 §2.1): a
+//! public client's `client_id` is no proof of anything. A client learns about
+//! its own tokens only, unless an administrator made it a resource server
+//! (`client create --resource-server`), which may ask about any access token
+//! presented to it (§4). Refresh tokens stay their own client's business.
 
 use serde_json::{Value, json};
 
-use crate::error::Error;
+use crate::error::{Error, OAuthError};
 use crate::oauth::access_token;
 use crate::oauth::client::Client;
 use crate::state::AppState;
@@ -15,15 +21,20 @@ pub async fn introspect(
     caller: &Client,
     token: &str,
     hint: Option<&str>,
-) -> Result<Value, Error> {
+) -> Result<Value, OAuthError> {
+    if caller.is_public() {
+        return Err(OAuthError::invalid_client(
+            "introspection needs an authenticated client",
+        ));
+    }
     // The hint only orders the lookups (RFC 7662 §2.1).
     if hint == Some("refresh_token") {
         if let Some(v) = refresh(state, caller, token).await? {
             return Ok(v);
         }
-        return Ok(access(state, token).await?.unwrap_or_else(inactive));
+        return Ok(access(state, caller, token).await?.unwrap_or_else(inactive));
     }
-    if let Some(v) = access(state, token).await? {
+    if let Some(v) = access(state, caller, token).await? {
         return Ok(v);
     }
     Ok(refresh(state, caller, token)
@@ -35,10 +46,15 @@ fn inactive() -> Value {
     json!({ "active": false })
 }
 
-async fn access(state: &AppState, token: &str) -> Result<Option<Value>, Error> {
+async fn access(state: &AppState, caller: &Client, token: &str) -> Result<Option<Value>, Error> {
     let Some(at) = access_token::verify(state, token).await? else {
         return Ok(None);
     };
+    // Another client's token: as if it did not exist, so the answer does not
+    // even confirm that it is live.
+    if !caller.resource_server && at.str("client_id") != Some(caller.id.as_str()) {
+        return Ok(Some(inactive()));
+    }
     let mut v = at.claims.clone();
     v["active"] = json!(true);
     v["token_type"] = json!("Bearer");

@@ -8,6 +8,7 @@ pub mod client_auth;
 pub mod client_metadata;
 pub mod device;
 pub mod discovery;
+pub mod display_text;
 pub mod end_session;
 pub mod introspection;
 pub mod pkce;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::config::Settings;
-use crate::oauth::scope::SUPPORTED_SCOPES;
+use crate::oauth::scope::Allowlist;
 
 /// The well-known path a resource's document is served at, if the resource
 /// lives on the issuer's origin.
@@ -29,7 +29,7 @@ pub fn document(settings: &Settings, request_path: &str) -> Option<Value> {
     Some(json!({
         "resource": resource,
         "authorization_servers": [settings.issuer],
-        "scopes_supported": SUPPORTED_SCOPES,
+        "scopes_supported": Allowlist::from_settings(settings).for_resource(&resource),
         "bearer_methods_supported": ["header"],
         "resource_signing_alg_values_supported": ["ES256"],
     }))

@@ -11,6 +11,13 @@
 //! - dynamic clients may use `authorization_code`, `refresh_token` and the
 //!   device grant only; `client_credentials` clients are created by an admin
 //!   (`portcullis client create`);
+//! - a client may register only scopes this deployment offers
+//!   (`oauth::scope::Allowlist`); others are refused with
+//!   `invalid_client_metadata` rather than dropped, so the client learns at
+//!   once what it cannot have;
+//! - display strings (name, contacts, software id and version) with control,
+//!   direction-changing or invisible characters are refused, so what people
+//!   are shown is exactly what was registered;
 //! - every client gets a registration access token (RFC 7592 §3), stored only
 //!   as a hash, and a client secret when it authenticates with one;
 //! - a dynamic client no user has consented to within 24 hours is removed
@@ -28,8 +35,9 @@ use crate::oauth::client::{
     Origin, TOKEN_ENDPOINT_AUTH_METHODS, uses_client_secret,
 };
 use crate::oauth::discovery::endpoint;
+use crate::oauth::display_text;
 use crate::oauth::redirect::check_registrable;
-use crate::oauth::scope::{self, DEFAULT_CLIENT_SCOPE};
+use crate::oauth::scope::{self, Allowlist};
 use crate::ratelimit::Family;
 use crate::state::AppState;
 use crate::store;
@@ -193,8 +201,9 @@ fn dedup(values: &[String]) -> Vec<String> {
 // Validation (RFC 7591 §2)
 // ---------------------------------------------------------------------------
 
-/// Checks client metadata and fills in the RFC 7591 §2 defaults.
-pub fn validate(req: &MetadataRequest) -> Result<Validated, OAuthError> {
+/// Checks client metadata against the deployment's scopes and fills in the
+/// RFC 7591 §2 defaults.
+pub fn validate(req: &MetadataRequest, scopes: &Allowlist) -> Result<Validated, OAuthError> {
     let auth_method = auth_method(req)?;
     let grant_types = grant_types(req)?;
     let response_types = response_types(req, &grant_types)?;
@@ -208,7 +217,7 @@ pub fn validate(req: &MetadataRequest) -> Result<Validated, OAuthError> {
         grant_types,
         response_types,
         token_endpoint_auth_method: auth_method,
-        scope: client_scope(req)?,
+        scope: client_scope(req, scopes)?,
         client_uri,
         logo_uri: web_url("logo_uri", req.logo_uri.as_deref())?,
         post_logout_redirect_uris,
@@ -327,9 +336,10 @@ fn check_uris(field: &str, uris: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// `scope`, [`DEFAULT_CLIENT_SCOPE`] when absent; each token per RFC 6749 §3.3.
-fn client_scope(req: &MetadataRequest) -> Result<String, OAuthError> {
-    let raw = req.scope.as_deref().unwrap_or(DEFAULT_CLIENT_SCOPE);
+/// `scope`: the deployment's general scopes when absent; each token per
+/// RFC 6749 §3.3 and offered by this deployment.
+fn client_scope(req: &MetadataRequest, offered: &Allowlist) -> Result<String, OAuthError> {
+    let raw = req.scope.as_deref().unwrap_or_default();
     if raw.len() > MAX_URI_LEN {
         return Err(invalid_metadata("scope is too long"));
     }
@@ -337,8 +347,14 @@ fn client_scope(req: &MetadataRequest) -> Result<String, OAuthError> {
     if let Some(bad) = scopes.iter().find(|s| !scope::is_valid_token(s)) {
         return Err(invalid_metadata(format!("invalid scope token {bad:?}")));
     }
+    if let Some(bad) = scopes.iter().find(|s| !offered.offers(s)) {
+        return Err(invalid_metadata(format!(
+            "scope {bad:?} is not offered by this server; choose from: {}",
+            offered.offered().join(" ")
+        )));
+    }
     if scopes.is_empty() {
-        return Ok(DEFAULT_CLIENT_SCOPE.to_string());
+        return Ok(offered.default_client_scope());
     }
     Ok(scopes.join(" "))
 }
@@ -444,12 +460,18 @@ fn contacts(req: &MetadataRequest) -> Result<Vec<String>, OAuthError> {
     Ok(contacts)
 }
 
-/// A short, printable, single-line string.
+/// A short, printable, single-line string with nothing that hides or
+/// reorders what a person reads (`display_text`).
 fn short_text(field: &str, value: Option<&str>) -> Result<Option<String>, OAuthError> {
     let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    if v.chars().count() > MAX_TEXT_LEN || v.chars().any(char::is_control) {
+    if !display_text::is_clean(v) {
+        return Err(invalid_metadata(format!(
+            "{field} contains control, invisible or text-direction characters"
+        )));
+    }
+    if v.chars().count() > MAX_TEXT_LEN {
         return Err(invalid_metadata(format!(
             "{field} must be printable text of at most {MAX_TEXT_LEN} characters"
         )));
@@ -492,7 +514,7 @@ pub async fn register(state: &AppState, ip: &str, body: &[u8]) -> Result<Value, 
         return Err(registration_closed());
     }
     state.limit(Family::Registration, &[crate::ratelimit::ip_key(ip)])?;
-    let valid = validate(&parse(body)?)?;
+    let valid = validate(&parse(body)?, &state.discovery.scopes)?;
     let secret = uses_client_secret(&valid.metadata.token_endpoint_auth_method)
         .then(|| opaque::new_prefixed_secret("pcs_"));
     let token = opaque::new_secret();
@@ -505,6 +527,8 @@ pub async fn register(state: &AppState, ip: &str, body: &[u8]) -> Result<Value, 
         trusted: false,
         registration_token_hash: Some(opaque::hash_secret(&token)),
         created_at: state.now(),
+        resource_server: false,
+        pkce_optional: false,
     };
     store::clients::insert(&state.db, row.clone()).await?;
     let client = Client::from_row(row)?;
@@ -598,7 +622,7 @@ pub async fn update(
     let row = authorize(state, id, token).await?;
     let req = parse(body)?;
     check_update_identity(&req, &row)?;
-    let valid = validate(&req)?;
+    let valid = validate(&req, &state.discovery.scopes)?;
     let (secret_hash, new_secret) = secret_after_update(&row, &valid.metadata);
     let metadata = metadata_json(&valid.metadata)?;
     let updated = store::clients::update(
@@ -699,7 +723,11 @@ mod tests {
     use super::*;
 
     fn validated(body: Value) -> Result<Validated, OAuthError> {
-        validate(&parse(body.to_string().as_bytes())?)
+        let settings = crate::config::Settings::load_from(vec![]).unwrap_or_else(|e| panic!("{e}"));
+        validate(
+            &parse(body.to_string().as_bytes())?,
+            &Allowlist::from_settings(&settings),
+        )
     }
 
     fn code_of(r: Result<Validated, OAuthError>) -> OAuthErrorCode {
@@ -713,7 +741,7 @@ mod tests {
         assert_eq!(v.metadata.token_endpoint_auth_method, "client_secret_basic");
         assert_eq!(v.metadata.grant_types, vec!["authorization_code"]);
         assert_eq!(v.metadata.response_types, vec!["code"]);
-        assert_eq!(v.metadata.scope, DEFAULT_CLIENT_SCOPE);
+        assert_eq!(v.metadata.scope, scope::DEFAULT_CLIENT_SCOPE);
         assert_eq!(v.name, "app.example");
     }
 
@@ -762,6 +790,14 @@ mod tests {
             ),
             (
                 json!({ "redirect_uris": ["https://a.example/cb"], "scope": "openid bad\"scope" }),
+                M,
+            ),
+            (
+                json!({ "redirect_uris": ["https://a.example/cb"], "scope": "openid admin:all" }),
+                M,
+            ),
+            (
+                json!({ "redirect_uris": ["https://a.example/cb"], "client_name": "Evil\u{202E}moc.elgoog" }),
                 M,
             ),
             (

@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod consents;
+pub mod counters;
 pub mod devices;
 pub mod expired;
 pub mod grants;

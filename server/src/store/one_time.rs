@@ -69,17 +69,27 @@ pub async fn pending_for_user(
         .await?)
 }
 
-/// Counts a wrong guess; returns the attempts so far.
-pub async fn add_attempt(db: &impl ConnectionTrait, hash: &str) -> Result<(), Error> {
-    ott::Entity::update_many()
+/// Takes one of a code's `max` attempts, before the guess is compared: one
+/// conditional update, so parallel guesses cannot all read the same count.
+/// `false` when none is left (or the code was used, replaced or expired).
+pub async fn take_attempt(
+    db: &impl ConnectionTrait,
+    hash: &str,
+    max: i32,
+    now: i64,
+) -> Result<bool, Error> {
+    let res = ott::Entity::update_many()
         .col_expr(
             ott::Column::Attempts,
             Expr::col(ott::Column::Attempts).add(1),
         )
         .filter(ott::Column::TokenHash.eq(hash))
+        .filter(ott::Column::Attempts.lt(max))
+        .filter(ott::Column::ConsumedAt.is_null())
+        .filter(ott::Column::ExpiresAt.gt(now))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(res.rows_affected == 1)
 }
 
 /// Drops a user's unused tokens of the given kinds (their address changed).

@@ -42,37 +42,47 @@ pub async fn replace_pending(
     Ok(true)
 }
 
-/// Counts a wrong code; at `limit` in a row the factor locks until `until`.
-pub async fn add_failure(
+/// Takes an attempt at a code before it is evaluated: one conditional update
+/// that counts it, and the one that makes `limit` in a row also locks the
+/// factor until `until` (and starts the count again). `false` while locked
+/// (or when the factor is gone), so parallel guesses cannot outrun the limit.
+pub async fn take_attempt(
     db: &impl ConnectionTrait,
     user_id: &str,
     limit: i32,
+    now: i64,
     until: i64,
-) -> Result<(), Error> {
-    two_factors::Entity::update_many()
+) -> Result<bool, Error> {
+    // Both CASEs read the row as it was before this update (SQL semantics).
+    let reaches_limit = || Expr::col(two_factors::Column::Failures).add(1).gte(limit);
+    let res = two_factors::Entity::update_many()
         .col_expr(
             two_factors::Column::Failures,
-            Expr::col(two_factors::Column::Failures).add(1),
+            Expr::case(reaches_limit(), 0)
+                .finally(Expr::col(two_factors::Column::Failures).add(1))
+                .into(),
+        )
+        .col_expr(
+            two_factors::Column::LockedUntil,
+            Expr::case(reaches_limit(), until)
+                .finally(Expr::col(two_factors::Column::LockedUntil))
+                .into(),
         )
         .filter(two_factors::Column::UserId.eq(user_id))
+        .filter(two_factors::Column::LockedUntil.lte(now))
         .exec(db)
         .await?;
-    two_factors::Entity::update_many()
-        .col_expr(two_factors::Column::LockedUntil, Expr::value(until))
-        .col_expr(two_factors::Column::Failures, Expr::value(0))
-        .filter(two_factors::Column::UserId.eq(user_id))
-        .filter(two_factors::Column::Failures.gte(limit))
-        .exec(db)
-        .await?;
-    Ok(())
+    Ok(res.rows_affected == 1)
 }
 
-/// A right code: the count of wrong ones starts again.
+/// A right code: the count of wrong ones starts again, and a lock that
+/// parallel wrong guesses set meanwhile is lifted (as it would be had the
+/// right code come first).
 pub async fn clear_failures(db: &impl ConnectionTrait, user_id: &str) -> Result<(), Error> {
     two_factors::Entity::update_many()
         .col_expr(two_factors::Column::Failures, Expr::value(0))
+        .col_expr(two_factors::Column::LockedUntil, Expr::value(0))
         .filter(two_factors::Column::UserId.eq(user_id))
-        .filter(two_factors::Column::Failures.gt(0))
         .exec(db)
         .await?;
     Ok(())

@@ -404,7 +404,8 @@ pub(super) fn signed_in(current: CurrentSession) -> Result<std::sync::Arc<Sessio
 }
 
 /// `POST email-otp/send-verification-otp`: a 6-digit code to the signed-in
-/// user's unverified address.
+/// user's unverified address. Limited per address and per account (any
+/// number of sessions of one account share its budget).
 async fn email_code_send(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -412,7 +413,10 @@ async fn email_code_send(
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
     let info = signed_in(current)?;
-    limit_mail(&req, &state)?;
+    state.limit(
+        Family::Mail,
+        &[ip_key(&client_ip(&req)), account_key(&info.user.id)],
+    )?;
     crate::login::email_code::send(&state, &info.user).await?;
     Ok(status_ok())
 }
@@ -423,7 +427,8 @@ struct CodeBody {
     otp: String,
 }
 
-/// `POST email-otp/verify-email` `{otp}`.
+/// `POST email-otp/verify-email` `{otp}`. Limited per address and per
+/// account in front of each code's own five attempts.
 async fn email_code_verify(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -433,6 +438,10 @@ async fn email_code_verify(
     require_origin(&req, &state)?;
     fields::check(&[(Field::Code, &body.otp)])?;
     let info = signed_in(current)?;
+    state.limit(
+        Family::EmailCode,
+        &[ip_key(&client_ip(&req)), account_key(&info.user.id)],
+    )?;
     crate::login::email_code::verify(&state, &info.user, &body.otp).await?;
     Ok(status_ok())
 }

@@ -101,8 +101,10 @@ fn respond(
             let email = session.map(|s| s.user.email.as_str()).unwrap_or("");
             let page = pages::Consent {
                 client_name: &screen.client_name,
-                client_host: &screen.client_host,
-                dynamic: screen.dynamic,
+                destination: Some(&screen.destination),
+                verified: screen.verified,
+                published_by: screen.published_by.as_deref(),
+                issuer: &state.settings.issuer,
                 email,
                 scopes: screen.scopes.iter().map(|s| describe_scope(s)).collect(),
                 resources: &screen.resources,
@@ -182,8 +184,15 @@ async fn end_session_get(
     let (csrf, cookie) = csrf_token(&req, &state);
     let page = pages::LogoutConfirm {
         csrf_token: &csrf,
+        signed_in: current.0.is_some(),
+        destination: plan.destination.as_deref(),
         client_id: plan.client_id.as_deref().unwrap_or(""),
-        post_logout_redirect_uri: lr.post_logout_redirect_uri.as_deref().unwrap_or(""),
+        // Carried on only where it will be followed.
+        post_logout_redirect_uri: plan
+            .redirect
+            .as_ref()
+            .and(lr.post_logout_redirect_uri.as_deref())
+            .unwrap_or(""),
         state: lr.state.as_deref().unwrap_or(""),
     };
     let mut res = html(200, pages::render(&page), cookie);
@@ -206,7 +215,8 @@ async fn end_session_post(
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
     check_form(&req, &state, csrf)?;
-    // The person confirmed with a CSRF-checked form: no further question.
+    // The person confirmed with a CSRF-checked form: no further question
+    // (the plan still decides whether the destination may be used).
     let plan = end_session::plan(&state, &logout_request(&pairs), current.0.as_deref()).await??;
     logout_then(&req, &state, plan.redirect).await
 }

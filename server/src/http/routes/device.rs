@@ -14,8 +14,10 @@ use crate::login::session::SessionInfo;
 use crate::oauth::authorize::describe_scope;
 use crate::oauth::device;
 use crate::oauth::scope;
-use crate::ratelimit::Family;
+use crate::ratelimit::{Family, RetryAfter};
 use crate::state::AppState;
+use crate::store;
+use crate::store::counters::Budget;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/device", web::get().to(show))
@@ -46,17 +48,45 @@ fn entry(
     )
 }
 
+/// Wrong user codes one account may type per hour, counted in the database
+/// (so on every instance together, whatever its sessions and addresses).
+const WRONG_CODES_PER_HOUR: Budget = Budget {
+    limit: 30,
+    window: 3600,
+};
+
+fn wrong_codes_key(session: &SessionInfo) -> String {
+    format!("device-code:{}", session.user.id)
+}
+
 /// Guessing 34 bits must be hopeless: every lookup costs a token from the
-/// address's bucket and from the session's.
-fn limit(req: &HttpRequest, state: &AppState, session: &SessionInfo) -> Result<(), PageError> {
+/// address's, the session's and the account's buckets, and takes a place in
+/// the account's hourly budget before the code is looked up (given back when
+/// the code is right).
+async fn limit(
+    req: &HttpRequest,
+    state: &AppState,
+    session: &SessionInfo,
+) -> Result<(), PageError> {
     let ip = client_info(req).ip.unwrap_or_default();
-    Ok(state.limit(
+    state.limit(
         Family::DeviceCode,
         &[
             crate::ratelimit::ip_key(&ip),
             format!("session:{}", session.session.id),
+            crate::ratelimit::account_key(&session.user.id),
         ],
-    )?)
+    )?;
+    let key = wrong_codes_key(session);
+    match store::counters::take(&state.db, &key, WRONG_CODES_PER_HOUR, state.now()).await? {
+        None => Ok(()),
+        Some(wait) => Err(RetryAfter(wait as u64).into()),
+    }
+}
+
+/// A code that found its authorization does not count against the budget.
+async fn right_code(state: &AppState, session: &SessionInfo) -> Result<(), PageError> {
+    Ok(store::counters::refund(&state.db, &wrong_codes_key(session), state.now()).await?)
 }
 
 async fn show(
@@ -96,7 +126,7 @@ async fn approval(
     session: &SessionInfo,
     typed: &str,
 ) -> Result<HttpResponse, PageError> {
-    limit(req, state, session)?;
+    limit(req, state, session).await?;
     let Some((row, client)) = device::lookup(state, typed).await? else {
         return Ok(entry(
             req,
@@ -106,20 +136,20 @@ async fn approval(
             Some("That code is not valid or has expired. Check your device."),
         ));
     };
+    right_code(state, session).await?;
     let code = state.user_codes.code(row.user_code_seq as u64).display();
     let (csrf, cookie) = csrf_token(req, state);
     let resources = scope::parse(&row.resources);
-    let host = client
-        .metadata
-        .client_uri
-        .as_deref()
-        .and_then(|u| url::Url::parse(u).ok())
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_else(|| "your device".to_string());
+    // No redirect on this flow: the answer goes to the device, so no host is
+    // named, and the client's self-asserted client_uri is not shown as one.
+    let name = client.display_name();
+    let published_by = client.published_by();
     let page = pages::Consent {
-        client_name: &client.name,
-        client_host: &host,
-        dynamic: client.origin != crate::oauth::client::Origin::Admin.as_str(),
+        client_name: &name,
+        destination: None,
+        verified: client.is_verified(),
+        published_by: published_by.as_deref(),
+        issuer: &state.settings.issuer,
         email: &session.user.email,
         scopes: scope::parse(&row.scope)
             .iter()
@@ -162,7 +192,7 @@ async fn submit(
         Some("deny") => false,
         Some(_) => return Err(PageError::bad_request("Choose Allow or Deny.")),
     };
-    limit(&req, &state, &session)?;
+    limit(&req, &state, &session).await?;
     let Some((row, _)) = device::lookup(&state, &form.user_code).await? else {
         return Ok(entry(
             &req,
@@ -172,6 +202,7 @@ async fn submit(
             Some("That code is not valid or has expired. Check your device."),
         ));
     };
+    right_code(&state, &session).await?;
     if !device::answer(&state, row, &session, allow).await? {
         return Err(PageError::bad_request(
             "This code was already answered or has expired.",

@@ -5,7 +5,7 @@ use super::issue::{Grant, mint};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use crate::error::{Error, OAuthError, OAuthErrorCode};
-use crate::oauth::client::{Client, GRANT_REFRESH_TOKEN};
+use crate::oauth::client::Client;
 use crate::oauth::{pkce, redirect, resource, scope};
 use crate::state::AppState;
 use crate::store;
@@ -68,9 +68,11 @@ pub async fn exchange(
                 "code_verifier sent but no code_challenge was used",
             ));
         }
-        (None, None) if client.is_public() => {
+        // Codes are issued without a challenge only to exempted clients;
+        // checked again in case the exemption was lifted since.
+        (None, None) if client.requires_pkce() => {
             return Err(OAuthError::invalid_grant(
-                "PKCE is required for public clients",
+                "PKCE is required for this client",
             ));
         }
         (None, None) => {}
@@ -93,11 +95,7 @@ pub async fn exchange(
         org_id: row.organization_id.clone(),
         nonce: row.nonce.clone(),
     };
-    let with_refresh = client
-        .metadata
-        .grant_types
-        .iter()
-        .any(|g| g == GRANT_REFRESH_TOKEN);
+    let with_refresh = super::issues_refresh_token(client, &grant.scope);
     let minted = mint(state, &grant, with_refresh, None).await?;
 
     // The refresh token is stored first and the code consumed second: each

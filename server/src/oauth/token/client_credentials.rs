@@ -1,5 +1,6 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4): confidential clients only,
-//! scopes bounded by the client's, no refresh token.
+//! scopes bounded by the client's and the deployment's (`scope::Allowlist`),
+//! no refresh token.
 
 use super::TokenRequest;
 use super::issue::{Grant, mint};
@@ -40,6 +41,11 @@ pub async fn exchange(
     };
     let resources = resource::resolve(&req.resource, &state.settings.resources(), client)
         .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
+    state
+        .discovery
+        .scopes
+        .check(client, &scopes, &resources)
+        .map_err(OAuthError::invalid_scope)?;
     let grant = Grant {
         client,
         user: None,

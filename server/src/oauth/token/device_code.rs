@@ -3,7 +3,7 @@
 use super::TokenRequest;
 use super::issue::{Grant, mint};
 use crate::error::{Error, OAuthError};
-use crate::oauth::client::{Client, GRANT_REFRESH_TOKEN};
+use crate::oauth::client::Client;
 use crate::oauth::device::{self, Poll};
 use crate::oauth::scope;
 use crate::state::AppState;
@@ -40,11 +40,7 @@ pub async fn exchange(
         org_id: row.organization_id.clone(),
         nonce: None,
     };
-    let with_refresh = client
-        .metadata
-        .grant_types
-        .iter()
-        .any(|g| g == GRANT_REFRESH_TOKEN);
+    let with_refresh = super::issues_refresh_token(client, &grant.scope);
     let minted = mint(state, &grant, with_refresh, None).await?;
     // Tokens are issued once: the consuming update and the refresh token commit together.
     let txn = state.db.begin().await.map_err(Error::from)?;

@@ -92,6 +92,26 @@ pub async fn exchange(
     }
 }
 
+/// Whether a user's grant comes with a refresh token. The client must be
+/// registered for the `refresh_token` grant; and where the grant is an
+/// OpenID Connect one (`openid` granted) it must also have asked for, and
+/// been granted, `offline_access` (OIDC Core §11): a relying party that only
+/// signs the user in gets no long-lived credential it did not ask for.
+/// `offline_access` is shown on the consent screen and allowed only to
+/// clients registered with it, which is the consent §11 asks for (no
+/// `prompt=consent` is demanded on top: a remembered consent already covers
+/// it). Plain OAuth grants (no `openid`) know no `offline_access`, so the
+/// registered grant type alone decides.
+pub fn issues_refresh_token(client: &Client, granted: &[String]) -> bool {
+    let has = |s: &str| granted.iter().any(|g| g == s);
+    client
+        .metadata
+        .grant_types
+        .iter()
+        .any(|g| g == GRANT_REFRESH_TOKEN)
+        && (!has("openid") || has("offline_access"))
+}
+
 /// Grants stay on the list as long as anything issued from them could live:
 /// a refresh token minted by a rotation racing the revocation included.
 pub fn revocation_horizon(state: &AppState) -> i64 {

@@ -132,8 +132,16 @@ async fn rotate(
     store::grants::claim_refresh(db, hash, grant_id, now, sealed).await
 }
 
+/// Whether a reuse `elapsed` seconds after the first use is still inside a
+/// window of `grace` seconds. Times are whole seconds, so a window of 0 must
+/// be checked on its own: otherwise a reuse within the same second (elapsed
+/// 0) would pass `elapsed <= 0` and be answered.
+fn inside_grace(elapsed: i64, grace: i64) -> bool {
+    grace > 0 && elapsed <= grace
+}
+
 /// A used token came back. Inside the grace window: the response it got the
-/// first time. After it: the family is revoked.
+/// first time. After it (or with no window at all): the family is revoked.
 async fn reuse(state: &AppState, token: &str, hash: &str) -> Result<String, OAuthError> {
     let grace = state.settings.tokens.refresh_reuse_grace;
     // The winner may still be committing; its row shows the successor shortly.
@@ -147,7 +155,7 @@ async fn reuse(state: &AppState, token: &str, hash: &str) -> Result<String, OAut
         let Some(used_at) = row.used_at else {
             return Err(bad());
         };
-        if state.now() - used_at > grace {
+        if !inside_grace(state.now() - used_at, grace) {
             crate::oauth::revocation::revoke_grant(state, &row.grant_id).await?;
             tracing::warn!(grant = %row.grant_id, "refresh token reused after the grace window; family revoked");
             return Err(bad());
@@ -165,4 +173,17 @@ async fn reuse(state: &AppState, token: &str, hash: &str) -> Result<String, OAut
         OAuthErrorCode::TemporarilyUnavailable,
         "the refresh is still in progress; retry",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inside_grace;
+
+    #[test]
+    fn a_window_of_zero_seconds_answers_no_reuse() {
+        assert!(!inside_grace(0, 0));
+        assert!(inside_grace(0, 10));
+        assert!(inside_grace(10, 10));
+        assert!(!inside_grace(11, 10));
+    }
 }
