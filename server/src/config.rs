@@ -53,6 +53,7 @@ pub struct Settings {
     #[serde(default)]
     pub secrets: SecretsSettings,
     pub keys: KeysSettings,
+    pub metrics: MetricsSettings,
 }
 
 /// The header a trusted proxy adds the address it received a request from to.
@@ -87,12 +88,49 @@ impl std::fmt::Debug for SecretsSettings {
     }
 }
 
+/// Who may read `/metrics`: clients at these addresses, or any client with
+/// the bearer token.
+#[derive(Clone, Deserialize)]
+pub struct MetricsSettings {
+    /// CIDRs (`10.0.0.0/8`, `::1/128`); a bare address is one host.
+    pub allow: Vec<String>,
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsSettings")
+            .field("allow", &self.allow)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
 /// Signing-key rotation.
 #[derive(Debug, Clone, Deserialize)]
 pub struct KeysSettings {
     /// Seconds a new key is published before it signs: longer than every
     /// key-set cache on the way (see `tokens::keys::MIN_PUBLISH_DELAY_SECS`).
     pub publish_delay: i64,
+}
+
+impl MetricsSettings {
+    /// Whether a client at `ip` may read the metrics without the token.
+    pub fn allows(&self, ip: std::net::IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.allow
+            .iter()
+            .filter_map(|c| parse_cidr(c))
+            .any(|net| net.contains(&ip))
+    }
+}
+
+/// A CIDR, or a bare address as a one-host network.
+fn parse_cidr(raw: &str) -> Option<ipnet::IpNet> {
+    let raw = raw.trim();
+    raw.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| raw.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -195,6 +233,10 @@ pub struct RateLimitSettings {
     pub second_factor: f64,
     /// Passkey sign-in ceremonies started, per address.
     pub passkey: f64,
+    /// Device authorization requests (RFC 8628 §3.1), per address.
+    pub device_authorization: f64,
+    /// Device authorization requests, per client (all its users together).
+    pub device_authorization_client: f64,
     /// 6-digit email codes tried, per address and per account.
     pub email_code: f64,
     /// Fetches of one client ID metadata document.
@@ -214,6 +256,8 @@ impl Default for RateLimitSettings {
             magic_link: 5.0,
             second_factor: 5.0,
             passkey: 30.0,
+            device_authorization: 30.0,
+            device_authorization_client: 600.0,
             email_code: 10.0,
             document_fetch: 4.0,
             document_fetch_total: 60.0,
@@ -282,6 +326,11 @@ passkey = 30
 email_code = 10
 document_fetch = 4
 document_fetch_total = 60
+device_authorization = 30
+device_authorization_client = 600
+
+[metrics]
+allow = ["127.0.0.0/8", "::1/128"]
 "#;
 
 /// Variables read without the `PORTCULLIS_` prefix (CONTRACT §2), and the key
@@ -305,6 +354,7 @@ const LIST_KEYS: &[&str] = &[
     "resource_scopes",
     "trusted_proxies",
     "secrets.old_keys",
+    "metrics.allow",
 ];
 
 fn default_scopes() -> Vec<String> {
@@ -479,6 +529,14 @@ impl Settings {
             ("rate_limit.magic_link", self.rate_limit.magic_link),
             ("rate_limit.second_factor", self.rate_limit.second_factor),
             ("rate_limit.passkey", self.rate_limit.passkey),
+            (
+                "rate_limit.device_authorization",
+                self.rate_limit.device_authorization,
+            ),
+            (
+                "rate_limit.device_authorization_client",
+                self.rate_limit.device_authorization_client,
+            ),
             ("rate_limit.email_code", self.rate_limit.email_code),
             ("rate_limit.document_fetch", self.rate_limit.document_fetch),
             (
@@ -526,6 +584,23 @@ impl Settings {
                     "{} must be longer than {min_delay} seconds (the JWKS Cache-Control max-age plus the key-set reload interval)",
                     self.keys.publish_delay
                 ),
+            ));
+        }
+        if let Some(c) = self
+            .metrics
+            .allow
+            .iter()
+            .find(|c| !c.trim().is_empty() && parse_cidr(c).is_none())
+        {
+            return Err(bad(
+                "metrics.allow",
+                format!("{c:?} is not an address or CIDR like 10.0.0.0/8"),
+            ));
+        }
+        if self.metrics.token.as_deref().is_some_and(|t| t.len() < 16) {
+            return Err(bad(
+                "metrics.token",
+                "must be at least 16 characters".into(),
             ));
         }
         if self.password.max_concurrent_hashes == 0 {

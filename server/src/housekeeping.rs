@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::oauth::client::Origin;
 use crate::state::AppState;
 
 /// How often [`spawn`]'s jobs run.
@@ -13,6 +14,11 @@ pub const INTERVAL: Duration = Duration::from_secs(60 * 60);
 /// device polling late still hears `expired_token`.
 pub const DEVICE_GRACE_SECS: i64 = 60 * 60;
 
+/// Codes, assertion `jti`s and sessions are kept this long past their expiry:
+/// a replayed code still revokes its grant (RFC 6749 §4.1.2), an assertion
+/// replayed within any clock-skew allowance is still recognised.
+pub const EXPIRED_GRACE_SECS: i64 = 60 * 60;
+
 /// Runs every job now and then every [`INTERVAL`], logging what each removed
 /// and any error.
 pub fn spawn(state: AppState) {
@@ -21,21 +27,67 @@ pub fn spawn(state: AppState) {
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            let now = state.now();
-            report(
-                "stale dynamic clients",
-                crate::oauth::registration::remove_stale_dynamic_clients(&state.db, now).await,
-            );
-            report(
-                "expired device authorizations",
-                crate::store::devices::delete_expired(&state.db, now - DEVICE_GRACE_SECS).await,
-            );
-            report(
-                "ended attempt counters",
-                crate::store::counters::delete_expired(&state.db, now).await,
-            );
+            run_once(&state).await;
         }
     });
+}
+
+/// Every job once, at the state's "now".
+pub async fn run_once(state: &AppState) {
+    use crate::store::expired;
+    let db = &state.db;
+    let now = state.now();
+    let past_grace = now - EXPIRED_GRACE_SECS;
+    report(
+        "stale dynamic clients",
+        crate::oauth::registration::remove_stale_dynamic_clients(db, now).await,
+    );
+    report(
+        "unused metadata-document clients",
+        expired::unused_clients(
+            db,
+            Origin::MetadataDocument.as_str(),
+            now - crate::oauth::registration::STALE_AFTER_SECS,
+        )
+        .await,
+    );
+    report(
+        "expired device authorizations",
+        crate::store::devices::delete_expired(db, now - DEVICE_GRACE_SECS).await,
+    );
+    report(
+        "ended attempt counters",
+        crate::store::counters::delete_expired(db, now).await,
+    );
+    report("expired sessions", expired::sessions(db, past_grace).await);
+    report(
+        "expired authorization codes",
+        expired::codes(db, past_grace).await,
+    );
+    report(
+        "expired refresh-token families",
+        expired::refresh_families(db, past_grace).await,
+    );
+    report(
+        "expired revocation entries",
+        expired::revoked_grants(db, now).await,
+    );
+    report(
+        "expired client assertion jtis",
+        expired::assertions(db, past_grace).await,
+    );
+    report(
+        "expired consent requests",
+        expired::consent_requests(db, now).await,
+    );
+    report(
+        "expired one-time tokens",
+        expired::one_time_tokens(db, now).await,
+    );
+    report(
+        "expired passkey ceremonies",
+        expired::ceremonies(db, now).await,
+    );
 }
 
 fn report(what: &str, result: Result<u64, Error>) {

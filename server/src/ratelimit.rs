@@ -26,6 +26,10 @@ pub enum Family {
     SecondFactor,
     /// Passkey sign-in ceremonies (each stores a challenge).
     Passkey,
+    /// Device authorization requests per address (each stores a row).
+    DeviceAuthorization,
+    /// Device authorization requests per client.
+    DeviceAuthorizationClient,
     /// 6-digit email codes tried (each code also allows only five guesses).
     EmailCode,
     /// Fetches of one client ID metadata document.
@@ -78,6 +82,8 @@ impl RateLimiter {
             Family::MagicLink => l.magic_link,
             Family::SecondFactor => l.second_factor,
             Family::Passkey => l.passkey,
+            Family::DeviceAuthorization => l.device_authorization,
+            Family::DeviceAuthorizationClient => l.device_authorization_client,
             Family::EmailCode => l.email_code,
             Family::DocumentFetch => l.document_fetch,
             Family::DocumentFetchTotal => l.document_fetch_total,
@@ -123,6 +129,11 @@ pub fn ip_key(ip: &str) -> String {
         Ok(IpAddr::V4(v4)) => format!("ip:{v4}"),
         Err(_) => format!("ip:{ip}"),
     }
+}
+
+/// The bucket key of a client.
+pub fn client_key(client_id: &str) -> String {
+    format!("client:{client_id}")
 }
 
 /// The bucket key of an account, by the address typed (normalised).

@@ -443,7 +443,11 @@ async fn the_user_code_migration_rolls_back_and_forward() {
 #[tokio::test]
 async fn concurrent_device_authorizations_each_get_their_own_row() {
     use sea_orm::{EntityTrait, PaginatorTrait};
-    let s = TestServer::start().await;
+    let s = TestServer::start_with(vec![(
+        "PORTCULLIS_RATE_LIMIT__DEVICE_AUTHORIZATION",
+        "1000",
+    )])
+    .await;
     let c = device_client(&s).await;
     let answers = futures_util::future::join_all((0..64).map(|_| start(&s, &c))).await;
     let mut codes: Vec<&str> = answers
@@ -466,4 +470,62 @@ async fn concurrent_device_authorizations_each_get_their_own_row() {
         );
         assert_code_finds_its_row(&s, &s.state.user_codes, a).await;
     }
+}
+
+/// Each device authorization stores a row: 300 requests at once from one
+/// address get exactly the address's budget, the rest a 429 with
+/// `Retry-After` and an OAuth error body; a client's budget holds across
+/// addresses the same way.
+#[tokio::test]
+async fn device_authorization_is_rate_limited_per_address_and_per_client() {
+    async fn burst(s: &TestServer, c: &TestClient) -> (usize, Vec<reqwest::Response>) {
+        let answers = futures_util::future::join_all((0..300).map(|_| {
+            reqwest::Client::new()
+                .post(s.url("/oauth2/device_authorization"))
+                .form(&[("client_id", c.id.as_str()), ("scope", "openid")])
+                .send()
+        }))
+        .await;
+        let (ok, refused): (Vec<_>, Vec<_>) = answers
+            .into_iter()
+            .map(Result::unwrap)
+            .partition(|r| r.status() == 200);
+        (ok.len(), refused)
+    }
+    async fn check_refusals(refused: Vec<reqwest::Response>) {
+        for r in refused {
+            assert_eq!(r.status(), 429);
+            let wait: u64 = r.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(wait >= 1);
+            let body: Value = r.json().await.unwrap();
+            assert!(body["error"].is_string() && body["error_description"].is_string());
+        }
+    }
+
+    let s = TestServer::start_with(vec![
+        ("PORTCULLIS_RATE_LIMIT__DEVICE_AUTHORIZATION", "20"),
+        ("PORTCULLIS_RATE_LIMIT__DEVICE_AUTHORIZATION_CLIENT", "1000"),
+    ])
+    .await;
+    let c = device_client(&s).await;
+    let (ok, refused) = burst(&s, &c).await;
+    assert_eq!(ok, 20, "per address");
+    check_refusals(refused).await;
+
+    let s = TestServer::start_with(vec![
+        ("PORTCULLIS_RATE_LIMIT__DEVICE_AUTHORIZATION", "1000"),
+        ("PORTCULLIS_RATE_LIMIT__DEVICE_AUTHORIZATION_CLIENT", "15"),
+    ])
+    .await;
+    let c = device_client(&s).await;
+    let other = device_client(&s).await;
+    let (ok, refused) = burst(&s, &c).await;
+    assert_eq!(ok, 15, "per client");
+    check_refusals(refused).await;
+    // Another client of the same address has its own budget.
+    start(&s, &other).await;
 }

@@ -15,7 +15,11 @@ use crate::harness::TestServer;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "load check; run explicitly"]
 async fn thousand_devices_poll_without_writes() {
-    let s = TestServer::start().await;
+    let s = TestServer::start_with(vec![(
+        "PORTCULLIS_RATE_LIMIT__DEVICE_AUTHORIZATION",
+        "10000",
+    )])
+    .await;
     let c = flow::client(
         &s,
         true,

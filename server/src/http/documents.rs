@@ -156,7 +156,7 @@ impl<S> DocumentsService<S> {
         };
         let mut res = Response::with_body(StatusCode::OK, body);
         public_json(res.headers_mut(), cache);
-        middleware::secure(res.headers_mut());
+        middleware::secure(res.headers_mut(), state.settings.issuer_is_https());
         // Built in well under a microsecond: the metrics' sum of whole
         // microseconds gains nothing from two clock reads.
         let line = middleware::logging().then(|| (req.method(), req.path()));

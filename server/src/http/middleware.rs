@@ -10,34 +10,47 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
 
+use super::form_action;
 use crate::state::AppState;
 
 /// Same-origin requests carry their origin; other sites learn nothing.
 pub const REFERRER_POLICY: &str = "same-origin";
 
+/// Two years, the preload lists' minimum. Not `includeSubDomains`: the issuer
+/// may share a parent domain with sites this server does not control.
+pub const HSTS: &str = "max-age=63072000";
+
 /// `frame-ancestors 'none'` (CONTRACT §5) and friends, on every answer. Pages
-/// get the policy their scripts and styles need, plus `X-Frame-Options` for
+/// get the policy their scripts and styles need (unless the page set its own,
+/// a wider `form-action`: see [`form_action`]), plus `X-Frame-Options` for
 /// browsers that predate `frame-ancestors`; everything else (JSON, redirects,
 /// static files) gets OWASP's policy for APIs, which forbids loading anything
 /// at all and is a fifth of the bytes on the hottest answers (JWKS,
-/// discovery, tokens).
-pub fn secure(h: &mut HeaderMap) {
+/// discovery, tokens). With an `https` issuer every answer also carries
+/// `Strict-Transport-Security`, so a browser never again tries plain http
+/// (where a network attacker could strip TLS before the first redirect).
+pub fn secure(h: &mut HeaderMap, https: bool) {
     let page = h
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
     if page {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
-                 frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-            ),
-        );
+        if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(form_action::PAGE_CSP),
+            );
+        }
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     } else {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
         );
     }
     h.insert(
@@ -64,7 +77,8 @@ pub async fn observe(
     // Copied only when the line will be written (the hot path runs at `warn`).
     let logged = logging().then(|| (req.method().clone(), req.path().to_string()));
     let mut res = next.call(req).await?;
-    secure(res.headers_mut());
+    let https = state.as_ref().is_some_and(|s| s.settings.issuer_is_https());
+    secure(res.headers_mut(), https);
     if let Some(state) = state {
         let line = logged.as_ref().map(|(m, p)| (m, p.as_str()));
         record(&state, res.status().as_u16(), started.elapsed(), line);

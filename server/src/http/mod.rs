@@ -1,11 +1,14 @@
 //! The only module that knows actix-web: routes, extractors, middleware, and
 //! the one mapping of each error type to HTTP.
 
+pub mod body;
 pub mod client_addr;
 pub mod cookies;
 pub mod documents;
 pub mod errors;
 pub mod extract;
+pub mod fields;
+pub mod form_action;
 pub mod middleware;
 pub mod pages;
 pub mod routes;
@@ -28,8 +31,11 @@ pub fn server(
     let mut server = HttpServer::new(move || {
         let app = App::new()
             .app_data(data.clone())
-            .app_data(web::FormConfig::default().limit(64 * 1024))
-            .app_data(web::JsonConfig::default().limit(64 * 1024))
+            .app_data(web::FormConfig::default().limit(body::SCREEN_FORM))
+            .app_data(body::api_json(body::API_JSON))
+            // What a `web::Bytes` or `String` extractor may read where no
+            // endpoint names a cap of its own.
+            .app_data(web::PayloadConfig::new(body::SCREEN_FORM))
             .wrap(actix_web::middleware::from_fn(middleware::observe))
             .configure(routes::configure);
         documents::Documents::new(data.clone(), app)

@@ -78,6 +78,9 @@ pub async fn delete_unconsented(
 }
 
 /// Inserts or refreshes the row of a client described by a metadata document.
+/// Its `created_at` is the time of the latest fetch, which happens on every
+/// use once the cached client is older than `CLIENT_CACHE_SECS`: housekeeping
+/// removes rows nobody used for a while by it.
 pub async fn upsert_document_client(
     db: &impl ConnectionTrait,
     row: clients::Model,
@@ -86,7 +89,11 @@ pub async fn upsert_document_client(
     clients::Entity::insert(row.into_active_model())
         .on_conflict(
             OnConflict::column(clients::Column::Id)
-                .update_columns([clients::Column::Name, clients::Column::Metadata])
+                .update_columns([
+                    clients::Column::Name,
+                    clients::Column::Metadata,
+                    clients::Column::CreatedAt,
+                ])
                 .to_owned(),
         )
         .exec(db)

@@ -5,6 +5,7 @@ pub mod clients;
 pub mod consents;
 pub mod counters;
 pub mod devices;
+pub mod expired;
 pub mod grants;
 pub mod keys;
 pub mod one_time;

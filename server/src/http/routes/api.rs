@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 
 use super::no_store;
 use crate::error::ApiError;
-use crate::http::cookies;
 use crate::http::extract::{CurrentSession, client_info, origin_allowed, session_token};
+use crate::http::fields::{self, Field};
+use crate::http::{body, cookies};
 use crate::login::session::{self, SessionInfo};
 use crate::login::{assurance, email_password, pace};
 use crate::ratelimit::{Family, account_key, ip_key};
@@ -20,17 +21,7 @@ pub const PREFIX: &str = "/.auth/api/v1/auth";
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(PREFIX)
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(64 * 1024)
-                    .error_handler(|err, _| {
-                        ApiError::bad_request(
-                            "INVALID_REQUEST_BODY",
-                            format!("The request body is not valid JSON for this endpoint: {err}"),
-                        )
-                        .into()
-                    }),
-            )
+            .app_data(body::api_json(body::API_JSON))
             .route("/sign-up/email", web::post().to(sign_up))
             .route("/sign-in/email", web::post().to(sign_in))
             .route("/sign-out", web::post().to(sign_out))
@@ -139,6 +130,11 @@ async fn sign_up(
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
     let started = std::time::Instant::now();
+    fields::check(&[
+        (Field::Email, &body.email),
+        (Field::Password, &body.password),
+        (Field::Name, &body.name),
+    ])?;
     let signed_up = email_password::sign_up(
         &state,
         &client_ip(&req),
@@ -182,6 +178,10 @@ async fn sign_in(
     body: web::Json<SignIn>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
+    fields::check(&[
+        (Field::Email, &body.email),
+        (Field::Password, &body.password),
+    ])?;
     let user = match email_password::sign_in(&state, &client_ip(&req), &body.email, &body.password)
         .await
     {
@@ -275,6 +275,7 @@ async fn forget_password(
     body: web::Json<EmailOnly>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
+    fields::check(&[(Field::Email, &body.email)])?;
     limit_mail(&req, &state)?;
     crate::login::password_reset::request(&state, &body.email).await?;
     Ok(status_ok())
@@ -296,6 +297,10 @@ async fn reset_password(
     body: web::Json<ResetPassword>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
+    fields::check(&[
+        (Field::Token, &body.token),
+        (Field::Password, &body.new_password),
+    ])?;
     crate::login::password_reset::reset(&state, &body.token, &body.new_password).await?;
     Ok(status_ok())
 }
@@ -307,6 +312,7 @@ async fn send_verification_email(
     body: web::Json<EmailOnly>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
+    fields::check(&[(Field::Email, &body.email)])?;
     limit_mail(&req, &state)?;
     crate::login::email_verification::resend(&state, &body.email).await?;
     Ok(status_ok())
@@ -334,6 +340,7 @@ async fn verify_email(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
+    fields::check(&[(Field::Token, &q.token)]).map_err(ApiError::from)?;
     let live = crate::login::email_verification::peek(&state, &q.token)
         .await
         .map_err(ApiError::from)?
@@ -380,6 +387,7 @@ async fn magic_link_request(
     body: web::Json<MagicLinkRequest>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
+    fields::check(&[(Field::Email, &body.email)])?;
     state.limit(
         Family::MagicLink,
         &[ip_key(&client_ip(&req)), account_key(&body.email)],
@@ -403,6 +411,7 @@ async fn magic_link_verify(
     state: web::Data<AppState>,
     q: web::Query<MagicLinkVerify>,
 ) -> Result<HttpResponse, crate::error::PageError> {
+    fields::check(&[(Field::Token, &q.token)])?;
     if crate::login::magic_link::peek(&state, &q.token)
         .await?
         .is_none()
@@ -459,6 +468,7 @@ async fn email_code_verify(
     body: web::Json<CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
+    fields::check(&[(Field::Code, &body.otp)])?;
     let info = signed_in(current)?;
     state.limit(
         Family::EmailCode,
@@ -498,6 +508,7 @@ async fn change_email(
     body: web::Json<ChangeEmail>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
+    fields::check(&[(Field::Email, &body.new_email)])?;
     let info = signed_in(current)?;
     limit_mail(&req, &state)?;
     crate::login::email_code::change_email(&state, &info.user, &body.new_email).await?;

@@ -7,8 +7,9 @@ use serde::Deserialize;
 
 use super::screens::{check_form, html, parse_form, see_other};
 use crate::error::PageError;
+use crate::http::body::{AUTHORIZE_FORM, PageBody, SCREEN_FORM};
 use crate::http::extract::{CurrentSession, csrf_token, session_token, state as app_state};
-use crate::http::{cookies, pages};
+use crate::http::{cookies, form_action, pages};
 use crate::login::session::{self, SessionInfo};
 use crate::oauth::authorize::{self, ConsentMode, Outcome, Params, describe_scope};
 use crate::oauth::end_session::{self, LogoutRequest};
@@ -39,9 +40,9 @@ async fn authorize_get(
 async fn authorize_post(
     req: HttpRequest,
     current: CurrentSession,
-    body: web::Bytes,
+    body: PageBody<AUTHORIZE_FORM>,
 ) -> Result<HttpResponse, PageError> {
-    let pairs: Vec<_> = url::form_urlencoded::parse(&body).collect();
+    let pairs: Vec<_> = url::form_urlencoded::parse(&body.0).collect();
     let params = Params::from_pairs(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
     run(&req, params, current.0.as_deref(), true).await
 }
@@ -54,7 +55,17 @@ async fn run(
 ) -> Result<HttpResponse, PageError> {
     let state = app_state(req)?;
     let outcome = authorize::decide(&state, &params, session, ConsentMode::Check).await?;
-    respond(req, &state, outcome, session, posted)
+    // The consent form's answer redirects to the client (see `form_action`).
+    let targets = match (&outcome, params.client_id.as_deref()) {
+        (Outcome::Consent(_), Some(client_id)) => {
+            form_action::authorization_targets(&state, client_id, params.redirect_uri.as_deref())
+                .await
+        }
+        _ => Vec::new(),
+    };
+    let mut res = respond(req, &state, outcome, session, posted)?;
+    form_action::allow(&mut res, &targets);
+    Ok(res)
 }
 
 fn respond(
@@ -122,10 +133,10 @@ struct ConsentForm {
 async fn consent(
     req: HttpRequest,
     current: CurrentSession,
-    body: web::Bytes,
+    body: PageBody<SCREEN_FORM>,
 ) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
-    let form: ConsentForm = parse_form(&body)?;
+    let form: ConsentForm = parse_form(&body.0)?;
     check_form(&req, &state, &form.csrf_token)?;
     let Some(session) = current.0 else {
         return Err(PageError::forbidden(
@@ -184,17 +195,20 @@ async fn end_session_get(
             .unwrap_or(""),
         state: lr.state.as_deref().unwrap_or(""),
     };
-    Ok(html(200, pages::render(&page), cookie))
+    let mut res = html(200, pages::render(&page), cookie);
+    // Confirming redirects to the validated `post_logout_redirect_uri`.
+    form_action::allow(&mut res, plan.redirect.as_slice());
+    Ok(res)
 }
 
 /// The confirmation form's answer.
 async fn end_session_post(
     req: HttpRequest,
     current: CurrentSession,
-    body: web::Bytes,
+    body: PageBody<SCREEN_FORM>,
 ) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body.0).into_owned().collect();
     let csrf = pairs
         .iter()
         .find(|(k, _)| k == "csrf_token")

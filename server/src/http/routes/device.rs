@@ -6,7 +6,9 @@ use serde::Deserialize;
 
 use super::screens::{check_form, html, parse_form, see_other};
 use crate::error::PageError;
+use crate::http::body::{PageBody, SCREEN_FORM};
 use crate::http::extract::{CurrentSession, client_info, csrf_token, state as app_state};
+use crate::http::fields::{self, Field};
 use crate::http::pages;
 use crate::login::session::SessionInfo;
 use crate::oauth::authorize::describe_scope;
@@ -94,6 +96,7 @@ async fn show(
 ) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
     let typed = query.user_code.clone().unwrap_or_default();
+    fields::check(&[(Field::Code, &typed)])?;
     let Some(session) = current.0 else {
         let back = if typed.is_empty() {
             "/device".to_string()
@@ -174,10 +177,11 @@ struct Form {
 async fn submit(
     req: HttpRequest,
     current: CurrentSession,
-    body: web::Bytes,
+    body: PageBody<SCREEN_FORM>,
 ) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
-    let form: Form = parse_form(&body)?;
+    let form: Form = parse_form(&body.0)?;
+    fields::check(&[(Field::Code, &form.user_code)])?;
     check_form(&req, &state, &form.csrf_token)?;
     let Some(session) = current.0 else {
         return Ok(see_other("/login?return_to=%2Fdevice"));

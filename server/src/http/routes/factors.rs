@@ -13,8 +13,9 @@ use super::api::{
 };
 use super::no_store;
 use crate::error::ApiError;
-use crate::http::cookies;
 use crate::http::extract::{CurrentSession, client_info, session_token};
+use crate::http::fields::{self, Field};
+use crate::http::{body, cookies};
 use crate::login::email_password::SignedUp;
 use crate::login::{pace, passkey, session, two_factor};
 use crate::state::AppState;
@@ -25,14 +26,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/passkey/register/options",
         web::post().to(passkey_register_options),
     )
-    .route("/passkey/register", web::post().to(passkey_register))
+    .service(
+        web::resource("/passkey/register")
+            .app_data(body::api_json(body::PASSKEY_JSON))
+            .route(web::post().to(passkey_register)),
+    )
     .route(
         "/passkey/authenticate/options",
         web::post().to(passkey_authenticate_options),
     )
-    .route(
-        "/passkey/authenticate",
-        web::post().to(passkey_authenticate),
+    .service(
+        web::resource("/passkey/authenticate")
+            .app_data(body::api_json(body::PASSKEY_JSON))
+            .route(web::post().to(passkey_authenticate)),
     )
     .route("/passkey/list-user-passkeys", web::get().to(passkey_list))
     .route("/passkey/update-passkey", web::post().to(passkey_rename))
@@ -89,6 +95,7 @@ async fn passkey_register_options(
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
     let email = body.and_then(|b| b.into_inner().email);
+    fields::check(&[(Field::Email, email.as_deref().unwrap_or(""))])?;
     let (ceremony, options) = passkey::register_options(
         &state,
         current.0.as_deref(),
@@ -117,6 +124,10 @@ async fn passkey_register(
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
     let started = std::time::Instant::now();
+    fields::check(&[
+        (Field::Token, &body.ceremony),
+        (Field::Name, body.name.as_deref().unwrap_or("")),
+    ])?;
     let done = passkey::register(
         &state,
         current.0.as_deref(),
@@ -155,6 +166,7 @@ async fn passkey_authenticate_options(
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
     let email = body.and_then(|b| b.into_inner().email);
+    fields::check(&[(Field::Email, email.as_deref().unwrap_or(""))])?;
     let (ceremony, options) =
         passkey::authenticate_options(&state, &client_ip(&req), email.as_deref()).await?;
     options_json(ceremony, options)
@@ -174,6 +186,7 @@ async fn passkey_authenticate(
     body: web::Json<AuthenticateBody>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
+    fields::check(&[(Field::Token, &body.ceremony)])?;
     let (user, amr) = passkey::authenticate(&state, &body.ceremony, &body.credential).await?;
     let (token, info) = session::start(&state, user, &amr, client_info(&req)).await?;
     Ok(signed_in_response(&state, token, &info))
@@ -201,6 +214,7 @@ async fn passkey_rename(
     body: web::Json<Rename>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
+    fields::check(&[(Field::Token, &body.id), (Field::Name, &body.name)])?;
     let info = signed_in(current)?;
     let Some(name) = passkey::clean_name(Some(&body.name)) else {
         return Err(ApiError::bad_request(
@@ -234,6 +248,7 @@ async fn passkey_delete(
     body: web::Json<IdOnly>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
+    fields::check(&[(Field::Token, &body.id)])?;
     let info = signed_in(current)?;
     if !store::passkeys::delete(&state.db, &info.user.id, &body.id).await? {
         return Err(no_such_passkey());
@@ -258,6 +273,7 @@ async fn two_factor_enable(
     require_origin(&req, &state)?;
     let info = signed_in(current)?;
     let password = body.and_then(|b| b.into_inner().password);
+    fields::check(&[(Field::Password, password.as_deref().unwrap_or(""))])?;
     let enrolment =
         two_factor::enable(&state, &info, &client_ip(&req), password.as_deref()).await?;
     Ok(no_store(&mut HttpResponse::Ok()).json(enrolment))
@@ -278,6 +294,7 @@ async fn two_factor_verify(
     body: web::Json<CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
+    fields::check(&[(Field::Code, &body.code)])?;
     let token = session_token(&req, &state).ok_or_else(ApiError::unauthorized)?;
     let info = session::lookup_any(&state, &token)
         .await?
@@ -303,6 +320,7 @@ async fn two_factor_disable(
     body: web::Json<CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
+    fields::check(&[(Field::Code, &body.code)])?;
     let info = signed_in(current)?;
     two_factor::disable(&state, &info.user, &client_ip(&req), &body.code).await?;
     Ok(status_ok())
@@ -317,6 +335,7 @@ async fn two_factor_backup_codes(
     body: web::Json<CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
     require_origin(&req, &state)?;
+    fields::check(&[(Field::Code, &body.code)])?;
     let info = signed_in(current)?;
     let codes =
         two_factor::regenerate_backup_codes(&state, &info.user, &client_ip(&req), &body.code)

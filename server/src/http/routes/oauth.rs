@@ -5,11 +5,13 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::OAuthError;
+use crate::http::body::{MAX_FORM_PARAMS, OAUTH_FORM, OAuthBody};
 use crate::http::documents::{
     self, JWKS_PATH, KEYS_CACHE, METADATA_CACHE, OAUTH_METADATA_PATH, OIDC_METADATA_PATH,
 };
 use crate::oauth::token::{self, TokenRequest};
 use crate::oauth::{client_auth, introspection, revocation, userinfo};
+use crate::ratelimit::{Family, client_key, ip_key};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -101,7 +103,9 @@ async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, OAuthError> {
 }
 
 /// A form-encoded body as pairs. RFC 6749 §3.2: `application/x-www-form-urlencoded`,
-/// and no parameter twice (except RFC 8707 `resource`).
+/// and no parameter twice (except RFC 8707 `resource`). Read before the client
+/// is authenticated, so it costs time linear in the (capped) body: at most
+/// [`MAX_FORM_PARAMS`] pairs, repeats found with a set.
 struct Form(Vec<(String, String)>);
 
 impl Form {
@@ -119,13 +123,23 @@ impl Form {
                 "the body must be application/x-www-form-urlencoded",
             ));
         }
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
-        for (i, (k, _)) in pairs.iter().enumerate() {
-            if k != "resource" && pairs[..i].iter().any(|(p, _)| p == k) {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (k, v) in url::form_urlencoded::parse(body) {
+            if pairs.len() == MAX_FORM_PARAMS {
                 return Err(OAuthError::invalid_request(format!(
-                    "parameter {k} repeated"
+                    "more than {MAX_FORM_PARAMS} parameters"
                 )));
             }
+            pairs.push((k.into_owned(), v.into_owned()));
+        }
+        let mut seen = std::collections::HashSet::with_capacity(pairs.len());
+        if let Some((k, _)) = pairs
+            .iter()
+            .find(|(k, _)| k != "resource" && !seen.insert(k.as_str()))
+        {
+            return Err(OAuthError::invalid_request(format!(
+                "parameter {k} repeated"
+            )));
         }
         Ok(Form(pairs))
     }
@@ -186,9 +200,9 @@ fn no_store_json(body: String) -> HttpResponse {
 async fn token(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    body: OAuthBody<OAUTH_FORM>,
 ) -> Result<HttpResponse, OAuthError> {
-    let (form, client) = authenticated(&req, &state, &body, "/oauth2/token").await?;
+    let (form, client) = authenticated(&req, &state, &body.0, "/oauth2/token").await?;
     let request = TokenRequest {
         grant_type: form.get("grant_type"),
         code: form.get("code"),
@@ -209,9 +223,16 @@ async fn token(
 async fn device_authorization(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    body: OAuthBody<OAUTH_FORM>,
 ) -> Result<HttpResponse, OAuthError> {
-    let (form, client) = authenticated(&req, &state, &body, "/oauth2/device_authorization").await?;
+    // Each request stores a row: limited per address before anything else,
+    // and per client once it is known (RFC 8628 §5.2 leaves the policy to us;
+    // `slow_down` is for polling, so this is a 429 with `Retry-After`).
+    let ip = super::api::client_ip(&req);
+    state.limit(Family::DeviceAuthorization, &[ip_key(&ip)])?;
+    let (form, client) =
+        authenticated(&req, &state, &body.0, "/oauth2/device_authorization").await?;
+    state.limit(Family::DeviceAuthorizationClient, &[client_key(&client.id)])?;
     let answer = crate::oauth::device::authorize(
         &state,
         &client,
@@ -227,9 +248,9 @@ async fn device_authorization(
 async fn introspect(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    body: OAuthBody<OAUTH_FORM>,
 ) -> Result<HttpResponse, OAuthError> {
-    let (form, client) = authenticated(&req, &state, &body, "/oauth2/introspect").await?;
+    let (form, client) = authenticated(&req, &state, &body.0, "/oauth2/introspect").await?;
     let token = form.required("token")?;
     let answer = introspection::introspect(
         &state,
@@ -246,9 +267,9 @@ async fn introspect(
 async fn revoke(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    body: OAuthBody<OAUTH_FORM>,
 ) -> Result<HttpResponse, OAuthError> {
-    let (form, client) = authenticated(&req, &state, &body, "/oauth2/revoke").await?;
+    let (form, client) = authenticated(&req, &state, &body.0, "/oauth2/revoke").await?;
     let token = form.required("token")?;
     revocation::revoke(&state, &client, &token).await?;
     Ok(HttpResponse::Ok()
@@ -277,9 +298,9 @@ async fn userinfo_get(
 async fn userinfo_post(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    body: OAuthBody<OAUTH_FORM>,
 ) -> Result<HttpResponse, OAuthError> {
-    let from_form = url::form_urlencoded::parse(&body)
+    let from_form = url::form_urlencoded::parse(&body.0)
         .find(|(k, _)| k == "access_token")
         .map(|(_, v)| v.into_owned());
     let token = bearer(&req).or(from_form);

@@ -11,12 +11,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use crate::error::OAuthError;
+use crate::http::body::{OAuthBody, REGISTRATION_JSON};
 use crate::http::extract::client_info;
 use crate::oauth::registration;
 use crate::state::AppState;
-
-/// Largest registration body accepted.
-const BODY_LIMIT: usize = 64 * 1024;
 
 const ALLOW_HEADERS: &str = "Authorization, Content-Type, MCP-Protocol-Version";
 
@@ -24,14 +22,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/oauth2/register")
             .wrap(cors_headers())
-            .app_data(web::PayloadConfig::new(BODY_LIMIT))
             .route(web::post().to(register))
             .route(web::method(Method::OPTIONS).to(preflight_register)),
     )
     .service(
         web::resource("/oauth2/register/{client_id}")
             .wrap(cors_headers())
-            .app_data(web::PayloadConfig::new(BODY_LIMIT))
             .route(web::get().to(read))
             .route(web::put().to(update))
             .route(web::delete().to(delete))
@@ -89,10 +85,10 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
 async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    body: OAuthBody<REGISTRATION_JSON>,
 ) -> Result<HttpResponse, OAuthError> {
     let ip = client_info(&req).ip.unwrap_or_default();
-    let info = registration::register(&state, &ip, &body).await?;
+    let info = registration::register(&state, &ip, &body.0).await?;
     Ok(client_information(StatusCode::CREATED, &info))
 }
 
@@ -111,9 +107,9 @@ async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: OAuthBody<REGISTRATION_JSON>,
 ) -> Result<HttpResponse, OAuthError> {
-    let info = registration::update(&state, &path, bearer(&req), &body).await?;
+    let info = registration::update(&state, &path, bearer(&req), &body.0).await?;
     Ok(client_information(StatusCode::OK, &info))
 }
 

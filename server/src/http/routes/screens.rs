@@ -7,11 +7,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use crate::error::{ApiError, PageError};
+use crate::http::body::{PageBody, SCREEN_FORM};
 use crate::http::extract::{
     CurrentSession, client_info, csrf_token, csrf_valid, origin_allowed, session_token,
     state as app_state,
 };
-use crate::http::{cookies, pages};
+use crate::http::fields::{self, Field};
+use crate::http::{cookies, form_action, pages};
 use crate::login::assurance::PWD;
 use crate::login::{email_password, session, two_factor};
 use crate::oauth::redirect::safe_return_to;
@@ -69,6 +71,14 @@ pub(crate) fn html(
         res.cookie(c);
     }
     res.body(body)
+}
+
+/// A sign-in page whose form may end at the client of the authorization
+/// request `return_to` leads back to (see [`form_action`]).
+async fn leading_to(state: &AppState, return_to: &str, mut res: HttpResponse) -> HttpResponse {
+    let targets = form_action::return_to_targets(state, return_to).await;
+    form_action::allow(&mut res, &targets);
+    res
 }
 
 /// 303 See Other: after a form POST the browser must GET the target.
@@ -132,7 +142,7 @@ async fn home(req: HttpRequest, current: CurrentSession) -> Result<HttpResponse,
     Ok(html(200, pages::render(&page), cookie))
 }
 
-fn render_login(
+async fn render_login(
     req: &HttpRequest,
     state: &AppState,
     status: u16,
@@ -148,7 +158,7 @@ fn render_login(
         email,
         error,
     };
-    html(status, pages::render(&page), cookie)
+    leading_to(state, return_to, html(status, pages::render(&page), cookie)).await
 }
 
 async fn login_form(
@@ -168,7 +178,8 @@ async fn login_form(
         return_to.as_deref().unwrap_or(""),
         "",
         None,
-    ))
+    )
+    .await)
 }
 
 #[derive(Deserialize)]
@@ -182,9 +193,16 @@ struct LoginForm {
     return_to: Option<String>,
 }
 
-async fn login_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+async fn login_submit(
+    req: HttpRequest,
+    body: PageBody<SCREEN_FORM>,
+) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
-    let form: LoginForm = parse_form(&body)?;
+    let form: LoginForm = parse_form(&body.0)?;
+    fields::check(&[
+        (Field::Email, &form.email),
+        (Field::Password, &form.password),
+    ])?;
     check_form(&req, &state, &form.csrf_token)?;
     let return_to = safe_return_to(form.return_to.as_deref());
     let rt = return_to.as_deref().unwrap_or("");
@@ -205,7 +223,8 @@ async fn login_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse
                 rt,
                 form.email.trim(),
                 Some(&e.message),
-            ));
+            )
+            .await);
         }
         Err(e) => return Err(api_to_page(e)),
     };
@@ -241,7 +260,7 @@ fn api_to_page(e: ApiError) -> PageError {
     PageError::new(e.status, "This request cannot be completed", e.message)
 }
 
-fn render_signup(
+async fn render_signup(
     req: &HttpRequest,
     state: &AppState,
     status: u16,
@@ -259,7 +278,7 @@ fn render_signup(
         email,
         error,
     };
-    html(status, pages::render(&page), cookie)
+    leading_to(state, return_to, html(status, pages::render(&page), cookie)).await
 }
 
 async fn signup_form(
@@ -276,7 +295,8 @@ async fn signup_form(
         "",
         "",
         None,
-    ))
+    )
+    .await)
 }
 
 #[derive(Deserialize)]
@@ -292,9 +312,17 @@ struct SignupForm {
     return_to: Option<String>,
 }
 
-async fn signup_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+async fn signup_submit(
+    req: HttpRequest,
+    body: PageBody<SCREEN_FORM>,
+) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
-    let form: SignupForm = parse_form(&body)?;
+    let form: SignupForm = parse_form(&body.0)?;
+    fields::check(&[
+        (Field::Email, &form.email),
+        (Field::Password, &form.password),
+        (Field::Name, &form.name),
+    ])?;
     check_form(&req, &state, &form.csrf_token)?;
     let return_to = safe_return_to(form.return_to.as_deref());
     let rt = return_to.as_deref().unwrap_or("");
@@ -318,7 +346,8 @@ async fn signup_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpRespons
                 form.name.trim(),
                 form.email.trim(),
                 Some(&e.message),
-            ));
+            )
+            .await);
         }
         Err(e) => return Err(api_to_page(e)),
     };
@@ -349,9 +378,9 @@ struct LogoutForm {
     csrf_token: String,
 }
 
-async fn logout(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+async fn logout(req: HttpRequest, body: PageBody<SCREEN_FORM>) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
-    let form: LogoutForm = parse_form(&body)?;
+    let form: LogoutForm = parse_form(&body.0)?;
     check_form(&req, &state, &form.csrf_token)?;
     if let Some(token) = session_token(&req, &state) {
         session::end(&state, &token).await?;
@@ -406,9 +435,16 @@ struct ResetForm {
     csrf_token: String,
 }
 
-async fn reset_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+async fn reset_submit(
+    req: HttpRequest,
+    body: PageBody<SCREEN_FORM>,
+) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
-    let form: ResetForm = parse_form(&body)?;
+    let form: ResetForm = parse_form(&body.0)?;
+    fields::check(&[
+        (Field::Token, &form.token),
+        (Field::Password, &form.password),
+    ])?;
     check_form(&req, &state, &form.csrf_token)?;
     match crate::login::password_reset::reset(&state, &form.token, &form.password).await {
         Ok(()) => Ok(html(
@@ -480,9 +516,13 @@ fn check_your_mail() -> HttpResponse {
     html(200, pages::render(&page), None)
 }
 
-async fn magic_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+async fn magic_submit(
+    req: HttpRequest,
+    body: PageBody<SCREEN_FORM>,
+) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
-    let form: EmailForm = parse_form(&body)?;
+    let form: EmailForm = parse_form(&body.0)?;
+    fields::check(&[(Field::Email, &form.email)])?;
     check_form(&req, &state, &form.csrf_token)?;
     limit_page(
         &req,
@@ -504,9 +544,13 @@ async fn forgot_form(req: HttpRequest) -> Result<HttpResponse, PageError> {
     ))
 }
 
-async fn forgot_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
+async fn forgot_submit(
+    req: HttpRequest,
+    body: PageBody<SCREEN_FORM>,
+) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
-    let form: EmailForm = parse_form(&body)?;
+    let form: EmailForm = parse_form(&body.0)?;
+    fields::check(&[(Field::Email, &form.email)])?;
     check_form(&req, &state, &form.csrf_token)?;
     limit_page(&req, &state, crate::ratelimit::Family::Mail, &form.email)?;
     crate::login::password_reset::request(&state, &form.email).await?;
@@ -521,7 +565,7 @@ pub(crate) fn second_factor_path(return_to: &str) -> String {
     )
 }
 
-fn render_second_factor(
+async fn render_second_factor(
     req: &HttpRequest,
     state: &AppState,
     status: u16,
@@ -534,7 +578,7 @@ fn render_second_factor(
         return_to,
         error,
     };
-    html(status, pages::render(&page), cookie)
+    leading_to(state, return_to, html(status, pages::render(&page), cookie)).await
 }
 
 /// The session behind the cookie, pending or full (step-up).
@@ -561,13 +605,7 @@ async fn second_factor_form(
             pages::return_query(return_to.as_deref().unwrap_or(""))
         )));
     }
-    Ok(render_second_factor(
-        &req,
-        &state,
-        200,
-        return_to.as_deref().unwrap_or(""),
-        None,
-    ))
+    Ok(render_second_factor(&req, &state, 200, return_to.as_deref().unwrap_or(""), None).await)
 }
 
 #[derive(Deserialize)]
@@ -582,10 +620,11 @@ struct SecondFactorForm {
 /// `POST /login/2fa`: a valid code completes the sign-in (or the step-up).
 async fn second_factor_submit(
     req: HttpRequest,
-    body: web::Bytes,
+    body: PageBody<SCREEN_FORM>,
 ) -> Result<HttpResponse, PageError> {
     let state = app_state(&req)?;
-    let form: SecondFactorForm = parse_form(&body)?;
+    let form: SecondFactorForm = parse_form(&body.0)?;
+    fields::check(&[(Field::Code, &form.code)])?;
     check_form(&req, &state, &form.csrf_token)?;
     let return_to = safe_return_to(form.return_to.as_deref());
     let rt = return_to.as_deref().unwrap_or("");
@@ -605,13 +644,9 @@ async fn second_factor_submit(
                 .map_err(|_| PageError::bad_request("cookie"))?;
             Ok(res)
         }
-        Err(e) if e.status < 500 => Ok(render_second_factor(
-            &req,
-            &state,
-            e.status,
-            rt,
-            Some(&e.message),
-        )),
+        Err(e) if e.status < 500 => {
+            Ok(render_second_factor(&req, &state, e.status, rt, Some(&e.message)).await)
+        }
         Err(e) => Err(api_to_page(e)),
     }
 }
