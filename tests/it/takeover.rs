@@ -188,6 +188,7 @@ async fn a_verification_link_of_a_verified_account_signs_no_one_in() {
         None => res,
     };
     assert!(!sets_session(&page));
+    assert_eq!(page.status(), 400, "verified by the code, the link is dead");
     let html = page.text().await.unwrap();
     if html.contains("action=\"/verify-email\"") {
         let f = crate::html::form(&html, "/verify-email");
@@ -237,5 +238,40 @@ async fn confirming_a_link_after_the_account_was_verified_signs_no_one_in() {
             .status(),
         200,
         "nothing was taken back"
+    );
+}
+
+/// A session of the account read before the address was verified elsewhere
+/// (cached for a while, on this node or another) enters a code: the account
+/// is verified already, so nothing is taken back from its owner.
+#[tokio::test]
+async fn a_code_checked_against_a_stale_session_takes_nothing_back_from_a_verified_account() {
+    let s = TestServer::start().await;
+    sign_up(&s, &s.new_browser(), VICTIM, flow::PASSWORD).await;
+    let other = s.new_browser();
+    assert_eq!(
+        crate::accounts::sign_in(&s, &other, VICTIM, flow::PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    let (status, _) = post(&s, &other, "email-otp/send-verification-otp", json!({})).await;
+    assert_eq!(status, 200);
+    let code = code_in(&nth_mail(&s, VICTIM, 2).await);
+    // Verified elsewhere; this node's cached session still says unverified.
+    let user = account(&s, VICTIM).await;
+    assert!(
+        portcullis::store::users::mark_verified(&s.state.db, &user.id, VICTIM, s.state.now())
+            .await
+            .unwrap()
+    );
+    let (status, _) = post(&s, &other, "email-otp/verify-email", json!({ "otp": code })).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        crate::accounts::sign_in(&s, &s.new_browser(), VICTIM, flow::PASSWORD)
+            .await
+            .status(),
+        200,
+        "the owner's password is still there"
     );
 }
