@@ -97,9 +97,11 @@ pub async fn signed_in_verified(s: &TestServer, email: &str) -> reqwest::Client 
         .await
         .unwrap()
         .unwrap();
-    portcullis::store::users::mark_verified(&s.state.db, &user.id, s.state.now())
-        .await
-        .unwrap();
+    assert!(
+        portcullis::store::users::mark_verified(&s.state.db, &user.id, email, s.state.now())
+            .await
+            .unwrap()
+    );
     portcullis::login::session::forget_user(&s.state, &user.id);
     b
 }

@@ -337,6 +337,10 @@ async fn a_verification_link_confirmed_elsewhere_takes_the_account_back_from_its
         html.contains("did not create the account"),
         "the page says what confirming does: {html}"
     );
+    assert!(
+        html.contains("a link someone else sent you signs you in to their account"),
+        "and warns as the magic-link page does: {html}"
+    );
     let res = confirm_link(&s, &victim, &link).await;
     assert_eq!(res.status(), 200);
     assert!(sets_session(&res), "the mailbox owner is signed in");

@@ -37,5 +37,6 @@ mod screens;
 mod secrets;
 mod self_described;
 mod statements;
+mod takeover;
 mod token_policy;
 mod two_factor;

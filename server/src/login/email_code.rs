@@ -12,7 +12,7 @@ use entities::users;
 
 use crate::error::{ApiError, Error};
 use crate::login::email::Email;
-use crate::login::{email_verification, one_time, pace, session};
+use crate::login::{email_verification, magic_link, one_time, pace, password_reset, session};
 use crate::mail::templates;
 use crate::state::AppState;
 use crate::store;
@@ -72,11 +72,20 @@ pub async fn send(state: &AppState, user: &users::Model) -> Result<(), ApiError>
     Ok(())
 }
 
-/// Checks and uses up a code. A match proves the mailbox: the caller hands
-/// it to `login::mailbox::proved`, which verifies the address.
-pub async fn verify(state: &AppState, user: &users::Model, code: &str) -> Result<(), ApiError> {
+/// Checks and uses up a code of the account `user_id`. A match proves the
+/// mailbox of the address the code was sent to: the caller hands the account
+/// (as stored now, not as a session cached it) and that address to
+/// `login::mailbox::proved`, which verifies it.
+pub async fn verify(
+    state: &AppState,
+    user_id: &str,
+    code: &str,
+) -> Result<(users::Model, String), ApiError> {
     let invalid = || ApiError::bad_request("INVALID_CODE", "This code is wrong or has expired.");
     let now = state.now();
+    let Some(user) = store::users::find(&state.db, user_id).await? else {
+        return Err(invalid());
+    };
     let Some(row) = store::one_time::pending_for_user(&state.db, &user.id, KIND, now).await? else {
         return Err(invalid());
     };
@@ -95,11 +104,11 @@ pub async fn verify(state: &AppState, user: &users::Model, code: &str) -> Result
     {
         return Err(invalid());
     }
-    Ok(())
+    Ok((user, row.email))
 }
 
 /// Changes the address while it is unverified; pending links and codes for
-/// the old address stop working and a new link is mailed. An address another
+/// the old address (verification, reset, sign-in) stop working and a new link is mailed. An address another
 /// account has is left alone, with the same answer.
 pub async fn change_email(
     state: &AppState,
@@ -123,7 +132,18 @@ pub async fn change_email(
         pace::CHANGE_EMAIL.light(started).await;
         return Ok(());
     }
-    store::one_time::drop_for_user(&state.db, &user.id, &[KIND, email_verification::KIND]).await?;
+    // Every mailed link or code went to the old address: none may prove the new one.
+    store::one_time::drop_for_user(
+        &state.db,
+        &user.id,
+        &[
+            KIND,
+            email_verification::KIND,
+            password_reset::KIND,
+            magic_link::KIND,
+        ],
+    )
+    .await?;
     session::forget_user(state, &user.id);
     let updated = store::users::find(&state.db, &user.id)
         .await?

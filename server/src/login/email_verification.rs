@@ -88,7 +88,9 @@ pub async fn confirm(
     let Some(user) = account_of(state, &row).await? else {
         return Ok(None);
     };
-    let next = mailbox::proved(state, &user, confirmer).await?;
+    let Some(next) = mailbox::proved(state, &user, &row.email, confirmer).await? else {
+        return Ok(None);
+    };
     Ok(store::users::find(&state.db, &user.id)
         .await?
         .map(|u| (u, next)))

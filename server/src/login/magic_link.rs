@@ -97,6 +97,12 @@ pub async fn verify(state: &AppState, token: &str) -> Result<Option<users::Model
         }
         (None, None) => return Ok(None),
     };
-    crate::login::reclaim::take_back(state, &user, false).await?;
+    // None: the account's address changed since the link was sent.
+    if crate::login::reclaim::take_back(state, &user, &row.email, false)
+        .await?
+        .is_none()
+    {
+        return Ok(None);
+    }
     store::users::find(&state.db, &user.id).await
 }

@@ -20,12 +20,13 @@
 use entities::users;
 
 use crate::error::Error;
+use crate::login::reclaim::{self, Reclaimed};
 use crate::login::session::{self, SessionInfo};
 use crate::state::AppState;
 use crate::store;
 
 /// What a proof of the mailbox did; the caller signs the confirming browser
-/// in unless it was the creator's session.
+/// in only when the account was taken back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Proved {
     /// Confirmed by the creator's own session: verified, nothing else changed.
@@ -33,14 +34,16 @@ pub enum Proved {
     /// Confirmed elsewhere: what the creator set up on the unverified account
     /// is gone, and the account is the mailbox owner's.
     TakenBack,
-    /// Confirmed elsewhere for an account verified already: nothing to take back.
+    /// Confirmed for an account verified already: nothing changed, and no
+    /// one is signed in (the link would otherwise be a sign-in link anyone
+    /// holding it could plant in another browser).
     AlreadyVerified,
 }
 
 impl Proved {
     /// Whether the confirming browser gets a new session.
     pub fn signs_in(self) -> bool {
-        self != Proved::Kept
+        self == Proved::TakenBack
     }
 }
 
@@ -51,22 +54,28 @@ pub fn by_creator(user: &users::Model, confirmer: Option<&SessionInfo>) -> bool 
     })
 }
 
-/// Records that the owner of `user`'s address proved it from `confirmer`.
+/// Records that the owner of `email`, `user`'s address when the link or code
+/// was sent, proved it from `confirmer`. `None` when `email` is no longer the
+/// account's address: the proof is then invalid.
 pub async fn proved(
     state: &AppState,
     user: &users::Model,
+    email: &str,
     confirmer: Option<&SessionInfo>,
-) -> Result<Proved, Error> {
+) -> Result<Option<Proved>, Error> {
     if by_creator(user, confirmer) {
-        store::users::mark_verified(&state.db, &user.id, state.now()).await?;
+        if !store::users::mark_verified(&state.db, &user.id, email, state.now()).await? {
+            return Ok(None);
+        }
+        reclaim::drop_verification(&state.db, &user.id).await?;
         session::forget_user(state, &user.id);
-        return Ok(Proved::Kept);
-    }
-    if user.email_verified {
-        return Ok(Proved::AlreadyVerified);
+        return Ok(Some(Proved::Kept));
     }
     // Ends every session too, the confirming one included.
-    crate::login::reclaim::take_back(state, user, false).await?;
-    session::forget_user(state, &user.id);
-    Ok(Proved::TakenBack)
+    Ok(reclaim::take_back(state, user, email, false)
+        .await?
+        .map(|r| match r {
+            Reclaimed::TakenBack => Proved::TakenBack,
+            Reclaimed::AlreadyVerified => Proved::AlreadyVerified,
+        }))
 }

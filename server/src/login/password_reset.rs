@@ -62,12 +62,19 @@ pub async fn reset(state: &AppState, token: &str, new_password: &str) -> Result<
     let Some(user_id) = row.user_id.as_deref() else {
         return Err(invalid());
     };
-    let now = state.now();
-    store::users::set_password(&state.db, user_id, password_hash, now).await?;
-    // The link proved the address: an unverified account is the owner's now.
-    if let Some(user) = store::users::find(&state.db, user_id).await? {
-        crate::login::reclaim::take_back(state, &user, true).await?;
+    let Some(user) = store::users::find(&state.db, user_id).await? else {
+        return Err(invalid());
+    };
+    // The link proved the address it was sent to: an unverified account is
+    // the owner's now. If the account's address changed since, the link
+    // proves nothing about it and changes nothing.
+    if crate::login::reclaim::take_back(state, &user, &row.email, true)
+        .await?
+        .is_none()
+    {
+        return Err(invalid());
     }
+    store::users::set_password(&state.db, user_id, password_hash, state.now()).await?;
     session::end_all(state, user_id).await?;
     crate::oauth::revocation::revoke_user(state, user_id).await?;
     Ok(())

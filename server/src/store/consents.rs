@@ -54,3 +54,15 @@ pub async fn take_request(
         .await?;
     Ok((deleted.rows_affected == 1).then_some(found))
 }
+
+/// Drops a user's pending requests (the account was taken back).
+pub async fn delete_requests_for_user(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+) -> Result<(), Error> {
+    requests::Entity::delete_many()
+        .filter(requests::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -103,3 +103,19 @@ pub async fn consume(db: &impl ConnectionTrait, hash: &str, now: i64) -> Result<
         .await?;
     Ok(res.rows_affected == 1)
 }
+
+/// Denies a user's approved authorizations no token was issued for yet (the
+/// account was taken back: whoever approved them is not its owner).
+pub async fn deny_unconsumed_for_user(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+) -> Result<(), Error> {
+    devices::Entity::update_many()
+        .col_expr(devices::Column::Status, Expr::value(DENIED))
+        .filter(devices::Column::UserId.eq(user_id))
+        .filter(devices::Column::Status.eq(APPROVED))
+        .filter(devices::Column::ConsumedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}

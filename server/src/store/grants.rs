@@ -37,6 +37,19 @@ pub async fn consume_code(db: &impl ConnectionTrait, hash: &str, now: i64) -> Re
     Ok(res.rows_affected == 1)
 }
 
+/// Deletes a user's unredeemed codes (the account was taken back).
+pub async fn delete_unredeemed_codes(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+) -> Result<(), Error> {
+    codes::Entity::delete_many()
+        .filter(codes::Column::UserId.eq(user_id))
+        .filter(codes::Column::ConsumedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn insert_refresh(db: &impl ConnectionTrait, token: refresh::Model) -> Result<(), Error> {
     Ok(super::insert(db, token).await?)
 }

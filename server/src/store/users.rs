@@ -69,19 +69,46 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<users::M
     Ok(super::unique(db, users::Entity::find_by_id(id.to_string())).await?)
 }
 
+/// Marks the account verified while `email` is still its address (the one
+/// the link or code was sent to): false when the address changed meanwhile,
+/// and the proof then proves nothing about this account.
 pub async fn mark_verified(
     db: &impl ConnectionTrait,
     user_id: &str,
+    email: &str,
     now: i64,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
+    set_verified(db, user_id, email, now, false).await
+}
+
+/// Verifies an unverified account while `email` is still its address; true
+/// for exactly one caller, the one that takes the account back.
+pub async fn claim_unverified(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    email: &str,
+    now: i64,
+) -> Result<bool, Error> {
+    set_verified(db, user_id, email, now, true).await
+}
+
+async fn set_verified(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    email: &str,
+    now: i64,
+    only_unverified: bool,
+) -> Result<bool, Error> {
     use sea_orm::sea_query::Expr;
-    users::Entity::update_many()
+    let mut update = users::Entity::update_many()
         .col_expr(users::Column::EmailVerified, Expr::value(true))
         .col_expr(users::Column::UpdatedAt, Expr::value(now))
         .filter(users::Column::Id.eq(user_id))
-        .exec(db)
-        .await?;
-    Ok(())
+        .filter(users::Column::Email.eq(email));
+    if only_unverified {
+        update = update.filter(users::Column::EmailVerified.eq(false));
+    }
+    Ok(update.exec(db).await?.rows_affected == 1)
 }
 
 /// Sets a new password hash (creating the credential if the account had none).

@@ -474,12 +474,19 @@ async fn email_code_verify(
         Family::EmailCode,
         &[ip_key(&client_ip(&req)), account_key(&info.user.id)],
     )?;
-    crate::login::email_code::verify(&state, &info.user, &body.otp).await?;
-    let proved = crate::login::mailbox::proved(&state, &info.user, Some(&info)).await?;
+    // The account as stored now: the session's copy may be stale.
+    let (user, email) = crate::login::email_code::verify(&state, &info.user.id, &body.otp).await?;
+    let Some(proved) = crate::login::mailbox::proved(&state, &user, &email, Some(&info)).await?
+    else {
+        return Err(ApiError::bad_request(
+            "INVALID_CODE",
+            "This code is wrong or has expired.",
+        ));
+    };
     if !proved.signs_in() {
         return Ok(status_ok());
     }
-    let user = crate::store::users::find(&state.db, &info.user.id)
+    let user = crate::store::users::find(&state.db, &user.id)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
     let (token, _) = session::start(

@@ -33,6 +33,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 const USED_LINK: &str = "This link is invalid, expired or already used.";
+/// Confirming a link that signs in (a magic link, or a verification link
+/// that takes an account back) from a mail someone else sent signs the
+/// browser in to their account.
+const SOMEONE_ELSES_LINK: &str = "Continue only if you asked for this link and this is your \
+     address: a link someone else sent you signs you in to their account.";
 const USED_MAGIC_LINK: &str =
     "This sign-in link is invalid, expired or already used. Ask for a new one.";
 
@@ -136,6 +141,15 @@ fn message(title: &str, message: &str) -> HttpResponse {
     html(200, pages::render(&pages::Message { title, message }), None)
 }
 
+/// A verification link of an account verified already: it signs no one in
+/// (a link someone else sent must not sign this browser in to their account).
+fn already_confirmed() -> HttpResponse {
+    message(
+        "Address already confirmed",
+        "This address is already confirmed. Sign in to continue.",
+    )
+}
+
 /// `GET /verify-email?token=…`: names the address and says what confirming
 /// does from this browser.
 async fn verify_page(
@@ -146,9 +160,13 @@ async fn verify_page(
     let Some(user) = email_verification::peek(&state, &q.token).await? else {
         return Err(PageError::bad_request(USED_LINK));
     };
+    if user.email_verified {
+        return Ok(already_confirmed());
+    }
     let current = signed_in(&req, &state).await?;
     let mut notes = Vec::new();
-    if !user.email_verified && !mailbox::by_creator(&user, current.as_deref()) {
+    if !mailbox::by_creator(&user, current.as_deref()) {
+        notes.push(SOMEONE_ELSES_LINK.to_string());
         notes.push(
             "This browser did not create the account. Confirming proves the address is yours: \
              any password, passkey or second factor set on the account is removed and its \
@@ -184,6 +202,9 @@ async fn verify_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpRespons
     else {
         return Err(PageError::bad_request(USED_LINK));
     };
+    if proved == Proved::AlreadyVerified {
+        return Ok(already_confirmed());
+    }
     let return_to = safe_return_to(form.return_to.as_deref());
     if !proved.signs_in() {
         return Ok(match return_to {
@@ -197,13 +218,9 @@ async fn verify_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpRespons
     sign_in(&req, &state, user, return_to.as_deref(), || {
         message(
             "Email verified",
-            if proved == Proved::TakenBack {
-                "Your address is confirmed and you are signed in. Whatever was set up on the \
-                 account before (a password, passkeys, a second factor) was removed: to sign in \
-                 with a password, choose one with \"Forgot your password?\"."
-            } else {
-                "Your address is confirmed and you are signed in."
-            },
+            "Your address is confirmed and you are signed in. Whatever was set up on the \
+             account before (a password, passkeys, a second factor) was removed: to sign in \
+             with a password, choose one with \"Forgot your password?\".",
         )
     })
     .await
@@ -216,11 +233,7 @@ async fn magic_page(req: HttpRequest, q: web::Query<LinkQuery>) -> Result<HttpRe
         return Err(PageError::bad_request(USED_MAGIC_LINK));
     };
     let current = signed_in(&req, &state).await?;
-    let mut notes = vec![
-        "Continue only if you asked for this link and this is your address: a link someone \
-         else sent you signs you in to their account."
-            .to_string(),
-    ];
+    let mut notes = vec![SOMEONE_ELSES_LINK.to_string()];
     notes.extend(switching_note(current.as_deref(), &email));
     Ok(render(
         &req,
