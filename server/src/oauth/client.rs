@@ -321,13 +321,24 @@ pub async fn find(
     state: &crate::AppState,
     id: &str,
 ) -> Result<Option<std::sync::Arc<Client>>, Error> {
+    find_for(state, id, None).await
+}
+
+/// [`find`] for a request from `address` (the client address, where the
+/// caller has one): a metadata document fetched for it is counted against
+/// that address first.
+pub async fn find_for(
+    state: &crate::AppState,
+    id: &str,
+    address: Option<&str>,
+) -> Result<Option<std::sync::Arc<Client>>, Error> {
     if let Some(c) = state.clients.get(id).await {
         return Ok(Some(c));
     }
     // A URL names its own metadata: always fetched, never trusted from the
     // table alone (the row exists for the tokens that reference it).
     if crate::oauth::client_metadata::is_document_url(id) {
-        let found = crate::oauth::client_metadata::resolve(state, id).await?;
+        let found = crate::oauth::client_metadata::resolve(state, id, address).await?;
         if let Some(c) = &found {
             state.clients.insert(id.to_string(), c.clone()).await;
         }
