@@ -223,6 +223,13 @@ pub fn build_admin_client(req: NewClient, now: i64) -> Result<Registered, String
     if req.public && req.resource_server {
         return Err("a --public client cannot be a --resource-server".into());
     }
+    // Introspection answers a resource server only about tokens for it.
+    if req.resource_server && req.resources.is_empty() {
+        return Err(
+            "a --resource-server needs a --resource: the audience of the tokens it may introspect"
+                .into(),
+        );
+    }
     if req.public && req.pkce_optional {
         return Err("a --public client cannot be --pkce-optional".into());
     }
