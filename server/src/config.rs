@@ -243,6 +243,8 @@ pub struct RateLimitSettings {
     pub document_fetch: f64,
     /// Fetches of all metadata documents together, per instance.
     pub document_fetch_total: f64,
+    /// Fetches of metadata documents caused by one client address.
+    pub document_fetch_address: f64,
 }
 
 impl Default for RateLimitSettings {
@@ -261,6 +263,7 @@ impl Default for RateLimitSettings {
             email_code: 10.0,
             document_fetch: 4.0,
             document_fetch_total: 60.0,
+            document_fetch_address: 10.0,
         }
     }
 }
@@ -326,6 +329,7 @@ passkey = 30
 email_code = 10
 document_fetch = 4
 document_fetch_total = 60
+document_fetch_address = 10
 device_authorization = 30
 device_authorization_client = 600
 
@@ -542,6 +546,10 @@ impl Settings {
             (
                 "rate_limit.document_fetch_total",
                 self.rate_limit.document_fetch_total,
+            ),
+            (
+                "rate_limit.document_fetch_address",
+                self.rate_limit.document_fetch_address,
             ),
         ] {
             if v.is_nan() || v < 1.0 {

@@ -36,6 +36,8 @@ pub enum Family {
     DocumentFetch,
     /// Fetches of all metadata documents together, per instance.
     DocumentFetchTotal,
+    /// Fetches of metadata documents caused by one client address.
+    DocumentFetchAddress,
 }
 
 #[derive(Debug)]
@@ -87,6 +89,7 @@ impl RateLimiter {
             Family::EmailCode => l.email_code,
             Family::DocumentFetch => l.document_fetch,
             Family::DocumentFetchTotal => l.document_fetch_total,
+            Family::DocumentFetchAddress => l.document_fetch_address,
         }
     }
 

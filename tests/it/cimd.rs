@@ -358,3 +358,69 @@ async fn document_fetches_are_limited_per_minute_for_all_documents_together() {
     assert_eq!(res.status(), 200);
     assert_eq!(docs.hits("/client.json"), 1);
 }
+
+#[tokio::test]
+async fn a_known_document_client_keeps_working_when_strangers_spend_the_fetch_budget() {
+    let s = TestServer::start_with(vec![
+        ("PORTCULLIS_CLIENT_METADATA__ALLOW_LOOPBACK", "true"),
+        ("PORTCULLIS_RATE_LIMIT__DOCUMENT_FETCH_TOTAL", "3"),
+        ("PORTCULLIS_RATE_LIMIT__DOCUMENT_FETCH", "1"),
+    ])
+    .await;
+    let docs = Documents::serve().await;
+    let client = flow::TestClient {
+        id: docs.url("/client.json"),
+        secret: None,
+        redirect: "http://127.0.0.1:41234/callback".into(),
+    };
+    let resource = s.url("/mcp");
+    let authorize = flow::authorize_url(
+        &s,
+        &client,
+        &[("resource", &resource)],
+        Some(flow::VERIFIER),
+    );
+    let b = flow::signed_in(&s, "known-doc@example.com").await;
+    let back = follow(&s, &b, &authorize, "", "allow").await;
+    let code = param(&back, "code").expect("code");
+    let t: Value = flow::exchange(&s, &client, &code)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refresh = t["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(docs.hits("/client.json"), 1);
+
+    // Strangers name new documents until the instance's budget is spent.
+    for i in 0..5 {
+        refused(&s, &docs.url(&format!("/missing-{i}.json"))).await;
+    }
+    let fetched: usize = (0..5)
+        .map(|i| docs.hits(&format!("/missing-{i}.json")))
+        .sum();
+    assert_eq!(fetched, 2, "the known document took one of three");
+
+    // The client cache has expired: the token endpoint still knows the client
+    // (its own re-fetch budget is spent too, so the copy fetched a moment ago
+    // is used).
+    portcullis::oauth::client::forget(&s.state, &client.id).await;
+    let res = flow::token(
+        &s,
+        &client,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    portcullis::oauth::client::forget(&s.state, &client.id).await;
+    let res = b.get(&authorize).send().await.unwrap();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string());
+    assert!(
+        location.as_deref().is_some_and(|l| l.contains("code=")),
+        "approved before, so straight back with a code: {} {location:?}",
+        res.status()
+    );
+    assert_eq!(docs.hits("/client.json"), 1);
+}

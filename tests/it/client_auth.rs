@@ -286,9 +286,11 @@ async fn a_confidential_client_learns_nothing_about_another_clients_tokens() {
 }
 
 #[tokio::test]
-async fn a_resource_server_made_with_the_cli_introspects_other_clients_access_tokens() {
+async fn a_resource_server_made_with_the_cli_introspects_other_clients_access_tokens_for_it() {
     let s = TestServer::start().await;
     let a = holder(&s, true, "rs@example.com").await;
+    let mcp = s.url("/mcp");
+    // Without a resource there is nothing it may introspect.
     let out = s.cli(&[
         "client",
         "create",
@@ -297,6 +299,18 @@ async fn a_resource_server_made_with_the_cli_introspects_other_clients_access_to
         "--grant",
         "client_credentials",
         "--resource-server",
+    ]);
+    assert!(!out.status.success());
+    let out = s.cli(&[
+        "client",
+        "create",
+        "--name",
+        "API",
+        "--grant",
+        "client_credentials",
+        "--resource-server",
+        "--resource",
+        &mcp,
     ]);
     assert!(
         out.status.success(),
@@ -317,11 +331,26 @@ async fn a_resource_server_made_with_the_cli_introspects_other_clients_access_to
         secret: Some(field("client_secret:")),
         redirect: String::new(),
     };
-    let (status, v) = introspect_as(&s, &rs, &a.access_token).await;
+    // A token for the resource server.
+    let c = flow::confidential_client(&s).await;
+    let t: Value = flow::token(
+        &s,
+        &c,
+        &[("grant_type", "client_credentials"), ("resource", &mcp)],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let (status, v) = introspect_as(&s, &rs, t["access_token"].as_str().unwrap()).await;
     assert_eq!(status, 200);
     assert_eq!(v["active"], true);
-    assert_eq!(v["client_id"], a.client.id.as_str());
-    assert!(v["sub"].is_string());
+    assert_eq!(v["client_id"], c.id.as_str());
+    // A token for another audience (here this server's own, for userinfo).
+    assert_eq!(
+        introspect_as(&s, &rs, &a.access_token).await,
+        (200, json!({"active": false}))
+    );
     // Refresh tokens stay their own client's business.
     assert_eq!(
         introspect_as(&s, &rs, &a.refresh_token).await,

@@ -107,6 +107,8 @@ async fn relying_party_round_trip(public: bool) {
         portcullis::oauth::client::NewClient {
             grant_types: vec!["client_credentials".into()],
             resource_server: true,
+            // These tokens name no resource: their audience is the issuer.
+            resources: vec![s.base.clone()],
             ..Default::default()
         },
     )

@@ -477,7 +477,7 @@ async fn concurrent_device_authorizations_each_get_their_own_row() {
 /// `Retry-After` and an OAuth error body; a client's budget holds across
 /// addresses the same way.
 #[tokio::test]
-async fn device_authorization_is_rate_limited_per_address_and_per_client() {
+async fn device_authorization_is_rate_limited_per_address_and_per_self_registered_client() {
     async fn burst(s: &TestServer, c: &TestClient) -> (usize, Vec<reqwest::Response>) {
         let answers = futures_util::future::join_all((0..300).map(|_| {
             reqwest::Client::new()
@@ -516,16 +516,30 @@ async fn device_authorization_is_rate_limited_per_address_and_per_client() {
     assert_eq!(ok, 20, "per address");
     check_refusals(refused).await;
 
+    // Per client, for clients anyone can make (registered themselves).
     let s = TestServer::start_with(vec![
         ("PORTCULLIS_RATE_LIMIT__DEVICE_AUTHORIZATION", "1000"),
         ("PORTCULLIS_RATE_LIMIT__DEVICE_AUTHORIZATION_CLIENT", "15"),
     ])
     .await;
-    let c = device_client(&s).await;
-    let other = device_client(&s).await;
+    let self_registered = || {
+        let mut metadata = crate::self_described::claims_to_be_github();
+        metadata["grant_types"] = serde_json::json!([
+            "authorization_code",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ]);
+        crate::self_described::register(&s, metadata)
+    };
+    let c = self_registered().await;
+    let other = self_registered().await;
     let (ok, refused) = burst(&s, &c).await;
     assert_eq!(ok, 15, "per client");
     check_refusals(refused).await;
     // Another client of the same address has its own budget.
     start(&s, &other).await;
+    // A client an administrator made is limited per address only: a few
+    // addresses cannot lock out all its users.
+    let admin_made = device_client(&s).await;
+    let (ok, _) = burst(&s, &admin_made).await;
+    assert_eq!(ok, 300, "no per-client limit");
 }

@@ -347,3 +347,107 @@ async fn screens_answer_oversize_forms_and_long_fields_with_a_page() {
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("too long"));
 }
+
+/// The status line and headers of a GET of `target`, sent over a bare connection.
+async fn raw_get(s: &TestServer, target: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let request = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    // The server may answer and close before it has read everything: keep
+    // whatever came back before a reset.
+    let _ = conn.write_all(request.as_bytes()).await;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = conn.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    answer
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `n` distinct scope tokens of a few characters each.
+fn many_scopes(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("s{i}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn a_huge_authorization_query_is_refused_in_milliseconds_and_many_scopes_are_invalid_scope() {
+    let s = TestServer::start().await;
+    let c = crate::flow::public_client(&s).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // 30,000 scopes in a 100 KiB query: refused before it is parsed.
+    // (Sent by hand: reqwest refuses URLs this long.)
+    let scopes = many_scopes(30_000);
+    let url =
+        crate::flow::authorize_url(&s, &c, &[("scope", &scopes)], Some(crate::flow::VERIFIER));
+    let target = &url[url.find("/oauth2/").unwrap()..];
+    assert!(target.len() > 100 * 1024);
+    let started = Instant::now();
+    let head = raw_get(&s, target).await;
+    let took = started.elapsed();
+    assert!(head.starts_with("HTTP/1.1 4"), "{head}");
+    assert!(took < QUICK, "took {took:?}");
+    // 5,000 scopes in 30 KiB: a head the HTTP layer takes, refused by us
+    // before the query is parsed, with a page.
+    let scopes = many_scopes(5_000);
+    let url =
+        crate::flow::authorize_url(&s, &c, &[("scope", &scopes)], Some(crate::flow::VERIFIER));
+    let target = &url[url.find("/oauth2/").unwrap()..];
+    assert!(target.len() > 16 * 1024);
+    let started = Instant::now();
+    let head = raw_get(&s, target).await;
+    let took = started.elapsed();
+    assert!(head.starts_with("HTTP/1.1 414"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/html"),
+        "{head}"
+    );
+    assert!(took < QUICK, "took {took:?}");
+    // Under the cap, more than a hundred scopes: invalid_scope, quickly.
+    let scopes = many_scopes(2_000);
+    let url =
+        crate::flow::authorize_url(&s, &c, &[("scope", &scopes)], Some(crate::flow::VERIFIER));
+    let started = Instant::now();
+    let res = http.get(&url).send().await.unwrap();
+    let took = started.elapsed();
+    assert!(took < QUICK, "took {took:?}");
+    let status = res.status().as_u16();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string());
+    let body = res.text().await.unwrap();
+    let refused_as_invalid_scope = match location {
+        Some(l) => l.contains("error=invalid_scope"),
+        None => (400..500).contains(&status) && body.contains("100 scopes"),
+    };
+    assert!(refused_as_invalid_scope, "{status} {body}");
+    // The token endpoint refuses them too.
+    let c = confidential_client(&s).await;
+    let res = crate::flow::token(
+        &s,
+        &c,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", &many_scopes(101)),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["error"], "invalid_scope");
+}

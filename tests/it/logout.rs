@@ -211,3 +211,55 @@ async fn a_hint_issued_to_another_client_is_refused() {
         Some("two@example.com")
     );
 }
+
+#[tokio::test]
+async fn an_id_token_without_sid_does_not_speak_for_the_session_of_a_self_registered_client() {
+    let s = TestServer::start().await;
+    let mut metadata = claims_to_be_github();
+    metadata["grant_types"] = serde_json::json!([
+        "authorization_code",
+        "urn:ietf:params:oauth:grant-type:device_code"
+    ]);
+    let c = register(&s, metadata).await;
+    let started = crate::device::start(&s, &c).await;
+    let b = flow::signed_in(&s, "sidless@example.com").await;
+    crate::device::answer(
+        &s,
+        &b,
+        started["verification_uri_complete"].as_str().unwrap(),
+        "allow",
+    )
+    .await;
+    // Approved with no session on record, as rows from before sessions were
+    // recorded with the approval: its ID token names none.
+    {
+        use entities::device_authorizations as d;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        d::Entity::update_many()
+            .col_expr(d::Column::SessionId, Expr::value(Option::<String>::None))
+            .filter(d::Column::ClientId.eq(c.id.as_str()))
+            .exec(&s.state.db)
+            .await
+            .unwrap();
+    }
+    let (status, t) = crate::device::poll(&s, &c, started["device_code"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{t}");
+    let hint = t["id_token"].as_str().unwrap();
+    assert!(flow::claims(hint)["sid"].is_null(), "no session behind it");
+    // The same person's browser: still asked first, and never sent on.
+    let res = end_session(
+        &b,
+        &s,
+        &[
+            ("id_token_hint", hint),
+            ("post_logout_redirect_uri", "https://evil.example/bye"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("location").is_none());
+    assert_eq!(
+        signed_in_as(&s, &b).await.as_deref(),
+        Some("sidless@example.com")
+    );
+}

@@ -147,22 +147,128 @@ async fn authorize_and_device_refuse_scopes_outside_the_allowlist_even_for_old_c
         Some("invalid_scope")
     );
 
-    let device = |scope: Option<&str>| {
+    let device = |scope: Option<&str>, resource: Option<&str>| {
         let mut form = vec![("client_id", c.id.clone())];
         if let Some(sc) = scope {
             form.push(("scope", sc.to_string()));
+        }
+        if let Some(r) = resource {
+            form.push(("resource", r.to_string()));
         }
         reqwest::Client::new()
             .post(s.url("/oauth2/device_authorization"))
             .form(&form)
             .send()
     };
-    for scope in [Some("openid admin:all"), None] {
-        let res = device(scope).await.unwrap();
+    // A resource scope asked for without its resource would go into a token
+    // for this server: refused like any other misplaced resource scope.
+    for scope in [Some("openid admin:all"), None, Some("openid api:read")] {
+        let res = device(scope, None).await.unwrap();
         assert_eq!(res.status(), 400, "{scope:?}");
         assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_scope");
     }
-    assert_eq!(device(Some("openid api:read")).await.unwrap().status(), 200);
+    let res = device(Some("openid api:read"), Some(API)).await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn a_resource_scope_without_its_resource_is_refused_at_authorize() {
+    let s = server().await;
+    let mut api = claims_to_be_github();
+    api["scope"] = json!("openid api:read");
+    let c = register(&s, api).await;
+    let b = flow::signed_in(&s, "no-resource@example.com").await;
+    // Approved once, so its errors go back to it.
+    let ok = follow(
+        &s,
+        &b,
+        &flow::authorize_url(
+            &s,
+            &c,
+            &[("scope", "openid api:read"), ("resource", API)],
+            Some(VERIFIER),
+        ),
+        "",
+        "allow",
+    )
+    .await;
+    assert!(param(&ok, "code").is_some());
+    // Without a resource the token would be for this server.
+    let refused = follow(
+        &s,
+        &b,
+        &flow::authorize_url(&s, &c, &[("scope", "openid api:read")], Some(VERIFIER)),
+        "",
+        "allow",
+    )
+    .await;
+    assert_eq!(param(&refused, "error").as_deref(), Some("invalid_scope"));
+}
+
+/// Gives a stored refresh token `scope`, as rows issued before a scope left
+/// the configuration may hold.
+async fn set_refresh_scope(s: &TestServer, token: &str, scope: &str) {
+    use entities::refresh_tokens;
+    use sea_orm::{ActiveModelTrait, ActiveValue, EntityTrait, IntoActiveModel};
+    let hash = portcullis::tokens::opaque::ordered_hash(token);
+    let row = refresh_tokens::Entity::find_by_id(hash)
+        .one(&s.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut am = row.into_active_model();
+    am.scope = ActiveValue::Set(scope.to_string());
+    am.update(&s.state.db).await.unwrap();
+}
+
+#[tokio::test]
+async fn refresh_refuses_a_scope_the_deployment_no_longer_offers_until_narrowed() {
+    let s = server().await;
+    let c = register(&s, claims_to_be_github()).await;
+    let b = flow::signed_in(&s, "refresh-scopes@example.com").await;
+    let back = follow(
+        &s,
+        &b,
+        // Without `openid`, no `offline_access` is needed for a refresh token.
+        &flow::authorize_url(&s, &c, &[("scope", "email")], Some(VERIFIER)),
+        "",
+        "allow",
+    )
+    .await;
+    let code = param(&back, "code").unwrap();
+    let t: Value = flow::exchange(&s, &c, &code).await.json().await.unwrap();
+    let refresh = t["refresh_token"].as_str().unwrap();
+    // Granted before the upgrade that stopped offering it.
+    set_refresh_scope(&s, refresh, "email admin:all").await;
+    let res = flow::token(
+        &s,
+        &c,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["error"], "invalid_scope", "{err}");
+    assert!(
+        err["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("admin:all")
+    );
+    // The refused request did not spend the token: a narrower one works.
+    let res = flow::token(
+        &s,
+        &c,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("scope", "email"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let t: Value = res.json().await.unwrap();
+    assert_eq!(t["scope"], "email");
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use actix_web::http::header::{self, HeaderValue};
 use url::Url;
 
 use crate::oauth::client;
-use crate::oauth::redirect::{is_loopback, matches};
+use crate::oauth::redirect::{is_loopback, is_plain_host, matches};
 use crate::state::AppState;
 
 /// The policy of every page, `form-action 'self'` included.
@@ -31,6 +31,10 @@ pub fn source(uri: &str) -> Option<String> {
     let url = Url::parse(uri).ok()?;
     match url.scheme() {
         "http" | "https" => {
+            // A host such as `*` would widen the policy to every site.
+            if !is_plain_host(&url) {
+                return None;
+            }
             let host = url.host_str()?;
             Some(if is_loopback(&url) {
                 format!("{}://{host}:*", url.scheme())
@@ -124,5 +128,25 @@ mod tests {
             Some("com.example.app:")
         );
         assert_eq!(source("not a uri"), None);
+    }
+
+    #[test]
+    fn a_wildcard_or_odd_host_adds_no_source() {
+        for uri in [
+            "https://*/cb",
+            "https://*.example/cb",
+            "https://a_b.example/cb",
+            "https://a%20b.example/cb",
+        ] {
+            assert_eq!(source(uri), None, "{uri}");
+        }
+        assert_eq!(
+            source("https://[2001:db8::1]/cb").as_deref(),
+            Some("https://[2001:db8::1]")
+        );
+        assert_eq!(
+            source("https://xn--bcher-kva.example/cb").as_deref(),
+            Some("https://xn--bcher-kva.example")
+        );
     }
 }

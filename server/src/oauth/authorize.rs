@@ -68,6 +68,10 @@ pub struct Params {
     /// A parameter that appeared more than once (RFC 6749 §3.1 forbids it).
     #[serde(skip)]
     pub duplicate: Option<String>,
+    /// The address the request came from (not a parameter): a metadata
+    /// document it makes us fetch counts against that address's budget.
+    #[serde(skip)]
+    pub address: Option<String>,
 }
 
 impl Params {
@@ -264,7 +268,7 @@ async fn check_client(state: &AppState, p: &Params) -> Result<Result<Checked, Pa
             "The request names no client (client_id is missing).",
         )));
     };
-    let Some(client) = client::find(state, client_id).await? else {
+    let Some(client) = client::find_for(state, client_id, p.address.as_deref()).await? else {
         return Ok(Err(PageError::bad_request(
             "The application that sent you here is not registered.",
         )));
@@ -378,7 +382,11 @@ pub async fn decide(
 
     // Scope: the client's registered scope when none is asked for (RFC 6749 §3.3).
     let allowed = scope::parse(&client.metadata.scope);
-    let scopes = match p.scope.as_deref().map(scope::parse) {
+    let asked = match p.scope.as_deref().map(scope::parse_requested).transpose() {
+        Ok(asked) => asked,
+        Err(why) => return err(OAuthErrorCode::InvalidScope, &why),
+    };
+    let scopes = match asked {
         Some(s) if !s.is_empty() => s,
         _ => allowed.clone(),
     };

@@ -223,6 +223,13 @@ pub fn build_admin_client(req: NewClient, now: i64) -> Result<Registered, String
     if req.public && req.resource_server {
         return Err("a --public client cannot be a --resource-server".into());
     }
+    // Introspection answers a resource server only about tokens for it.
+    if req.resource_server && req.resources.is_empty() {
+        return Err(
+            "a --resource-server needs a --resource: the audience of the tokens it may introspect"
+                .into(),
+        );
+    }
     if req.public && req.pkce_optional {
         return Err("a --public client cannot be --pkce-optional".into());
     }
@@ -321,13 +328,24 @@ pub async fn find(
     state: &crate::AppState,
     id: &str,
 ) -> Result<Option<std::sync::Arc<Client>>, Error> {
+    find_for(state, id, None).await
+}
+
+/// [`find`] for a request from `address` (the client address, where the
+/// caller has one): a metadata document fetched for it is counted against
+/// that address first.
+pub async fn find_for(
+    state: &crate::AppState,
+    id: &str,
+    address: Option<&str>,
+) -> Result<Option<std::sync::Arc<Client>>, Error> {
     if let Some(c) = state.clients.get(id).await {
         return Ok(Some(c));
     }
     // A URL names its own metadata: always fetched, never trusted from the
     // table alone (the row exists for the tokens that reference it).
     if crate::oauth::client_metadata::is_document_url(id) {
-        let found = crate::oauth::client_metadata::resolve(state, id).await?;
+        let found = crate::oauth::client_metadata::resolve(state, id, address).await?;
         if let Some(c) = &found {
             state.clients.insert(id.to_string(), c.clone()).await;
         }

@@ -23,22 +23,33 @@ use crate::error::Error;
 use crate::oauth::client::{self, Client, ClientMetadata, Origin};
 use crate::oauth::redirect::check_registrable;
 use crate::oauth::scope::{self, Allowlist};
-use crate::ratelimit::Family;
+use crate::ratelimit::{Family, ip_key};
 use crate::state::AppState;
 use crate::store;
 
 /// Largest document accepted.
 pub const MAX_BYTES: usize = 16 * 1024;
-/// How long a fetched document is trusted before it is fetched again.
+/// How long a fetched document stays good enough to use when fetching it
+/// again is refused by a budget or fails: a known client keeps working while
+/// strangers spend the instance's budget or its host has a bad minute.
 pub const CACHE_SECS: u64 = 300;
 const TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a refused document is not fetched again: every authorize request
 /// naming a broken (or hostile) document would otherwise make a connection.
 pub const REFUSED_CACHE_SECS: u64 = 30;
 
-/// Document URLs refused recently, with why (for the log).
+/// Document URLs refused recently, with why (for the log) and whether the
+/// refusal was about reaching it rather than what it said.
 #[derive(Clone)]
-pub struct RefusedDocuments(moka::future::Cache<String, Arc<str>>);
+pub struct RefusedDocuments(moka::future::Cache<String, (Arc<str>, Reach)>);
+
+/// Whether a refusal came from getting the document (a budget, the network,
+/// its host) or from its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    Unreachable,
+    Refused,
+}
 
 impl Default for RefusedDocuments {
     fn default() -> Self {
@@ -346,49 +357,90 @@ fn to_client(
 }
 
 /// Fetches (or re-fetches) the document and stores the client row (codes and
-/// tokens reference it). `Ok(None)` when the document is refused.
-pub async fn resolve(state: &AppState, client_id: &str) -> Result<Option<Arc<Client>>, Error> {
+/// tokens reference it). `Ok(None)` when the document is refused. `address`
+/// is the client address that caused the fetch, where there is one (the
+/// authorization request): its own budget comes before the shared one.
+pub async fn resolve(
+    state: &AppState,
+    client_id: &str,
+    address: Option<&str>,
+) -> Result<Option<Arc<Client>>, Error> {
     let allow_loopback = state.settings.client_metadata.allow_loopback;
-    let outcome = async {
-        let url = check_url(client_id, allow_loopback)?;
-        if let Some(why) = state.refused_documents.0.get(client_id).await {
-            return Err(refuse(client_id, format!("refused recently ({why})")));
+    let url = match check_url(client_id, allow_loopback) {
+        Ok(url) => url,
+        Err(refused) => {
+            tracing::warn!(%refused, "client metadata document refused");
+            return Ok(None);
         }
-        may_fetch(state, client_id)?;
-        let fetched = async {
-            let doc = fetch(&url, allow_loopback).await?;
-            to_client(client_id, &doc, state.now(), &state.discovery.scopes)
+    };
+    let stored = store::clients::find(&state.db, client_id)
+        .await?
+        .filter(|row| row.origin == Origin::MetadataDocument.as_str());
+    let attempt = async {
+        if let Some((why, reach)) = state.refused_documents.0.get(client_id).await {
+            return Err((
+                refuse(client_id, format!("refused recently ({why})")),
+                reach,
+            ));
         }
-        .await;
-        if let Err(refused) = &fetched {
+        may_fetch(state, client_id, address, stored.is_none())
+            .map_err(|r| (r, Reach::Unreachable))?;
+        let fetched = match fetch(&url, allow_loopback).await {
+            Ok(doc) => to_client(client_id, &doc, state.now(), &state.discovery.scopes)
+                .map_err(|r| (r, Reach::Refused)),
+            Err(r) => Err((r, Reach::Unreachable)),
+        };
+        if let Err((refused, reach)) = &fetched {
             state
                 .refused_documents
                 .0
-                .insert(client_id.to_string(), refused.why.as_str().into())
+                .insert(client_id.to_string(), (refused.why.as_str().into(), *reach))
                 .await;
         }
         fetched
-    }
-    .await;
-    match outcome {
+    };
+    let (refused, reach) = match attempt.await {
         Ok((client, row)) => {
             store::clients::upsert_document_client(&state.db, row).await?;
-            Ok(Some(Arc::new(client)))
+            return Ok(Some(Arc::new(client)));
         }
-        Err(refused) => {
+        Err(failed) => failed,
+    };
+    // `created_at` is when the stored copy was last fetched.
+    let recent = stored.filter(|row| state.now() - row.created_at < CACHE_SECS as i64);
+    match (reach, recent) {
+        (Reach::Unreachable, Some(row)) => {
+            tracing::info!(%refused, "client metadata document: using the copy fetched recently");
+            Ok(Some(Arc::new(Client::from_row(row)?)))
+        }
+        _ => {
             tracing::warn!(%refused, "client metadata document refused");
             Ok(None)
         }
     }
 }
 
-/// Takes a fetch from this document's budget, then from the instance's: a
-/// stream of authorize requests naming documents must not turn the server
-/// into a source of outgoing requests.
-fn may_fetch(state: &AppState, client_id: &str) -> Result<(), Refused> {
-    state
-        .limit(Family::DocumentFetch, &[format!("document:{client_id}")])
-        .and_then(|()| state.limit(Family::DocumentFetchTotal, &["all".to_string()]))
+/// Takes a fetch from the causing address's budget, this document's, and,
+/// for a document not seen before, the instance's: a stream of authorize
+/// requests naming documents must not turn the server into a source of
+/// outgoing requests, nor spend the budget known clients need.
+fn may_fetch(
+    state: &AppState,
+    client_id: &str,
+    address: Option<&str>,
+    new: bool,
+) -> Result<(), Refused> {
+    let by_address = || match address {
+        Some(a) => state.limit(Family::DocumentFetchAddress, &[ip_key(a)]),
+        None => Ok(()),
+    };
+    let shared = || match new {
+        true => state.limit(Family::DocumentFetchTotal, &["all".to_string()]),
+        false => Ok(()),
+    };
+    by_address()
+        .and_then(|()| state.limit(Family::DocumentFetch, &[format!("document:{client_id}")]))
+        .and_then(|()| shared())
         .map_err(|_| refuse(client_id, "too many fetches; try again in a minute"))
 }
 

@@ -90,7 +90,11 @@ pub async fn authorize<'a>(
         ));
     }
     let allowed = scope::parse(&client.metadata.scope);
-    let scopes = match scope_param.map(scope::parse) {
+    let asked = scope_param
+        .map(scope::parse_requested)
+        .transpose()
+        .map_err(OAuthError::invalid_scope)?;
+    let scopes = match asked {
         Some(s) if !s.is_empty() => s,
         _ => allowed.clone(),
     };

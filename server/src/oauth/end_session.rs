@@ -77,17 +77,28 @@ pub async fn plan(
                 "The id_token_hint is not an ID token issued here.",
             )));
         };
-        hint_is_this_session = session.is_some_and(|s| {
-            parsed.str_claim("sub") == Some(s.user.id.as_str())
-                && parsed
-                    .str_claim("sid")
-                    .is_none_or(|sid| sid == s.session.id)
-        });
         let Some(aud) = parsed.audiences().first().map(|a| a.to_string()) else {
             return Ok(Err(PageError::bad_request(
                 "The id_token_hint is not an ID token issued here.",
             )));
         };
+        // An ID token without `sid` (the device flow's) names no session: it
+        // speaks for this one only when an administrator vouches for its
+        // client; from anyone else it could be from any earlier sign-in.
+        let sid = parsed.str_claim("sid");
+        let sidless_counts = match (sid, session) {
+            (None, Some(_)) => client::find(state, &aud)
+                .await?
+                .is_some_and(|c| c.is_verified()),
+            _ => false,
+        };
+        hint_is_this_session = session.is_some_and(|s| {
+            parsed.str_claim("sub") == Some(s.user.id.as_str())
+                && match sid {
+                    Some(sid) => sid == s.session.id,
+                    None => sidless_counts,
+                }
+        });
         if client_id.as_deref().is_some_and(|c| c != aud) {
             return Ok(Err(PageError::bad_request(
                 "client_id does not match the id_token_hint.",

@@ -4,14 +4,16 @@
 //! Only authenticated (confidential) clients may ask (RFC 7662 §2.1): a
 //! public client's `client_id` is no proof of anything. A client learns about
 //! its own tokens only, unless an administrator made it a resource server
-//! (`client create --resource-server`), which may ask about any access token
-//! presented to it (§4). Refresh tokens stay their own client's business.
+//! (`client create --resource-server --resource R`), which may also ask about
+//! access tokens for the resources it was registered for (§4): a token for
+//! another audience is none of its business. Refresh tokens stay their own
+//! client's.
 
 use serde_json::{Value, json};
 
 use crate::error::{Error, OAuthError};
-use crate::oauth::access_token;
 use crate::oauth::client::Client;
+use crate::oauth::{access_token, resource};
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
@@ -50,15 +52,34 @@ async fn access(state: &AppState, caller: &Client, token: &str) -> Result<Option
     let Some(at) = access_token::verify(state, token).await? else {
         return Ok(None);
     };
-    // Another client's token: as if it did not exist, so the answer does not
-    // even confirm that it is live.
-    if !caller.resource_server && at.str("client_id") != Some(caller.id.as_str()) {
+    // Another client's token, not for this resource server: as if it did not
+    // exist, so the answer does not even confirm that it is live.
+    if at.str("client_id") != Some(caller.id.as_str()) && !is_audience(caller, &at) {
         return Ok(Some(inactive()));
     }
     let mut v = at.claims.clone();
     v["active"] = json!(true);
     v["token_type"] = json!("Bearer");
     Ok(Some(v))
+}
+
+/// Whether `caller` is a resource server the token was issued for.
+fn is_audience(caller: &Client, at: &access_token::AccessToken) -> bool {
+    if !caller.resource_server {
+        return false;
+    }
+    let audiences: Vec<&str> = match at.claims.get("aud") {
+        Some(Value::String(one)) => vec![one.as_str()],
+        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    audiences.iter().any(|aud| {
+        caller
+            .metadata
+            .resources
+            .iter()
+            .any(|r| resource::same(r, aud))
+    })
 }
 
 async fn refresh(state: &AppState, caller: &Client, token: &str) -> Result<Option<Value>, Error> {

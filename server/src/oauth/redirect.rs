@@ -20,6 +20,11 @@ pub fn check_registrable(uri: &str) -> Result<Url, String> {
             if url.host().is_none() {
                 return Err(format!("{uri:?} has no host"));
             }
+            if !is_plain_host(&url) {
+                return Err(format!(
+                    "{uri:?}: the host must be an IP address or a domain name of letters, digits, dots and hyphens"
+                ));
+            }
             Ok(url)
         }
         "http" if is_loopback(&url) => Ok(url),
@@ -31,6 +36,21 @@ pub fn check_registrable(uri: &str) -> Result<Url, String> {
         // product name, not a web scheme.
         scheme if scheme.len() >= 2 => Ok(url),
         _ => Err(format!("{uri:?} has an unusable scheme")),
+    }
+}
+
+/// Whether the URL's host is an IP address or a domain of `[A-Za-z0-9.-]`:
+/// the URL parser also takes `*` and other characters that mean something
+/// else where the host is copied, as in a CSP source (`https://*`).
+pub fn is_plain_host(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => {
+            !d.is_empty()
+                && d.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        }
+        Some(Host::Ipv4(_) | Host::Ipv6(_)) => true,
+        None => false,
     }
 }
 
@@ -80,6 +100,25 @@ pub fn safe_return_to(raw: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wildcard_and_odd_hosts_are_not_registrable() {
+        for uri in [
+            "https://*/cb",
+            "https://*.example/cb",
+            "https://a_b.example/cb",
+        ] {
+            assert!(check_registrable(uri).is_err(), "{uri}");
+        }
+        for uri in [
+            "https://app.example/cb",
+            "https://192.0.2.1/cb",
+            "https://[2001:db8::1]/cb",
+            "https://bücher.example/cb",
+        ] {
+            assert!(check_registrable(uri).is_ok(), "{uri}");
+        }
+    }
 
     #[test]
     fn registrable() {

@@ -343,7 +343,7 @@ fn client_scope(req: &MetadataRequest, offered: &Allowlist) -> Result<String, OA
     if raw.len() > MAX_URI_LEN {
         return Err(invalid_metadata("scope is too long"));
     }
-    let scopes = scope::parse(raw);
+    let scopes = scope::parse_requested(raw).map_err(invalid_metadata)?;
     if let Some(bad) = scopes.iter().find(|s| !scope::is_valid_token(s)) {
         return Err(invalid_metadata(format!("invalid scope token {bad:?}")));
     }

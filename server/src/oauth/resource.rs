@@ -6,7 +6,7 @@ use crate::oauth::client::Client;
 
 /// Two resource URIs name the same resource when they parse to the same URL
 /// (`https://x` ≡ `https://x/`).
-fn same(a: &str, b: &str) -> bool {
+pub fn same(a: &str, b: &str) -> bool {
     if a == b {
         return true;
     }

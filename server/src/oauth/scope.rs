@@ -11,6 +11,8 @@
 //! strangers (or advertised) are handed out. For every client, a scope tied
 //! to resources is granted only for those resources.
 
+use std::collections::HashSet;
+
 use crate::config::Settings;
 use crate::oauth::client::Client;
 
@@ -100,7 +102,9 @@ impl Allowlist {
                 }
                 continue;
             }
-            if !resources.is_empty() && !resources.iter().any(|r| homes.contains(&r.as_str())) {
+            // A token for this server, or for any other resource too, would
+            // carry the scope where it does not belong.
+            if resources.is_empty() || !resources.iter().all(|r| homes.contains(&r.as_str())) {
                 return Err(format!(
                     "scope {s:?} is for {}; ask for that resource",
                     homes.join(", ")
@@ -111,15 +115,29 @@ impl Allowlist {
     }
 }
 
-/// Splits a scope string into distinct tokens, keeping first-seen order.
+/// The most scope tokens a request or a registration may name: far more than
+/// any real client asks for, and a bound on the work one request can cause.
+pub const MAX_SCOPES: usize = 100;
+
+/// Splits a scope string into distinct tokens, keeping first-seen order (in
+/// time linear in its length, whatever a stranger sends).
 pub fn parse(scope: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for s in scope.split(' ').filter(|s| !s.is_empty()) {
-        if !out.iter().any(|o| o == s) {
-            out.push(s.to_string());
-        }
+    let mut seen: HashSet<&str> = HashSet::new();
+    scope
+        .split(' ')
+        .filter(|s| !s.is_empty() && seen.insert(s))
+        .map(str::to_string)
+        .collect()
+}
+
+/// [`parse`] for a scope a request or a registration names: more than
+/// [`MAX_SCOPES`] distinct tokens is refused (the reason, for `invalid_scope`).
+pub fn parse_requested(scope: &str) -> Result<Vec<String>, String> {
+    let out = parse(scope);
+    if out.len() > MAX_SCOPES {
+        return Err(format!("at most {MAX_SCOPES} scopes may be requested"));
     }
-    out
+    Ok(out)
 }
 
 /// Whether a scope token is syntactically valid (RFC 6749 §3.3: %x21 / %x23-5B / %x5D-7E).
@@ -139,5 +157,20 @@ mod tests {
         assert!(is_valid_token("mcp:tools"));
         assert!(!is_valid_token("a\"b"));
         assert!(!is_valid_token("a\\b"));
+    }
+
+    #[test]
+    fn requests_naming_more_than_a_hundred_scopes_are_refused() {
+        let many: Vec<String> = (0..=MAX_SCOPES).map(|i| format!("s{i}")).collect();
+        assert!(parse_requested(&many.join(" ")).is_err());
+        assert_eq!(
+            parse_requested(&many[..MAX_SCOPES].join(" ")).map(|v| v.len()),
+            Ok(MAX_SCOPES)
+        );
+        // Repeats count once.
+        assert_eq!(
+            parse_requested(&"a ".repeat(10_000)),
+            Ok(vec!["a".to_string()])
+        );
     }
 }

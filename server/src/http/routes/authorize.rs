@@ -27,6 +27,15 @@ async fn authorize_get(
     req: HttpRequest,
     current: CurrentSession,
 ) -> Result<HttpResponse, PageError> {
+    // The same cap as the request posted (RFC 6749 §3.1 allows both), before
+    // any parsing: a head may be far longer than any real request.
+    if req.query_string().len() > AUTHORIZE_FORM {
+        return Err(PageError::new(
+            414,
+            "This request is too long",
+            "The authorization request carried more than it can. Go back to the application and try again.",
+        ));
+    }
     let params = Params::from_pairs(
         url::form_urlencoded::parse(req.query_string().as_bytes())
             .collect::<Vec<_>>()
@@ -54,6 +63,8 @@ async fn run(
     posted: bool,
 ) -> Result<HttpResponse, PageError> {
     let state = app_state(req)?;
+    let mut params = params;
+    params.address = Some(super::api::client_ip(req));
     let outcome = authorize::decide(&state, &params, session, ConsentMode::Check).await?;
     // The consent form's answer redirects to the client (see `form_action`).
     let targets = match (&outcome, params.client_id.as_deref()) {

@@ -225,14 +225,19 @@ async fn device_authorization(
     state: web::Data<AppState>,
     body: OAuthBody<OAUTH_FORM>,
 ) -> Result<HttpResponse, OAuthError> {
-    // Each request stores a row: limited per address before anything else,
-    // and per client once it is known (RFC 8628 §5.2 leaves the policy to us;
-    // `slow_down` is for polling, so this is a 429 with `Retry-After`).
+    // Each request stores a row: limited per address before anything else
+    // (RFC 8628 §5.2 leaves the policy to us; `slow_down` is for polling, so
+    // this is a 429 with `Retry-After`). A self-described client is also
+    // limited as a whole: anyone may create many. Not one an administrator
+    // made: a public client's name is no proof of who asks, and a handful of
+    // addresses could otherwise lock all its users out.
     let ip = super::api::client_ip(&req);
     state.limit(Family::DeviceAuthorization, &[ip_key(&ip)])?;
     let (form, client) =
         authenticated(&req, &state, &body.0, "/oauth2/device_authorization").await?;
-    state.limit(Family::DeviceAuthorizationClient, &[client_key(&client.id)])?;
+    if !client.is_verified() {
+        state.limit(Family::DeviceAuthorizationClient, &[client_key(&client.id)])?;
+    }
     let answer = crate::oauth::device::authorize(
         &state,
         &client,

@@ -28,7 +28,13 @@ pub async fn exchange(
         .into_iter()
         .filter(|s| !USER_ONLY.contains(&s.as_str()))
         .collect();
-    let scopes = match req.scope.as_deref().map(scope::parse) {
+    let asked = req
+        .scope
+        .as_deref()
+        .map(scope::parse_requested)
+        .transpose()
+        .map_err(OAuthError::invalid_scope)?;
+    let scopes = match asked {
         Some(s) if !s.is_empty() => {
             if let Some(bad) = s.iter().find(|x| !allowed.contains(x)) {
                 return Err(OAuthError::invalid_scope(format!(

@@ -46,7 +46,13 @@ pub async fn exchange(
 
     // A narrower scope may be asked for; never a wider one (RFC 6749 §6).
     let granted = scope::parse(&row.scope);
-    let scopes = match req.scope.as_deref().map(scope::parse) {
+    let asked = req
+        .scope
+        .as_deref()
+        .map(scope::parse_requested)
+        .transpose()
+        .map_err(OAuthError::invalid_scope)?;
+    let scopes = match asked {
         Some(s) if !s.is_empty() => {
             if let Some(x) = s.iter().find(|x| !granted.contains(x)) {
                 return Err(OAuthError::invalid_scope(format!(
@@ -59,6 +65,14 @@ pub async fn exchange(
     };
     let resources = resource::narrow(&req.resource, &scope::parse(&row.resources))
         .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
+    // Checked again like every request (`scope`): a scope this deployment no
+    // longer offers to a self-described client, or one whose resource was
+    // narrowed away, is refused; the client may ask for a narrower scope.
+    state
+        .discovery
+        .scopes
+        .check(client, &scopes, &resources)
+        .map_err(OAuthError::invalid_scope)?;
     let user = user.ok_or_else(bad)?;
     let grant = Grant {
         client,
