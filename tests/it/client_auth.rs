@@ -184,6 +184,9 @@ async fn a_client_assertion_must_carry_iat_and_exp_and_live_at_most_five_minutes
             "t8",
             json!({"iat": now.to_string(), "exp": (now + 60).to_string()}),
         ),
+        // A lifetime that overflows i64 is refused like any other.
+        ("t9", json!({"iat": -1, "exp": i64::MAX})),
+        ("t10", json!({"iat": i64::MIN, "exp": now + 60})),
     ] {
         assert_eq!(
             outcome(&s, &signer.assertion(&with(jti, times.clone()))).await,

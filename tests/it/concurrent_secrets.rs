@@ -430,3 +430,56 @@ async fn parallel_wrong_user_codes_stop_at_the_accounts_hourly_budget() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn accounts_changing_to_one_address_share_its_daily_email_codes() {
+    let s = TestServer::start_with(vec![("PORTCULLIS_EMAIL_CODE__MAX_PER_DAY", "2")]).await;
+    let change = |b: reqwest::Client, to: &'static str| {
+        let s = &s;
+        async move {
+            let (status, v) = post(s, &b, "change-email", json!({ "newEmail": to })).await;
+            assert_eq!(status, 200, "{v}");
+        }
+    };
+    let first = flow::signed_in(&s, "first@example.com").await;
+    change(first.clone(), "shared@example.com").await;
+    assert_eq!(send_code(&s, &first).await.0, 200);
+    assert_eq!(send_code(&s, &first).await.0, 200);
+    // The first account lets the address go; a second one takes it up and
+    // finds the address's codes for the day spent, though its own are not.
+    change(first, "elsewhere@example.com").await;
+    let second = flow::signed_in(&s, "second@example.com").await;
+    change(second.clone(), "shared@example.com").await;
+    let (status, v) = send_code(&s, &second).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (429, Some("TOO_MANY_REQUESTS"))
+    );
+    // Its own budget is untouched elsewhere.
+    change(second.clone(), "own@example.com").await;
+    assert_eq!(send_code(&s, &second).await.0, 200);
+}
+
+#[tokio::test]
+async fn wrong_user_codes_between_ones_own_pending_code_still_hit_the_hourly_budget() {
+    let s = TestServer::start_with(vec![("PORTCULLIS_RATE_LIMIT__DEVICE_CODE", "100000")]).await;
+    let b = flow::signed_in(&s, "device-refunds@example.com").await;
+    let c = crate::device::device_client(&s).await;
+    let d = crate::device::start(&s, &c).await;
+    let own = d["user_code"].as_str().unwrap();
+    let mut wrong = Vec::new();
+    for _ in 0..40 {
+        wrong.push(type_user_codes(&s, std::slice::from_ref(&b), 1, "BCDF-GHJK").await[0]);
+        let page = b
+            .get(s.url("/device"))
+            .query(&[("user_code", own)])
+            .send()
+            .await
+            .unwrap();
+        assert!([200, 429].contains(&page.status().as_u16()));
+    }
+    // Each lookup of the own code takes a place before it gives it back, so
+    // it nets nothing: the wrong ones alone fill the 30.
+    assert_eq!(wrong.iter().filter(|s| **s == 400).count(), 30, "{wrong:?}");
+    assert_eq!(wrong.iter().filter(|s| **s == 429).count(), 10);
+}

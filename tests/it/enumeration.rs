@@ -36,6 +36,16 @@ fn shape(v: &Value) -> Value {
     }
 }
 
+/// The WebAuthn user handle the server derives from an account id (a public
+/// construction, so an answer's id can be checked against its options).
+fn user_handle_of(user_id: &str) -> Vec<u8> {
+    let digest = ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("webauthn-user-handle:{user_id}").as_bytes(),
+    );
+    digest.as_ref()[..16].to_vec()
+}
+
 /// Status, whether a session cookie is set, and the body's shape.
 async fn answer(res: reqwest::Response) -> (u16, bool, Value) {
     let status = res.status().as_u16();
@@ -154,7 +164,7 @@ async fn passkey_sign_up_answers_alike_for_a_taken_address() {
     let squatter = s.new_browser();
     let (status, taken, resident) =
         register(&s, &squatter, &mut key, Some("haskey@example.com")).await;
-    let (free_status, free, _) = register(
+    let (free_status, free, free_resident) = register(
         &s,
         &s.new_browser(),
         &mut authenticator(),
@@ -162,6 +172,13 @@ async fn passkey_sign_up_answers_alike_for_a_taken_address() {
     )
     .await;
     assert_eq!((status, shape(&taken)), (free_status, shape(&free)));
+    // The user handle the options showed is derived from the account id the
+    // answer gives (a public construction): a taken address's answer must
+    // keep that relation too, or it tells the two apart.
+    for (answer, resident) in [(&taken, &resident), (&free, &free_resident)] {
+        let id = answer["user"]["id"].as_str().unwrap();
+        assert_eq!(user_handle_of(id), resident.user_handle, "{answer}");
+    }
     assert_eq!(status, 200);
     assert_eq!(taken["user"]["email"], "haskey@example.com");
     nth_mail(&s, "haskey@example.com", 2).await;

@@ -207,6 +207,43 @@ async fn an_emergency_rotation_signs_with_the_new_key_at_the_next_reload() {
     assert!(jwks_verifies(&s, &old_token, &old_kid).await);
 }
 
+/// A retired key whose stored value no longer opens (damaged, or sealed
+/// under another secrets key) is left out of the key set; the others are
+/// still published and still sign. A reload that fails keeps the loaded set.
+#[tokio::test]
+async fn a_published_key_that_does_not_open_is_left_out_and_the_others_sign() {
+    use sea_orm::sea_query::Expr;
+    let s = TestServer::start().await;
+    let c = flow::client(&s, false, false, &["client_credentials"], None).await;
+    let out = s.cli(&["keys", "rotate", "--now"]);
+    assert!(out.status.success());
+    let damage = |status: &'static str| {
+        signing_keys::Entity::update_many()
+            .col_expr(
+                signing_keys::Column::PrivateKey,
+                Expr::value(b"not a sealed key".to_vec()),
+            )
+            .filter(signing_keys::Column::Status.eq(status))
+            .exec(&s.state.db)
+    };
+    damage("retired").await.unwrap();
+    s.clock.advance(31);
+    let published = kids(&s).await;
+    assert_eq!(published.len(), 3, "the retired keys are left out");
+    let (token, kid) = access_token(&s, &c).await;
+    assert!(published.contains(&kid));
+    assert!(jwks_verifies(&s, &token, &kid).await);
+
+    // Now the active keys too: the reload fails, and the set loaded before
+    // goes on signing and being published.
+    damage("active").await.unwrap();
+    s.clock.advance(31);
+    assert_eq!(kids(&s).await, published);
+    let (token, again) = access_token(&s, &c).await;
+    assert_eq!(again, kid);
+    assert!(jwks_verifies(&s, &token, &kid).await);
+}
+
 #[tokio::test]
 async fn a_publish_delay_within_the_key_set_caches_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();

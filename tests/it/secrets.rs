@@ -196,7 +196,23 @@ async fn drop_database(db: sea_orm::DatabaseConnection, pg: Option<(String, Stri
 
 /// The binary, with nothing but `env` set, in `dir`.
 fn portcullis(dir: &Path, env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    with_env(Command::new(env!("CARGO_BIN_EXE_portcullis")), dir, env)
+}
+
+/// [`portcullis`] under the usual umask (022) whatever the test runner's is:
+/// under 077 every file would be private anyway and a mode test could not
+/// fail.
+fn portcullis_under_umask_022(dir: &Path, env: &[(&str, &str)]) -> Command {
+    let mut sh = Command::new("/bin/sh");
+    sh.args([
+        "-c",
+        "umask 022; exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_portcullis"),
+    ]);
+    with_env(sh, dir, env)
+}
+
+fn with_env(mut cmd: Command, dir: &Path, env: &[(&str, &str)]) -> Command {
     cmd.env_clear().current_dir(dir);
     for (k, v) in env {
         cmd.env(k, v);
@@ -232,7 +248,7 @@ async fn the_binary_keeps_the_database_its_wal_the_key_and_the_outbox_to_its_own
     let db = dir.path().join("portcullis.db");
     let url = format!("sqlite://{}?mode=rwc", db.display());
     let outbox = dir.path().join("outbox");
-    let mut child = portcullis(
+    let mut child = portcullis_under_umask_022(
         dir.path(),
         &[
             ("PORTCULLIS_DATABASE_URL", &url),
@@ -338,7 +354,22 @@ async fn a_wrong_or_missing_key_stops_the_start_with_one_line() {
     assert!(line.contains("is missing"), "{line}");
     assert!(!key.exists(), "no new key replaces the lost one");
 
-    std::fs::write(&key, saved).unwrap();
+    // Put back through a link, or open to the group, it is refused; as a
+    // file of its own, mode 0600, it opens the database again.
+    let elsewhere = dir.path().join("kept.key");
+    std::fs::write(&elsewhere, &saved).unwrap();
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &key).unwrap();
+    let out = portcullis(dir.path(), &env).arg("serve").output().unwrap();
+    let line = one_line_error(&out);
+    assert!(line.contains("is a symbolic link"), "{line}");
+    std::fs::remove_file(&key).unwrap();
+    std::fs::write(&key, &saved).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = portcullis(dir.path(), &env).arg("serve").output().unwrap();
+    let line = one_line_error(&out);
+    assert!(line.contains("chmod 600"), "{line}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     let out = portcullis(dir.path(), &env)
         .args(["keys", "list"])
         .output()

@@ -1,7 +1,8 @@
 //! 6-digit email codes (seed 004): an alternative to the verification link
 //! for a signed-in user. A new code replaces the older one; a code allows
 //! five guesses; codes live ten minutes; an account gets at most
-//! `email_code.max_per_day` codes a day. The address may be changed while it
+//! `email_code.max_per_day` codes a day, and so does an address whichever
+//! accounts ask for it. The address may be changed while it
 //! is unverified, which starts verification over.
 //!
 //! Each guess takes one of the code's attempts (a conditional update) before
@@ -29,6 +30,12 @@ fn hash(user_id: &str, code: &str) -> String {
     opaque::hash_secret(&format!("{KIND}:{user_id}:{code}"))
 }
 
+/// The daily budget of codes (and guesses) for an address, whichever
+/// accounts ask for it.
+fn address_key(email: &str) -> String {
+    format!("{KIND}:addr:{email}")
+}
+
 fn generate() -> String {
     loop {
         let b = opaque::random_bytes::<4>();
@@ -52,11 +59,14 @@ pub async fn send(state: &AppState, user: &users::Model) -> Result<(), ApiError>
         limit: state.settings.email_code.max_per_day,
         window: DAY,
     };
-    let key = format!("{KIND}:{}", user.id);
-    if let Some(wait) = store::counters::take(&state.db, &key, budget, state.now()).await? {
-        return Err(ApiError::rate_limited(crate::ratelimit::RetryAfter(
-            wait as u64,
-        )));
+    // Per account and per address: many accounts changing to one address
+    // share that address's codes (and guesses, in `verify`).
+    for key in [format!("{KIND}:{}", user.id), address_key(&user.email)] {
+        if let Some(wait) = store::counters::take(&state.db, &key, budget, state.now()).await? {
+            return Err(ApiError::rate_limited(crate::ratelimit::RetryAfter(
+                wait as u64,
+            )));
+        }
     }
     let code = generate();
     one_time::store_hash(
@@ -94,6 +104,22 @@ pub async fn verify(
         || !store::one_time::take_attempt(&state.db, &row.token_hash, MAX_ATTEMPTS, now).await?
     {
         return Err(spent());
+    }
+    // Guesses that get compared count for the address too: the codes of
+    // many accounts sharing it get no more guesses than one account's.
+    let guesses = store::counters::Budget {
+        limit: state
+            .settings
+            .email_code
+            .max_per_day
+            .saturating_mul(MAX_ATTEMPTS),
+        window: DAY,
+    };
+    let guess_key = format!("{}:guess", address_key(&row.email));
+    if let Some(wait) = store::counters::take(&state.db, &guess_key, guesses, now).await? {
+        return Err(ApiError::rate_limited(crate::ratelimit::RetryAfter(
+            wait as u64,
+        )));
     }
     if !opaque::constant_time_eq(&hash(&user.id, code.trim()), &row.token_hash) {
         return Err(invalid());

@@ -60,6 +60,13 @@ pub const ADDRESS_TAKEN: &str = "USER_ALREADY_EXISTS";
 /// A sign-up met an existing account: mails its owner (instead of telling
 /// the caller) and gives the stand-in the caller's answer is shaped from.
 pub fn address_taken(state: &AppState, email: &Email, name: &str) -> users::Model {
+    address_taken_as(state, opaque::new_id(), email, name)
+}
+
+/// [`address_taken`] with the stand-in under `id`: the id a free address's
+/// account would have got, when the caller already showed something derived
+/// from it (a passkey ceremony's user handle), so the answers match.
+pub fn address_taken_as(state: &AppState, id: String, email: &Email, name: &str) -> users::Model {
     // The owner's per-account mail budget bounds these notices (no mail
     // bombing through sign-up); past it the attempt goes unmailed, with the
     // same answer.
@@ -74,7 +81,7 @@ pub fn address_taken(state: &AppState, email: &Email, name: &str) -> users::Mode
     }
     let now = state.now();
     users::Model {
-        id: opaque::new_id(),
+        id,
         email: email.as_str().to_string(),
         name: name.to_string(),
         email_verified: false,

@@ -29,7 +29,7 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 use crate::error::{ApiError, Error};
 use crate::login::assurance;
 use crate::login::email::Email;
-use crate::login::email_password::{ADDRESS_TAKEN, SignedUp, address_taken, create_user};
+use crate::login::email_password::{ADDRESS_TAKEN, SignedUp, address_taken_as, create_user};
 use crate::login::session::SessionInfo;
 use crate::login::two_factor;
 use crate::state::AppState;
@@ -272,7 +272,14 @@ pub async fn register(
                     Some(SignedUp::Created(user))
                 }
                 Err(e) if e.code == ADDRESS_TAKEN => {
-                    Some(SignedUp::AddressTaken(address_taken(state, &email, "")))
+                    // Under the ceremony's id: its options showed that
+                    // id's user handle, which a stand-in must match.
+                    Some(SignedUp::AddressTaken(address_taken_as(
+                        state,
+                        user_id.clone(),
+                        &email,
+                        "",
+                    )))
                 }
                 Err(e) => return Err(e),
             }

@@ -140,13 +140,20 @@ fn names_only_us(aud: Option<&serde_json::Value>, issuer: &str) -> bool {
 }
 
 /// Whether an assertion's times are acceptable at `now`: unexpired, issued
-/// (and valid from) no later than a minute ahead of us, and valid for at most
-/// [`MAX_ASSERTION_LIFETIME_SECS`] in all.
+/// (and valid from) no later than a minute ahead of us, valid for at most
+/// [`MAX_ASSERTION_LIFETIME_SECS`] in all, and so ending no later than that
+/// (and a minute) from now. The claims are any i64 the client sends: the
+/// arithmetic is checked, so extreme values are refused, not wrapped.
 fn fresh(iat: i64, exp: i64, nbf: Option<i64>, now: i64) -> bool {
+    let latest = now.saturating_add(MAX_ASSERTION_LIFETIME_SECS + CLOCK_SKEW_SECS);
+    let ahead = now.saturating_add(CLOCK_SKEW_SECS);
     exp > now
-        && iat <= now + CLOCK_SKEW_SECS
-        && nbf.is_none_or(|nbf| nbf <= now + CLOCK_SKEW_SECS)
-        && exp - iat <= MAX_ASSERTION_LIFETIME_SECS
+        && exp <= latest
+        && iat <= ahead
+        && nbf.is_none_or(|nbf| nbf <= ahead)
+        && exp
+            .checked_sub(iat)
+            .is_some_and(|d| (0..=MAX_ASSERTION_LIFETIME_SECS).contains(&d))
 }
 
 async fn by_secret(state: &AppState, id: &str, secret: &str) -> Result<Arc<Client>, OAuthError> {
@@ -236,6 +243,15 @@ mod tests {
         assert!(!fresh(now, now + 301, None, now), "too long");
         assert!(!fresh(now - 400, now + 10, None, now), "too long in all");
         assert!(!fresh(now - 60, now, None, now), "expired");
+        assert!(!fresh(-1, i64::MAX, None, now), "overflowing lifetime");
+        assert!(
+            !fresh(i64::MIN, now + 60, None, now),
+            "overflowing lifetime"
+        );
+        assert!(!fresh(now + 60, now + 30, None, now), "ends before issued");
+        assert!(!fresh(now + 60, now + 361, None, now), "ends too far ahead");
+        assert!(fresh(now + 60, now + 360, None, now), "a minute's skew");
+        assert!(!fresh(0, 60, None, i64::MAX), "no overflow at any now");
         assert!(
             !fresh(now + 120, now + 180, None, now),
             "issued in the future"

@@ -98,6 +98,10 @@ fn is_public(ip: IpAddr) -> bool {
                 || (o[0] == 100 && (64..128).contains(&o[1])) // CGNAT, RFC 6598
                 || (o[0] == 198 && (o[1] == 18 || o[1] == 19)) // benchmarking
                 || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
+                || (o[0] == 192 && o[1] == 88 && o[2] == 99) // 6to4 relay anycast, RFC 7526
+                || (o[0] == 192 && o[1] == 31 && o[2] == 196) // AS112, RFC 7535
+                || (o[0] == 192 && o[1] == 52 && o[2] == 193) // AMT, RFC 7450
+                || (o[0] == 192 && o[1] == 175 && o[2] == 48) // AS112 direct delegation, RFC 7534
                 || o[0] >= 240)
         }
         IpAddr::V6(v6) => {
@@ -106,11 +110,15 @@ fn is_public(ip: IpAddr) -> bool {
             }
             let s = v6.segments();
             // Forms that carry an IPv4 address inside: IPv4-compatible
-            // (::a.b.c.d), NAT64 (64:ff9b::/96) and 6to4 (2002::/16).
+            // (::a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d), NAT64
+            // (64:ff9b::/96) and 6to4 (2002::/16).
             let embedded = |hi: u16, lo: u16| {
                 IpAddr::V4(std::net::Ipv4Addr::from(((hi as u32) << 16) | lo as u32))
             };
-            if s[..6] == [0; 6] || (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4]) {
+            if s[..6] == [0; 6]
+                || s[..6] == [0, 0, 0, 0, 0xffff, 0]
+                || (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4])
+            {
                 return is_public(embedded(s[6], s[7]));
             }
             if s[0] == 0x2002 {
@@ -476,6 +484,12 @@ mod tests {
             "2001:10::1",
             "100::1",
             "3fff::1",
+            "::ffff:0:10.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "192.88.99.1",
+            "192.31.196.1",
+            "192.52.193.1",
+            "192.175.48.1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
@@ -485,6 +499,7 @@ mod tests {
             "64:ff9b::5db8:d822",
             "2001:200::1",
             "2001:4860:4860::8888",
+            "::ffff:0:93.184.216.34",
         ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }

@@ -10,8 +10,8 @@
 //! every start (and by `portcullis secrets rotate-kek`) whatever they sealed is
 //! re-sealed under the current key, in one transaction.
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -83,7 +83,12 @@ async fn read_or_create(
     path: &Path,
     db: &DatabaseConnection,
 ) -> anyhow::Result<Zeroizing<[u8; KEY_LEN]>> {
-    if !path.exists() {
+    // A link (even a dangling one) is not a missing file: `read` refuses it.
+    let missing = matches!(
+        std::fs::symlink_metadata(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound
+    );
+    if missing {
         if sealing::holds_sealed(db).await? {
             anyhow::bail!(
                 "the secrets key file {} is missing, but this database holds sealed secrets: restore the file or set PORTCULLIS_SECRETS__KEY (a new key could not open them)",
@@ -129,15 +134,42 @@ fn create(path: &Path) -> anyhow::Result<()> {
     }
 }
 
+/// Reads the key from a regular file of our own that nobody else may read or
+/// write. A symbolic link is not followed (`O_NOFOLLOW`), and the checks are
+/// made on the file opened, not on its name: whoever can swap the name or
+/// write the file could make the server seal its secrets under their key.
 fn read(path: &Path) -> anyhow::Result<Zeroizing<[u8; KEY_LEN]>> {
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-        anyhow::anyhow!("cannot read the secrets key file {}: {e}", path.display())
-    })?);
-    if let Ok(meta) = std::fs::metadata(path)
-        && meta.permissions().mode() & 0o077 != 0
-    {
-        tracing::warn!(path = %path.display(), "the secrets key file is readable by others than its owner: chmod 600 it");
+    use rustix::fs::{Mode, OFlags};
+    let refuse = |why: &str| anyhow::anyhow!("the secrets key file {} {why}", path.display());
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )
+    .map_err(|e| match e {
+        rustix::io::Errno::LOOP => {
+            refuse("is a symbolic link: point PORTCULLIS_SECRETS__KEY_FILE at the file itself")
+        }
+        e => anyhow::anyhow!("cannot read the secrets key file {}: {e}", path.display()),
+    })?;
+    let stat = rustix::fs::fstat(&fd)
+        .map_err(|e| anyhow::anyhow!("cannot read the secrets key file {}: {e}", path.display()))?;
+    let kind = rustix::fs::FileType::from_raw_mode(stat.st_mode);
+    if kind != rustix::fs::FileType::RegularFile {
+        return Err(refuse("is not a regular file"));
     }
+    if stat.st_uid != rustix::process::geteuid().as_raw() {
+        return Err(refuse(
+            "is not owned by the user the server runs as: chown it",
+        ));
+    }
+    if stat.st_mode & 0o077 != 0 {
+        return Err(refuse("is open to others than its owner: chmod 600 it"));
+    }
+    let mut text = Zeroizing::new(String::new());
+    std::fs::File::from(fd)
+        .read_to_string(&mut text)
+        .map_err(|e| anyhow::anyhow!("cannot read the secrets key file {}: {e}", path.display()))?;
     decode_key(&text).ok_or_else(|| {
         anyhow::anyhow!(
             "the secrets key file {} does not hold 32 bytes in base64",

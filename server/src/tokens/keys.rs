@@ -11,9 +11,9 @@
 //! VM snapshot cannot sign two messages with one nonce (which would give the
 //! private key away to anyone holding both tokens).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -302,6 +302,9 @@ pub struct KeyStore {
     current: RwLock<Arc<KeySet>>,
     loaded_at: AtomicI64,
     reload: tokio::sync::Mutex<()>,
+    /// Published keys that did not open and were left out, so each is
+    /// logged once rather than at every reload.
+    unopened: Mutex<HashSet<String>>,
 }
 
 impl KeyStore {
@@ -313,7 +316,10 @@ impl KeyStore {
         now: i64,
     ) -> Result<Self, Error> {
         store::keys::ensure_active(&db, &kek, now).await?;
-        let set = load(&db, &kek, retain_secs, now).await?;
+        let unopened = Mutex::new(HashSet::new());
+        // At start an active key that does not open is fatal: there is no
+        // earlier set to sign with.
+        let set = load(&db, &kek, retain_secs, now, &unopened).await?;
         Ok(KeyStore {
             db,
             kek,
@@ -321,6 +327,7 @@ impl KeyStore {
             current: RwLock::new(Arc::new(set)),
             loaded_at: AtomicI64::new(now),
             reload: tokio::sync::Mutex::new(()),
+            unopened,
         })
     }
 
@@ -330,11 +337,19 @@ impl KeyStore {
         if self.due(now)
             && let Ok(_guard) = self.reload.try_lock()
         {
-            let set = load(&self.db, &self.kek, self.retain_secs, now).await?;
-            *self
-                .current
-                .write()
-                .map_err(|_| Error::internal("key lock poisoned"))? = Arc::new(set);
+            // A failed reload keeps the set that worked (and is tried again
+            // after the usual interval, not at every request).
+            match load(&self.db, &self.kek, self.retain_secs, now, &self.unopened).await {
+                Ok(set) => {
+                    *self
+                        .current
+                        .write()
+                        .map_err(|_| Error::internal("key lock poisoned"))? = Arc::new(set);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "key set reload failed; keeping the loaded keys")
+                }
+            }
             self.loaded_at.store(now, Ordering::Relaxed);
         }
         self.current
@@ -358,12 +373,15 @@ impl KeyStore {
 }
 
 /// Activates the `next` keys whose time has come, then reads and opens every
-/// published key.
+/// published key. A `next` or retired key that does not open is left out
+/// (logged once per kid in `unopened`): one bad row must not stop signing
+/// with the good ones. An active key that does not open is an error.
 async fn load(
     db: &DatabaseConnection,
     kek: &Kek,
     retain_secs: i64,
     now: i64,
+    unopened: &Mutex<HashSet<String>>,
 ) -> Result<KeySet, Error> {
     store::keys::promote_due(db, now, retain_secs).await?;
     let rows = store::keys::published(db, now).await?;
@@ -374,11 +392,19 @@ async fn load(
         let Some(alg) = Alg::parse(&row.alg) else {
             continue;
         };
-        let sealed = std::str::from_utf8(&row.private_key).unwrap_or_default();
-        let der: Zeroizing<Vec<u8>> = kek
-            .open(Slot::SigningKey(&row.kid), sealed)
-            .map_err(|e| Error::internal(format!("signing key {}: {e}", row.kid)))?;
-        let key = Arc::new(SigningKey::from_pkcs8(alg, &der)?);
+        let key = match open_key(kek, alg, &row) {
+            Ok(key) => Arc::new(key),
+            Err(e) if row.status != store::keys::ACTIVE => {
+                let first = unopened
+                    .lock()
+                    .map_or(true, |mut s| s.insert(row.kid.clone()));
+                if first {
+                    tracing::error!(error = %e, status = %row.status, "published signing key left out");
+                }
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         jwks.push(key.public_jwk());
         if row.status == store::keys::ACTIVE {
             active.push(key.clone());
@@ -393,6 +419,16 @@ async fn load(
         published,
         jwks,
     })
+}
+
+/// Unseals one stored key and loads it.
+fn open_key(kek: &Kek, alg: Alg, row: &entities::signing_keys::Model) -> Result<SigningKey, Error> {
+    let sealed = std::str::from_utf8(&row.private_key).unwrap_or_default();
+    let der: Zeroizing<Vec<u8>> = kek
+        .open(Slot::SigningKey(&row.kid), sealed)
+        .map_err(|e| Error::internal(format!("signing key {}: {e}", row.kid)))?;
+    SigningKey::from_pkcs8(alg, &der)
+        .map_err(|e| Error::internal(format!("signing key {}: {e}", row.kid)))
 }
 
 #[cfg(test)]
