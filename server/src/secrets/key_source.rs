@@ -84,12 +84,17 @@ async fn read_or_create(
     db: &DatabaseConnection,
 ) -> anyhow::Result<Zeroizing<[u8; KEY_LEN]>> {
     // A link (even a dangling one) is not a missing file: `read` refuses it.
-    let missing = matches!(
-        std::fs::symlink_metadata(path),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound
-    );
-    if missing {
-        if sealing::holds_sealed(db).await? {
+    let missing = || {
+        matches!(
+            std::fs::symlink_metadata(path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound
+        )
+    };
+    if missing() {
+        // An instance starting beside this one may have created the file and
+        // sealed with it since we looked: nothing is sealed before its key
+        // file exists, so a second look after seeing sealed rows is decisive.
+        if sealing::holds_sealed(db).await? && missing() {
             anyhow::bail!(
                 "the secrets key file {} is missing, but this database holds sealed secrets: restore the file or set PORTCULLIS_SECRETS__KEY (a new key could not open them)",
                 path.display()
