@@ -102,6 +102,25 @@ pub fn page_refusal(refused: Refused) -> PageError {
     }
 }
 
+/// An extractor's future: the body read up to `limit`, wrapped by `done`, or
+/// the refusal in the endpoint's own shape.
+fn capped<T: 'static, E: 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+    done: fn(Bytes) -> T,
+    refuse: fn(Refused) -> E,
+) -> LocalBoxFuture<'static, Result<T, E>> {
+    let req = req.clone();
+    let mut payload = payload.take();
+    Box::pin(async move {
+        read_capped(&req, &mut payload, limit)
+            .await
+            .map(done)
+            .map_err(refuse)
+    })
+}
+
 /// The body of a form (or JSON document) posted to an OAuth endpoint, at most
 /// `LIMIT` bytes.
 pub struct OAuthBody<const LIMIT: usize>(pub Bytes);
@@ -111,14 +130,7 @@ impl<const LIMIT: usize> FromRequest for OAuthBody<LIMIT> {
     type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            read_capped(&req, &mut payload, LIMIT)
-                .await
-                .map(OAuthBody)
-                .map_err(oauth_refusal)
-        })
+        capped(req, payload, LIMIT, OAuthBody, oauth_refusal)
     }
 }
 
@@ -130,14 +142,7 @@ impl<const LIMIT: usize> FromRequest for PageBody<LIMIT> {
     type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            read_capped(&req, &mut payload, LIMIT)
-                .await
-                .map(PageBody)
-                .map_err(page_refusal)
-        })
+        capped(req, payload, LIMIT, PageBody, page_refusal)
     }
 }
 
