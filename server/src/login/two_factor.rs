@@ -38,7 +38,8 @@ const MAX_FAILURES: i32 = 10;
 const LOCKOUT: i64 = 900;
 
 /// What `two-factor/enable` returns (Better Auth's `totpURI` and `backupCodes`).
-#[derive(Debug, Serialize)]
+/// No `Debug`: every field is a secret.
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Enrolment {
     pub secret: String,

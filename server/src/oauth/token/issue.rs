@@ -30,8 +30,8 @@ pub struct Grant<'a> {
     pub nonce: Option<String>,
 }
 
-/// RFC 6749 §5.1 success body.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// RFC 6749 §5.1 success body. No `Debug`: it holds the tokens.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,

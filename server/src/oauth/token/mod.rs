@@ -46,7 +46,9 @@ impl GrantType {
 }
 
 /// The token request's parameters (client authentication already removed).
-#[derive(Debug, Default)]
+/// Its `Debug` names which secrets were sent, never their values: a log line
+/// must not hand out a code, a verifier or a refresh token.
+#[derive(Default)]
 pub struct TokenRequest {
     pub grant_type: Option<String>,
     pub code: Option<String>,
@@ -56,6 +58,22 @@ pub struct TokenRequest {
     pub scope: Option<String>,
     pub resource: Vec<String>,
     pub device_code: Option<String>,
+}
+
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("TokenRequest")
+            .field("grant_type", &self.grant_type)
+            .field("code", &secret(&self.code))
+            .field("redirect_uri", &self.redirect_uri)
+            .field("code_verifier", &secret(&self.code_verifier))
+            .field("refresh_token", &secret(&self.refresh_token))
+            .field("scope", &self.scope)
+            .field("resource", &self.resource)
+            .field("device_code", &secret(&self.device_code))
+            .finish()
+    }
 }
 
 /// Dispatches on `grant_type` and answers with the JSON body to send.
@@ -117,4 +135,32 @@ pub fn issues_refresh_token(client: &Client, granted: &[String]) -> bool {
 pub fn revocation_horizon(state: &AppState) -> i64 {
     let t = &state.settings.tokens;
     state.now() + t.access_token_ttl.max(t.refresh_token_ttl) + 60
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TokenRequest;
+
+    #[test]
+    fn debug_names_the_secrets_sent_but_never_their_values() {
+        let req = TokenRequest {
+            grant_type: Some("authorization_code".into()),
+            code: Some("code-secret-1".into()),
+            code_verifier: Some("verifier-secret-2".into()),
+            refresh_token: Some("refresh-secret-3".into()),
+            device_code: Some("device-secret-4".into()),
+            ..TokenRequest::default()
+        };
+        let shown = format!("{req:?}");
+        assert!(shown.contains("authorization_code"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+        for secret in [
+            "code-secret-1",
+            "verifier-secret-2",
+            "refresh-secret-3",
+            "device-secret-4",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
 }
