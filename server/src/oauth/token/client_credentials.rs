@@ -28,12 +28,7 @@ pub async fn exchange(
         .into_iter()
         .filter(|s| !USER_ONLY.contains(&s.as_str()))
         .collect();
-    let asked = req
-        .scope
-        .as_deref()
-        .map(scope::parse_requested)
-        .transpose()
-        .map_err(OAuthError::invalid_scope)?;
+    let asked = req.requested_scopes()?;
     let scopes = match asked {
         Some(s) if !s.is_empty() => {
             if let Some(bad) = s.iter().find(|x| !allowed.contains(x)) {

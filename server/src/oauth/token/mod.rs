@@ -60,6 +60,17 @@ pub struct TokenRequest {
     pub device_code: Option<String>,
 }
 
+impl TokenRequest {
+    /// The `scope` parameter, parsed and bounded, when one was sent.
+    pub fn requested_scopes(&self) -> Result<Option<Vec<String>>, OAuthError> {
+        self.scope
+            .as_deref()
+            .map(crate::oauth::scope::parse_requested)
+            .transpose()
+            .map_err(OAuthError::invalid_scope)
+    }
+}
+
 impl std::fmt::Debug for TokenRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let secret = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");

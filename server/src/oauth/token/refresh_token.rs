@@ -46,12 +46,7 @@ pub async fn exchange(
 
     // A narrower scope may be asked for; never a wider one (RFC 6749 §6).
     let granted = scope::parse(&row.scope);
-    let asked = req
-        .scope
-        .as_deref()
-        .map(scope::parse_requested)
-        .transpose()
-        .map_err(OAuthError::invalid_scope)?;
+    let asked = req.requested_scopes()?;
     let scopes = match asked {
         Some(s) if !s.is_empty() => {
             if let Some(x) = s.iter().find(|x| !granted.contains(x)) {
