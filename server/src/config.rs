@@ -362,7 +362,7 @@ const LIST_KEYS: &[&str] = &[
 ];
 
 fn default_scopes() -> Vec<String> {
-    crate::oauth::scope::DEFAULT_SCOPES
+    crate::domain::scope::DEFAULT_SCOPES
         .iter()
         .map(|s| s.to_string())
         .collect()
@@ -631,7 +631,7 @@ impl Settings {
 
     /// `scopes`, one scope per item (an item may hold several, space-separated).
     pub fn general_scopes(&self) -> Vec<String> {
-        crate::oauth::scope::parse(&self.scopes.join(" "))
+        crate::domain::scope::Scopes::parse(&self.scopes.join(" ")).into_vec()
     }
 
     /// `resource_scopes` as (configured resource, its scopes); entries that
@@ -645,7 +645,9 @@ impl Settings {
                 let mut words = entry.split_whitespace();
                 let named = words.next()?;
                 let resource = find_resource(&resources, named)?;
-                let scopes = crate::oauth::scope::parse(&words.collect::<Vec<_>>().join(" "));
+                let scopes =
+                    crate::domain::scope::Scopes::parse(&words.collect::<Vec<_>>().join(" "))
+                        .into_vec();
                 Some((resource.clone(), scopes))
             })
             .collect()
@@ -657,7 +659,7 @@ impl Settings {
         if let Some(s) = self
             .general_scopes()
             .iter()
-            .find(|s| !crate::oauth::scope::is_valid_token(s))
+            .find(|s| !crate::domain::scope::is_valid_token(s))
         {
             return Err(bad("scopes", format!("{s:?} is not a scope token")));
         }
@@ -682,7 +684,7 @@ impl Settings {
             }
             if let Some(s) = scopes
                 .iter()
-                .find(|s| !crate::oauth::scope::is_valid_token(s))
+                .find(|s| !crate::domain::scope::is_valid_token(s))
             {
                 return Err(bad(
                     "resource_scopes",

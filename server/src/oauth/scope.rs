@@ -11,13 +11,8 @@
 //! strangers (or advertised) are handed out. For every client, a scope tied
 //! to resources is granted only for those resources.
 
-use std::collections::HashSet;
-
 use crate::config::Settings;
 use crate::oauth::client::Client;
-
-/// The scopes offered when nothing is configured (OIDC Core §5.4, §11).
-pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
 /// The scope a client gets when it registers none (the built-in default).
 pub const DEFAULT_CLIENT_SCOPE: &str = "openid profile email offline_access";
@@ -115,62 +110,14 @@ impl Allowlist {
     }
 }
 
-/// The most scope tokens a request or a registration may name: far more than
-/// any real client asks for, and a bound on the work one request can cause.
-pub const MAX_SCOPES: usize = 100;
+pub use crate::domain::scope::{DEFAULT_SCOPES, MAX_SCOPES, Scopes, is_valid_token};
 
-/// Splits a scope string into distinct tokens, keeping first-seen order (in
-/// time linear in its length, whatever a stranger sends).
+/// Splits a scope string into distinct tokens ([`Scopes::parse`]).
 pub fn parse(scope: &str) -> Vec<String> {
-    let mut seen: HashSet<&str> = HashSet::new();
-    scope
-        .split(' ')
-        .filter(|s| !s.is_empty() && seen.insert(s))
-        .map(str::to_string)
-        .collect()
+    Scopes::parse(scope).into_vec()
 }
 
-/// [`parse`] for a scope a request or a registration names: more than
-/// [`MAX_SCOPES`] distinct tokens is refused (the reason, for `invalid_scope`).
+/// [`Scopes::parse_requested`], as a list.
 pub fn parse_requested(scope: &str) -> Result<Vec<String>, String> {
-    let out = parse(scope);
-    if out.len() > MAX_SCOPES {
-        return Err(format!("at most {MAX_SCOPES} scopes may be requested"));
-    }
-    Ok(out)
-}
-
-/// Whether a scope token is syntactically valid (RFC 6749 §3.3: %x21 / %x23-5B / %x5D-7E).
-pub fn is_valid_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_and_dedups() {
-        assert_eq!(parse(" openid  email openid "), vec!["openid", "email"]);
-        assert!(is_valid_token("mcp:tools"));
-        assert!(!is_valid_token("a\"b"));
-        assert!(!is_valid_token("a\\b"));
-    }
-
-    #[test]
-    fn requests_naming_more_than_a_hundred_scopes_are_refused() {
-        let many: Vec<String> = (0..=MAX_SCOPES).map(|i| format!("s{i}")).collect();
-        assert!(parse_requested(&many.join(" ")).is_err());
-        assert_eq!(
-            parse_requested(&many[..MAX_SCOPES].join(" ")).map(|v| v.len()),
-            Ok(MAX_SCOPES)
-        );
-        // Repeats count once.
-        assert_eq!(
-            parse_requested(&"a ".repeat(10_000)),
-            Ok(vec!["a".to_string()])
-        );
-    }
+    Scopes::parse_requested(scope).map(Scopes::into_vec)
 }

@@ -1,0 +1,5 @@
+//! Domain values: parsed once at the edge, typed from there on. This module
+//! is the ground floor of the crate: it imports nothing else from it, so
+//! `config`, `store`, `oauth` and `login` can all speak these types.
+
+pub mod scope;
