@@ -10,6 +10,7 @@ pub mod consent_requests;
 pub mod consents;
 pub mod credentials;
 pub mod device_authorizations;
+pub mod ids;
 pub mod memberships;
 pub mod one_time_tokens;
 pub mod organizations;
