@@ -1,12 +1,25 @@
 //! Settings: built-in defaults, then `portcullis.toml` (or `$PORTCULLIS_CONFIG`),
-//! then environment variables (CONTRACT §2). [`Settings::load`] fails with one
-//! line that names the offending variable.
+//! then environment variables (CONTRACT §2, `load`). [`Settings::load`] fails
+//! with one line that names the offending variable (`validate`).
+//!
+//! Configuration is on the ground floor: it imports nothing from `oauth`,
+//! `login` or `state`; bounds other modules rely on are defined here.
 
-use std::net::SocketAddr;
+mod load;
+mod validate;
+
 use std::path::PathBuf;
 
 use serde::Deserialize;
 use url::Url;
+
+pub use load::env_name;
+
+/// The longest a device code may live (`tokens.device_code_ttl`). A user code
+/// is looked up in the lap of its sequence that is under way and the two
+/// beside it (`user_codes`), so no device code may outlive a lap; a day is
+/// already generous.
+pub const MAX_DEVICE_CODE_TTL_SECS: i64 = 24 * 60 * 60;
 
 /// Everything configurable. Field names are the TOML keys; the environment
 /// variable is `PORTCULLIS_<SECTION>__<KEY>` (see [`env_name`]).
@@ -274,93 +287,6 @@ pub struct PasswordSettings {
     pub max_concurrent_hashes: usize,
 }
 
-const DEFAULTS: &str = r#"
-bind = "127.0.0.1:8080"
-issuer = "http://localhost:8080"
-database_url = "sqlite://portcullis.db?mode=rwc"
-log_format = "text"
-trusted_proxy_header = "x-forwarded-for"
-
-[mail]
-transport = "outbox"
-outbox_dir = "./mail-outbox"
-
-[smtp]
-
-[registration]
-open = true
-
-[client_metadata]
-allow_loopback = false
-
-[tokens]
-access_token_ttl = 900
-id_token_ttl = 3600
-refresh_token_ttl = 2592000
-code_ttl = 60
-refresh_reuse_grace = 10
-device_code_ttl = 600
-device_poll_interval = 5
-
-[session]
-ttl = 604800
-
-[password]
-max_concurrent_hashes = 4
-
-[magic_link]
-allow_sign_up = true
-
-[email_code]
-max_per_day = 20
-
-[keys]
-publish_delay = 3600
-
-[rate_limit]
-sign_in = 10
-sign_up = 5
-registration = 10
-device_code = 10
-mail = 10
-magic_link = 5
-second_factor = 5
-passkey = 30
-email_code = 10
-document_fetch = 4
-document_fetch_total = 60
-document_fetch_address = 10
-device_authorization = 30
-device_authorization_client = 600
-
-[metrics]
-allow = ["127.0.0.0/8", "::1/128"]
-"#;
-
-/// Variables read without the `PORTCULLIS_` prefix (CONTRACT §2), and the key
-/// each sets.
-const UNPREFIXED: &[(&str, &str)] = &[
-    ("DATABASE_URL", "database_url"),
-    ("AUTH_ALLOWED_ORIGINS", "auth_allowed_origins"),
-    ("SMTP_HOST", "smtp.host"),
-    ("SMTP_PORT", "smtp.port"),
-    ("SMTP_USERNAME", "smtp.username"),
-    ("SMTP_PASSWORD", "smtp.password"),
-    ("SMTP_FROM", "smtp.from"),
-    ("SMTP_TLS", "smtp.tls"),
-];
-
-/// Keys whose value is a comma-separated list in the environment.
-const LIST_KEYS: &[&str] = &[
-    "resources",
-    "auth_allowed_origins",
-    "scopes",
-    "resource_scopes",
-    "trusted_proxies",
-    "secrets.old_keys",
-    "metrics.allow",
-];
-
 fn default_scopes() -> Vec<String> {
     crate::domain::scope::DEFAULT_SCOPES
         .iter()
@@ -374,252 +300,6 @@ fn default_scopes() -> Vec<String> {
 pub struct ConfigError(pub String);
 
 impl Settings {
-    /// Reads the process environment and the configuration file.
-    pub fn load() -> Result<Self, ConfigError> {
-        Self::load_from(std::env::vars().collect())
-    }
-
-    /// Loads from the given environment (tests pass their own).
-    pub fn load_from(env: Vec<(String, String)>) -> Result<Self, ConfigError> {
-        let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let file = lookup("PORTCULLIS_CONFIG");
-        let mut builder = config::Config::builder()
-            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
-        builder = match &file {
-            Some(path) => builder.add_source(config::File::new(path, config::FileFormat::Toml)),
-            None => builder.add_source(
-                config::File::new("portcullis.toml", config::FileFormat::Toml).required(false),
-            ),
-        };
-        for (var, key) in UNPREFIXED {
-            if let Some(v) = lookup(var) {
-                builder = builder
-                    .set_override(*key, list_or_value(key, &v))
-                    .map_err(|e| ConfigError(format!("invalid {var}: {e}")))?;
-            }
-        }
-        let mut source: std::collections::HashMap<String, String> = Default::default();
-        for (k, v) in &env {
-            if k.starts_with("PORTCULLIS_") && k != "PORTCULLIS_CONFIG" {
-                source.insert(k.clone(), v.clone());
-            }
-        }
-        let mut environment = config::Environment::with_prefix("PORTCULLIS")
-            .prefix_separator("_")
-            .separator("__")
-            .try_parsing(true)
-            .list_separator(",")
-            .source(Some(source));
-        for key in LIST_KEYS {
-            environment = environment.with_list_parse_key(key);
-        }
-        let mut settings: Settings = builder
-            .add_source(environment)
-            .build()
-            .and_then(|c| c.try_deserialize())
-            .map_err(|e| describe(e, file.as_deref()))?;
-        settings.validate()?;
-        settings.trusted_proxy_nets = parse_trusted_proxies(&settings.trusted_proxies)?;
-        Ok(settings)
-    }
-
-    /// Checks what serde cannot: URLs, addresses, schemes.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |key: &str, why: String| ConfigError(format!("invalid {}: {why}", env_name(key)));
-        self.bind.parse::<SocketAddr>().map_err(|_| {
-            bad(
-                "bind",
-                format!("{:?} is not an address like 127.0.0.1:8080", self.bind),
-            )
-        })?;
-        let issuer = Url::parse(&self.issuer)
-            .map_err(|e| bad("issuer", format!("{:?} is not a URL ({e})", self.issuer)))?;
-        if !matches!(issuer.scheme(), "http" | "https")
-            || issuer.host().is_none()
-            || issuer.query().is_some()
-            || issuer.fragment().is_some()
-        {
-            return Err(bad(
-                "issuer",
-                format!(
-                    "{:?} must be an http(s) URL without query or fragment",
-                    self.issuer
-                ),
-            ));
-        }
-        if !(self.database_url.starts_with("sqlite:")
-            || self.database_url.starts_with("postgres://")
-            || self.database_url.starts_with("postgresql://"))
-        {
-            return Err(bad(
-                "database_url",
-                "expected sqlite:… or postgres://…".to_string(),
-            ));
-        }
-        for r in &self.resources {
-            match Url::parse(r) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.fragment().is_none() => {}
-                _ => {
-                    return Err(bad(
-                        "resources",
-                        format!("{r:?} is not an absolute http(s) URI without fragment"),
-                    ));
-                }
-            }
-        }
-        self.check_scopes()?;
-        for o in &self.auth_allowed_origins {
-            match Url::parse(o) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-                _ => {
-                    return Err(bad(
-                        "auth_allowed_origins",
-                        format!("{o:?} is not an origin"),
-                    ));
-                }
-            }
-        }
-        parse_trusted_proxies(&self.trusted_proxies)?;
-        if self.mail.transport == MailTransport::Smtp && self.smtp.host.is_none() {
-            return Err(ConfigError(
-                "invalid PORTCULLIS_MAIL__TRANSPORT: smtp needs SMTP_HOST".to_string(),
-            ));
-        }
-        if let Some(tls) = &self.smtp.tls
-            && !matches!(tls.as_str(), "starttls" | "tls" | "none")
-        {
-            return Err(ConfigError(format!(
-                "invalid SMTP_TLS: {tls:?} (expected starttls, tls or none)"
-            )));
-        }
-        for (key, v) in [
-            ("tokens.access_token_ttl", self.tokens.access_token_ttl),
-            ("tokens.id_token_ttl", self.tokens.id_token_ttl),
-            ("tokens.refresh_token_ttl", self.tokens.refresh_token_ttl),
-            ("tokens.code_ttl", self.tokens.code_ttl),
-            ("tokens.device_code_ttl", self.tokens.device_code_ttl),
-            (
-                "tokens.device_poll_interval",
-                self.tokens.device_poll_interval,
-            ),
-            ("session.ttl", self.session.ttl),
-        ] {
-            if v <= 0 {
-                return Err(bad(
-                    key,
-                    format!("{v} must be a positive number of seconds"),
-                ));
-            }
-        }
-        // A user code is looked up in the lap of its sequence that is under
-        // way and the two beside it (`oauth::user_codes`), so no device code
-        // may outlive a lap (9.26 days); a day is already generous.
-        if self.tokens.device_code_ttl > crate::oauth::user_codes::MAX_TTL_SECS {
-            return Err(bad(
-                "tokens.device_code_ttl",
-                format!(
-                    "{} is longer than a day ({} seconds)",
-                    self.tokens.device_code_ttl,
-                    crate::oauth::user_codes::MAX_TTL_SECS
-                ),
-            ));
-        }
-        for (key, v) in [
-            ("rate_limit.sign_in", self.rate_limit.sign_in),
-            ("rate_limit.sign_up", self.rate_limit.sign_up),
-            ("rate_limit.registration", self.rate_limit.registration),
-            ("rate_limit.device_code", self.rate_limit.device_code),
-            ("rate_limit.mail", self.rate_limit.mail),
-            ("rate_limit.magic_link", self.rate_limit.magic_link),
-            ("rate_limit.second_factor", self.rate_limit.second_factor),
-            ("rate_limit.passkey", self.rate_limit.passkey),
-            (
-                "rate_limit.device_authorization",
-                self.rate_limit.device_authorization,
-            ),
-            (
-                "rate_limit.device_authorization_client",
-                self.rate_limit.device_authorization_client,
-            ),
-            ("rate_limit.email_code", self.rate_limit.email_code),
-            ("rate_limit.document_fetch", self.rate_limit.document_fetch),
-            (
-                "rate_limit.document_fetch_total",
-                self.rate_limit.document_fetch_total,
-            ),
-            (
-                "rate_limit.document_fetch_address",
-                self.rate_limit.document_fetch_address,
-            ),
-        ] {
-            if v.is_nan() || v < 1.0 {
-                return Err(bad(
-                    key,
-                    format!("{v} must be at least 1 request per minute"),
-                ));
-            }
-        }
-        if self.email_code.max_per_day < 1 {
-            return Err(bad(
-                "email_code.max_per_day",
-                format!("{} must be at least 1", self.email_code.max_per_day),
-            ));
-        }
-        if let Some(key) = &self.secrets.key
-            && crate::secrets::decode_key(key).is_none()
-        {
-            return Err(bad(
-                "secrets.key",
-                "expected 32 bytes in base64 (openssl rand -base64 32)".into(),
-            ));
-        }
-        if self
-            .secrets
-            .old_keys
-            .iter()
-            .any(|k| crate::secrets::decode_key(k).is_none())
-        {
-            return Err(bad(
-                "secrets.old_keys",
-                "expected a comma-separated list of 32-byte keys in base64".into(),
-            ));
-        }
-        let min_delay = crate::tokens::keys::MIN_PUBLISH_DELAY_SECS;
-        if self.keys.publish_delay <= min_delay {
-            return Err(bad(
-                "keys.publish_delay",
-                format!(
-                    "{} must be longer than {min_delay} seconds (the JWKS Cache-Control max-age plus the key-set reload interval)",
-                    self.keys.publish_delay
-                ),
-            ));
-        }
-        if let Some(c) = self
-            .metrics
-            .allow
-            .iter()
-            .find(|c| !c.trim().is_empty() && parse_cidr(c).is_none())
-        {
-            return Err(bad(
-                "metrics.allow",
-                format!("{c:?} is not an address or CIDR like 10.0.0.0/8"),
-            ));
-        }
-        if self.metrics.token.as_deref().is_some_and(|t| t.len() < 16) {
-            return Err(bad(
-                "metrics.token",
-                "must be at least 16 characters".into(),
-            ));
-        }
-        if self.password.max_concurrent_hashes == 0 {
-            return Err(bad(
-                "password.max_concurrent_hashes",
-                "must be at least 1".into(),
-            ));
-        }
-        Ok(())
-    }
-
     /// The resources tokens may be issued for; `<issuer>/mcp` unless configured.
     pub fn resources(&self) -> Vec<String> {
         if self.resources.is_empty() {
@@ -653,51 +333,28 @@ impl Settings {
             .collect()
     }
 
-    /// Scope tokens are well-formed and every resource scope names a resource.
-    fn check_scopes(&self) -> Result<(), ConfigError> {
-        let bad = |key: &str, why: String| ConfigError(format!("invalid {}: {why}", env_name(key)));
-        if let Some(s) = self
-            .general_scopes()
-            .iter()
-            .find(|s| !crate::domain::scope::is_valid_token(s))
-        {
-            return Err(bad("scopes", format!("{s:?} is not a scope token")));
-        }
-        let resources = self.resources();
-        for entry in &self.resource_scopes {
-            let mut words = entry.split_whitespace();
-            let Some(named) = words.next() else {
-                continue;
-            };
-            if find_resource(&resources, named).is_none() {
-                return Err(bad(
-                    "resource_scopes",
-                    format!("{named:?} is not one of PORTCULLIS_RESOURCES"),
-                ));
-            }
-            let scopes: Vec<&str> = words.collect();
-            if scopes.is_empty() {
-                return Err(bad(
-                    "resource_scopes",
-                    format!("{named:?} names no scopes (expected \"<resource> <scope> <scope>…\")"),
-                ));
-            }
-            if let Some(s) = scopes
-                .iter()
-                .find(|s| !crate::domain::scope::is_valid_token(s))
-            {
-                return Err(bad(
-                    "resource_scopes",
-                    format!("{s:?} is not a scope token"),
-                ));
-            }
-        }
-        Ok(())
-    }
-
     /// Whether the issuer is served over TLS (decides `Secure` and `__Host-` cookies).
     pub fn issuer_is_https(&self) -> bool {
         self.issuer.starts_with("https://")
+    }
+
+    /// The URL of `path` on this server: the issuer with `path` appended,
+    /// keeping any path the issuer has (`https://x/auth` →
+    /// `https://x/auth/oauth2/token`).
+    pub fn endpoint(&self, path: &str) -> String {
+        issuer_endpoint(&self.issuer, path)
+    }
+}
+
+/// [`Settings::endpoint`] for an issuer as configured.
+fn issuer_endpoint(issuer: &str, path: &str) -> String {
+    match Url::parse(issuer) {
+        Ok(mut url) => {
+            let joined = [url.path().trim_end_matches('/'), path].concat();
+            url.set_path(&joined);
+            url.to_string()
+        }
+        Err(_) => [issuer.trim_end_matches('/'), path].concat(),
     }
 }
 
@@ -709,66 +366,23 @@ fn find_resource<'a>(resources: &'a [String], named: &str) -> Option<&'a String>
     })
 }
 
-/// Each entry a CIDR (`10.0.0.0/8`, `fd00::/8`) or a single address.
-fn parse_trusted_proxies(entries: &[String]) -> Result<Vec<ipnet::IpNet>, ConfigError> {
-    entries
-        .iter()
-        .map(|e| e.trim())
-        .filter(|e| !e.is_empty())
-        .map(|e| {
-            e.parse::<ipnet::IpNet>()
-                .map(|n| n.trunc())
-                .or_else(|_| e.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| {
-                    ConfigError(format!(
-                        "invalid {}: {e:?} is not a CIDR like 10.0.0.0/8 or an address",
-                        env_name("trusted_proxies")
-                    ))
-                })
-        })
-        .collect()
-}
+#[cfg(test)]
+mod tests {
+    use super::issuer_endpoint;
 
-fn list_or_value(key: &str, v: &str) -> config::Value {
-    if LIST_KEYS.contains(&key) {
-        let items: Vec<config::Value> = v
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| config::Value::from(s.to_string()))
-            .collect();
-        config::Value::from(items)
-    } else {
-        config::Value::from(v.to_string())
-    }
-}
-
-/// The environment variable that sets a key (`mail.outbox_dir` →
-/// `PORTCULLIS_MAIL__OUTBOX_DIR`), or its unprefixed name.
-pub fn env_name(key: &str) -> String {
-    if let Some((var, _)) = UNPREFIXED.iter().find(|(_, k)| *k == key) {
-        if *var == "DATABASE_URL" {
-            return "PORTCULLIS_DATABASE_URL".into();
-        }
-        return (*var).to_string();
-    }
-    format!("PORTCULLIS_{}", key.replace('.', "__").to_uppercase())
-}
-
-/// Turns a `config` error into one line naming the variable.
-fn describe(e: config::ConfigError, file: Option<&str>) -> ConfigError {
-    let text = e.to_string().replace('\n', " ");
-    // config phrases type errors as "... for key `a.b`"; name the variable instead.
-    if let Some(start) = text.find("for key `") {
-        let rest = &text[start + 9..];
-        if let Some(end) = rest.find('`') {
-            let key = &rest[..end];
-            let what = text[..start].trim_end();
-            return ConfigError(format!("invalid {}: {what}", env_name(key)));
-        }
-    }
-    match file {
-        Some(f) => ConfigError(format!("invalid configuration ({f}): {text}")),
-        None => ConfigError(format!("invalid configuration: {text}")),
+    #[test]
+    fn endpoints_keep_the_issuer_path() {
+        assert_eq!(
+            issuer_endpoint("http://localhost:8080", "/oauth2/jwks"),
+            "http://localhost:8080/oauth2/jwks"
+        );
+        assert_eq!(
+            issuer_endpoint("https://x.io/auth/", "/oauth2/jwks"),
+            "https://x.io/auth/oauth2/jwks"
+        );
+        assert_eq!(
+            issuer_endpoint("https://x.io/auth", "/oauth2/jwks"),
+            "https://x.io/auth/oauth2/jwks"
+        );
     }
 }

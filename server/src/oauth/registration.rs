@@ -31,7 +31,6 @@ use crate::domain::client_origin::ClientOrigin;
 use crate::error::{Error, OAuthError, OAuthErrorCode};
 use crate::oauth::client::rules::{self, Checked, Fault, Policy, Requested, Violation};
 use crate::oauth::client::{self, Client, ClientMetadata, uses_client_secret};
-use crate::oauth::discovery::endpoint;
 use crate::oauth::scope::Allowlist;
 use crate::ratelimit::Family;
 use crate::state::AppState;
@@ -224,10 +223,9 @@ fn client_information(
 
 /// Where the client manages its registration (RFC 7592 §3).
 pub fn registration_client_uri(state: &AppState, client_id: &str) -> String {
-    endpoint(
-        &state.settings.issuer,
-        &format!("/oauth2/register/{client_id}"),
-    )
+    state
+        .settings
+        .endpoint(&["/oauth2/register/", client_id].concat())
 }
 
 // ---------------------------------------------------------------------------
