@@ -6,6 +6,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::config::{ConfigError, Settings};
+use crate::domain::grant_type::GrantType;
 use crate::oauth::scope::Allowlist;
 
 /// Client authentication methods (RFC 6749 §2.3, RFC 7523 §2.2).
@@ -50,12 +51,7 @@ impl Discovery {
             "revocation_endpoint": settings.endpoint("/oauth2/revoke"),
             "end_session_endpoint": settings.endpoint("/oauth2/end_session"),
             "device_authorization_endpoint": settings.endpoint("/oauth2/device_authorization"),
-            "grant_types_supported": [
-                "authorization_code",
-                "refresh_token",
-                "client_credentials",
-                "urn:ietf:params:oauth:grant-type:device_code"
-            ],
+            "grant_types_supported": GrantType::ALL.map(GrantType::as_str),
             "token_endpoint_auth_methods_supported": AUTH_METHODS,
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
             "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,

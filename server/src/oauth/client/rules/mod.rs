@@ -140,3 +140,78 @@ pub fn check(req: &Requested, policy: &Policy) -> Result<Checked, Violation> {
     };
     Ok(Checked { name, metadata })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::scope::Allowlist;
+
+    fn offered() -> Allowlist {
+        let settings = crate::config::Settings::load_from(vec![]).unwrap_or_else(|e| panic!("{e}"));
+        Allowlist::from_settings(&settings)
+    }
+
+    fn asking(scope: &str) -> Requested {
+        Requested {
+            client_name: Some("App".into()),
+            redirect_uris: Some(vec!["https://app.example/cb".into()]),
+            scope: Some(scope.into()),
+            ..Requested::default()
+        }
+    }
+
+    #[test]
+    fn one_rule_three_policies_for_scopes_not_offered() {
+        let offered = offered();
+        let req = asking("openid admin:all");
+        let admin = check(&req, &Policy::admin()).map(|c| c.metadata.scope);
+        assert_eq!(admin.as_deref(), Ok("openid admin:all"));
+        let dynamic = check(&req, &Policy::dynamic(&offered)).map(|c| c.metadata.scope);
+        assert_eq!(dynamic.map_err(|v| v.fault), Err(Fault::Metadata));
+        let url = "https://app.example/client.json";
+        let document = check(&req, &Policy::document(url, &offered)).map(|c| c.metadata.scope);
+        assert_eq!(document.as_deref(), Ok("openid"));
+    }
+
+    #[test]
+    fn defaults_follow_the_origin() {
+        let offered = offered();
+        let req = Requested {
+            client_name: Some("App".into()),
+            redirect_uris: Some(vec!["https://app.example/cb".into()]),
+            ..Requested::default()
+        };
+        let admin = check(&req, &Policy::admin()).unwrap_or_else(|v| panic!("{v:?}"));
+        assert_eq!(
+            admin.metadata.grant_types,
+            vec!["authorization_code", "refresh_token"]
+        );
+        assert_eq!(
+            admin.metadata.token_endpoint_auth_method,
+            "client_secret_basic"
+        );
+        let url = "https://app.example/client.json";
+        let document =
+            check(&req, &Policy::document(url, &offered)).unwrap_or_else(|v| panic!("{v:?}"));
+        assert_eq!(document.metadata.grant_types, vec!["authorization_code"]);
+        assert_eq!(document.metadata.token_endpoint_auth_method, "none");
+        assert_eq!(document.metadata.response_types, vec!["code"]);
+    }
+
+    #[test]
+    fn client_credentials_is_for_an_administrators_confidential_client() {
+        let offered = offered();
+        let req = Requested {
+            client_name: Some("Service".into()),
+            grant_types: Some(vec!["client_credentials".into()]),
+            ..Requested::default()
+        };
+        assert!(check(&req, &Policy::admin()).is_ok());
+        let public = Requested {
+            token_endpoint_auth_method: Some("none".into()),
+            ..req.clone()
+        };
+        assert!(check(&public, &Policy::admin()).is_err());
+        assert!(check(&req, &Policy::dynamic(&offered)).is_err());
+    }
+}
