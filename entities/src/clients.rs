@@ -11,8 +11,9 @@ pub struct Model {
     /// Client metadata as a JSON document.
     #[sea_orm(column_type = "Text")]
     pub metadata: String,
-    /// `admin`, `dynamic` or `metadata_document`.
-    pub origin: String,
+    /// Who described the client (stored as `admin`, `dynamic` or
+    /// `metadata_document`).
+    pub origin: ClientOrigin,
     pub trusted: bool,
     pub registration_token_hash: Option<String>,
     pub created_at: i64,
@@ -26,3 +27,41 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Where a client came from: an administrator, dynamic registration
+/// (RFC 7591), or a client ID metadata document. Stored as the strings the
+/// column has always held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum ClientOrigin {
+    #[sea_orm(string_value = "admin")]
+    Admin,
+    #[sea_orm(string_value = "dynamic")]
+    Dynamic,
+    #[sea_orm(string_value = "metadata_document")]
+    MetadataDocument,
+}
+
+impl ClientOrigin {
+    /// The stored (and printed) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientOrigin::Admin => "admin",
+            ClientOrigin::Dynamic => "dynamic",
+            ClientOrigin::MetadataDocument => "metadata_document",
+        }
+    }
+}
+
+impl std::fmt::Display for ClientOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Compares with the stored spelling.
+impl PartialEq<&str> for ClientOrigin {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}

@@ -195,16 +195,7 @@ fn init_tracing(format: LogFormat, serving: bool) {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match command {
-        Command::Serve => {
-            let bind = settings.bind.clone();
-            let state = AppState::build(settings, clock).await?;
-            crate::housekeeping::spawn(state.clone());
-            let listener = std::net::TcpListener::bind(&bind)
-                .map_err(|e| anyhow::anyhow!("cannot listen on PORTCULLIS_BIND ({bind}): {e}"))?;
-            tracing::info!(address = %bind, issuer = %state.settings.issuer, "serving");
-            crate::http::server(state, listener, None)?.await?;
-            Ok(())
-        }
+        Command::Serve => serve(settings, clock).await,
         Command::Migrate => {
             let db = crate::db::connect(&settings.database_url).await?;
             crate::db::migrate(&db).await?;
@@ -219,74 +210,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             verified,
         }) => {
             let state = AppState::build(settings, clock).await?;
-            let email = Email::parse(&email)
-                .ok_or_else(|| anyhow::anyhow!("--email: not a valid email address"))?;
-            crate::login::password::check_policy(&password, email.as_str())
-                .map_err(|e| anyhow::anyhow!("--password: {}", e.message))?;
-            let hash = state.passwords.hash(password).await?;
-            let user = crate::login::email_password::create_user(
-                &state,
-                None,
-                &email,
-                name.as_deref().unwrap_or(""),
-                Some(hash),
-                verified,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-            let org = crate::account::organisations::ensure_personal(&state.db, &user, state.now())
-                .await?;
-            println!(
-                "{}",
-                json!({ "id": user.id, "email": user.email, "organization_id": org })
-            );
-            Ok(())
+            create_user(&state, &email, password, name.as_deref(), verified).await
         }
-        Command::Keys(KeysCommand::Rotate { now: at_once }) => {
-            let (db, kek, _) = unlocked(&settings, clock.now()).await?;
-            let now = clock.now();
-            let delay = if at_once {
-                0
-            } else {
-                settings.keys.publish_delay
-            };
-            let created = store::keys::rotate(&db, &kek, now, delay).await?;
-            if at_once {
-                store::keys::promote_due(&db, now, key_retention_secs(&settings)).await?;
-            }
-            for k in created {
-                let from = k.activates_at.map(timestamp).unwrap_or_default();
-                println!("{} {} next, active from {from}", k.alg, k.kid);
-            }
-            Ok(())
-        }
-        Command::Keys(KeysCommand::List { json }) => {
-            let (db, kek, _) = unlocked(&settings, clock.now()).await?;
-            let now = clock.now();
-            store::keys::ensure_active(&db, &kek, now).await?;
-            store::keys::promote_due(&db, now, key_retention_secs(&settings)).await?;
-            let keys = store::keys::all(&db).await?;
-            if json {
-                let list: Vec<_> = keys
-                    .iter()
-                    .map(|k| json!({ "kid": k.kid, "alg": k.alg, "status": k.status, "created_at": k.created_at, "activates_at": k.activates_at, "retired_at": k.retired_at, "not_after": k.not_after }))
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&list)?);
-            } else {
-                for k in keys {
-                    let from = k
-                        .activates_at
-                        .map(|t| format!(" active from {}", timestamp(t)))
-                        .unwrap_or_default();
-                    let until = k
-                        .not_after
-                        .map(|t| format!(", published until {}", timestamp(t)))
-                        .unwrap_or_default();
-                    println!("{:<6} {} {:<7}{from}{until}", k.alg, k.kid, k.status);
-                }
-            }
-            Ok(())
-        }
+        Command::Keys(KeysCommand::Rotate { now }) => rotate_keys(&settings, clock, now).await,
+        Command::Keys(KeysCommand::List { json }) => list_keys(&settings, clock, json).await,
         Command::Secrets(SecretsCommand::RotateKek) => {
             let (_, kek, sealed) = unlocked(&settings, clock.now()).await?;
             println!(
@@ -297,6 +224,101 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn serve(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+    let bind = settings.bind.clone();
+    let state = AppState::build(settings, clock).await?;
+    crate::housekeeping::spawn(state.clone());
+    let listener = std::net::TcpListener::bind(&bind)
+        .map_err(|e| anyhow::anyhow!("cannot listen on PORTCULLIS_BIND ({bind}): {e}"))?;
+    tracing::info!(address = %bind, issuer = %state.settings.issuer, "serving");
+    crate::http::server(state, listener, None)?.await?;
+    Ok(())
+}
+
+/// `user create`: the user and their personal organisation, as JSON.
+async fn create_user(
+    state: &AppState,
+    email: &str,
+    password: String,
+    name: Option<&str>,
+    verified: bool,
+) -> anyhow::Result<()> {
+    let email =
+        Email::parse(email).ok_or_else(|| anyhow::anyhow!("--email: not a valid email address"))?;
+    crate::login::password::check_policy(&password, email.as_str())
+        .map_err(|e| anyhow::anyhow!("--password: {}", e.message))?;
+    let hash = state.passwords.hash(password).await?;
+    let user = crate::login::email_password::create_user(
+        state,
+        None,
+        &email,
+        name.unwrap_or(""),
+        Some(hash),
+        verified,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let org = crate::account::organisations::ensure_personal(&state.db, &user, state.now()).await?;
+    println!(
+        "{}",
+        json!({ "id": user.id, "email": user.email, "organization_id": org })
+    );
+    Ok(())
+}
+
+/// `keys rotate`: the next keys, signing after the publish delay or at once.
+async fn rotate_keys(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+    at_once: bool,
+) -> anyhow::Result<()> {
+    let (db, kek, _) = unlocked(settings, clock.now()).await?;
+    let now = clock.now();
+    let delay = if at_once {
+        0
+    } else {
+        settings.keys.publish_delay
+    };
+    let created = store::keys::rotate(&db, &kek, now, delay).await?;
+    if at_once {
+        store::keys::promote_due(&db, now, key_retention_secs(settings)).await?;
+    }
+    for k in created {
+        let from = k.activates_at.map(timestamp).unwrap_or_default();
+        println!("{} {} next, active from {from}", k.alg, k.kid);
+    }
+    Ok(())
+}
+
+/// `keys list`: every signing key with its state and times.
+async fn list_keys(settings: &Settings, clock: Arc<dyn Clock>, json: bool) -> anyhow::Result<()> {
+    let (db, kek, _) = unlocked(settings, clock.now()).await?;
+    let now = clock.now();
+    store::keys::ensure_active(&db, &kek, now).await?;
+    store::keys::promote_due(&db, now, key_retention_secs(settings)).await?;
+    let keys = store::keys::all(&db).await?;
+    if json {
+        let list: Vec<_> = keys
+            .iter()
+            .map(|k| json!({ "kid": k.kid, "alg": k.alg, "status": k.status, "created_at": k.created_at, "activates_at": k.activates_at, "retired_at": k.retired_at, "not_after": k.not_after }))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    for k in keys {
+        let from = k
+            .activates_at
+            .map(|t| format!(" active from {}", timestamp(t)))
+            .unwrap_or_default();
+        let until = k
+            .not_after
+            .map(|t| format!(", published until {}", timestamp(t)))
+            .unwrap_or_default();
+        println!("{:<6} {} {:<7}{from}{until}", k.alg, k.kid, k.status);
+    }
+    Ok(())
 }
 
 /// A Unix time as RFC 3339, for people reading `keys` output.
@@ -338,75 +360,8 @@ async fn client(
 ) -> anyhow::Result<()> {
     let db = connect_migrated(&settings).await?;
     match command {
-        ClientCommand::Create(c) => {
-            let deployment = settings.resources();
-            if let Some(r) = c
-                .resources
-                .iter()
-                .find(|r| !deployment.iter().any(|d| same_resource(d, r)))
-            {
-                anyhow::bail!(
-                    "--resource {r:?} is not one of PORTCULLIS_RESOURCES ({})",
-                    deployment.join(", ")
-                );
-            }
-            let registered = build_admin_client(
-                NewClient {
-                    name: c.name,
-                    grant_types: c.grants,
-                    redirect_uris: c.redirect_uris,
-                    scope: c.scope,
-                    public: c.public,
-                    trusted: c.trusted,
-                    resources: c.resources,
-                    post_logout_redirect_uris: c.post_logout_redirect_uris,
-                    id_token_alg: c.id_token_alg,
-                    resource_server: c.resource_server,
-                    pkce_optional: c.pkce_optional,
-                },
-                clock.now(),
-            )
-            .map_err(|e| anyhow::anyhow!(e))?;
-            store::clients::insert(&db, registered.row).await?;
-            let client = registered.client;
-            if c.json {
-                println!(
-                    "{}",
-                    client.registration_response(registered.secret.as_deref())
-                );
-            } else {
-                println!("client_id: {}", client.id);
-                if let Some(s) = registered.secret {
-                    println!("client_secret: {s}");
-                    println!("(the secret is shown only now; it is stored hashed)");
-                }
-            }
-            Ok(())
-        }
-        ClientCommand::List { json } => {
-            let clients = store::clients::list(&db)
-                .await?
-                .into_iter()
-                .map(Client::from_row)
-                .collect::<Result<Vec<_>, _>>()?;
-            if json {
-                let list: Vec<_> = clients
-                    .iter()
-                    .map(|c| c.registration_response(None))
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&list)?);
-            } else {
-                for c in clients {
-                    let kind = if c.is_public() {
-                        "public"
-                    } else {
-                        "confidential"
-                    };
-                    println!("{}  {kind:<12} {:<9} {}", c.id, c.origin, c.name);
-                }
-            }
-            Ok(())
-        }
+        ClientCommand::Create(c) => create_client(&db, &settings, c, clock.now()).await,
+        ClientCommand::List { json } => list_clients(&db, json).await,
         ClientCommand::Delete { id } => {
             if store::clients::delete(&db, &id).await? {
                 println!("deleted {id}");
@@ -416,6 +371,85 @@ async fn client(
             }
         }
     }
+}
+
+/// `client create`: checked by the client rules (`oauth::client::rules`);
+/// the secret is printed once.
+async fn create_client(
+    db: &sea_orm::DatabaseConnection,
+    settings: &Settings,
+    c: ClientCreate,
+    now: i64,
+) -> anyhow::Result<()> {
+    let deployment = settings.resources();
+    if let Some(r) = c
+        .resources
+        .iter()
+        .find(|r| !deployment.iter().any(|d| same_resource(d, r)))
+    {
+        anyhow::bail!(
+            "--resource {r:?} is not one of PORTCULLIS_RESOURCES ({})",
+            deployment.join(", ")
+        );
+    }
+    let registered = build_admin_client(
+        NewClient {
+            name: c.name,
+            grant_types: c.grants,
+            redirect_uris: c.redirect_uris,
+            scope: c.scope,
+            public: c.public,
+            trusted: c.trusted,
+            resources: c.resources,
+            post_logout_redirect_uris: c.post_logout_redirect_uris,
+            id_token_alg: c.id_token_alg,
+            resource_server: c.resource_server,
+            pkce_optional: c.pkce_optional,
+        },
+        now,
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
+    store::clients::insert(db, registered.row).await?;
+    let client = registered.client;
+    if c.json {
+        println!(
+            "{}",
+            client.registration_response(registered.secret.as_deref())
+        );
+    } else {
+        println!("client_id: {}", client.id);
+        if let Some(s) = registered.secret {
+            println!("client_secret: {s}");
+            println!("(the secret is shown only now; it is stored hashed)");
+        }
+    }
+    Ok(())
+}
+
+/// `client list`: one line per client, or their registration responses as JSON.
+async fn list_clients(db: &sea_orm::DatabaseConnection, json: bool) -> anyhow::Result<()> {
+    let clients = store::clients::list(db)
+        .await?
+        .into_iter()
+        .map(Client::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    if json {
+        let list: Vec<_> = clients
+            .iter()
+            .map(|c| c.registration_response(None))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    for c in clients {
+        let kind = if c.is_public() {
+            "public"
+        } else {
+            "confidential"
+        };
+        println!("{}  {kind:<12} {:<9} {}", c.id, c.origin, c.name);
+    }
+    Ok(())
 }
 
 fn same_resource(a: &str, b: &str) -> bool {

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use crate::domain::client_origin::ClientOrigin as Origin;
 use crate::error::Error;
-use crate::oauth::client::Origin;
 use crate::state::AppState;
 
 /// How often [`spawn`]'s jobs run.

@@ -24,9 +24,9 @@ pub struct Inner {
     pub keys: KeyStore,
     pub passwords: PasswordHasher,
     pub sessions: SessionCache,
-    pub clients: crate::oauth::client::ClientCache,
+    pub clients: crate::oauth::client::model::ClientCache,
     /// Metadata documents that failed recently (not fetched again yet).
-    pub refused_documents: crate::oauth::client_metadata::RefusedDocuments,
+    pub refused_documents: crate::oauth::client_metadata::refused::RefusedDocuments,
     pub discovery: Discovery,
     pub metrics: Metrics,
     pub limiter: crate::ratelimit::RateLimiter,
@@ -96,7 +96,7 @@ impl AppState {
         Ok(AppState(Arc::new(Inner {
             db,
             sessions: SessionCache::new(),
-            clients: crate::oauth::client::new_cache(),
+            clients: crate::oauth::client::model::new_cache(),
             refused_documents: Default::default(),
             keys,
             passwords,

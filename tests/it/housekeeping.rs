@@ -74,7 +74,7 @@ async fn leave_rows(s: &TestServer, c: &TestClient, email: &str, live: bool) -> 
                 "scope": "openid",
             })
             .to_string(),
-            origin: "metadata_document".into(),
+            origin: clients::ClientOrigin::MetadataDocument,
             trusted: false,
             registration_token_hash: None,
             created_at: now,

@@ -2,4 +2,6 @@
 //! is the ground floor of the crate: it imports nothing else from it, so
 //! `config`, `store`, `oauth` and `login` can all speak these types.
 
+pub mod client_origin;
+pub mod grant_type;
 pub mod scope;

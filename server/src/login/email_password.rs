@@ -76,7 +76,7 @@ pub fn address_taken_as(state: &AppState, id: String, email: &Email, name: &str)
     {
         state.mailer.send(crate::mail::templates::sign_up_attempt(
             email.as_str(),
-            &crate::oauth::discovery::endpoint(&state.settings.issuer, "/login"),
+            &state.settings.endpoint("/login"),
         ));
     }
     let now = state.now();

@@ -3,7 +3,6 @@
 use entities::one_time_tokens;
 
 use crate::error::Error;
-use crate::oauth::discovery::endpoint;
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
@@ -59,7 +58,7 @@ pub async fn store_hash(
 
 /// `<issuer><path>?k=v…`, built with `url::Url`.
 pub fn link(state: &AppState, path: &str, params: &[(&str, &str)]) -> Result<String, Error> {
-    let mut url = url::Url::parse(&endpoint(&state.settings.issuer, path))
+    let mut url = url::Url::parse(&state.settings.endpoint(path))
         .map_err(|e| Error::internal(format!("link: {e}")))?;
     {
         let mut q = url.query_pairs_mut();

@@ -26,10 +26,11 @@ use entities::{authorization_codes, consent_requests};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::domain::grant_type::GrantType;
 use crate::error::{Error, OAuthErrorCode, PageError};
 use crate::login::assurance;
 use crate::login::session::SessionInfo;
-use crate::oauth::client::{self, Client, GRANT_AUTHORIZATION_CODE};
+use crate::oauth::client::{self, Client};
 use crate::oauth::{pkce, redirect, resource, scope};
 use crate::state::AppState;
 use crate::store;
@@ -368,12 +369,7 @@ pub async fn decide(
             "only response_mode=query is supported",
         );
     }
-    if !client
-        .metadata
-        .grant_types
-        .iter()
-        .any(|g| g == GRANT_AUTHORIZATION_CODE)
-    {
+    if !client.allows(GrantType::AuthorizationCode) {
         return err(
             OAuthErrorCode::UnauthorizedClient,
             "this client may not use the authorization code grant",

@@ -78,12 +78,7 @@ pub async fn authorize<'a>(
     scope_param: Option<&str>,
     resource_param: &[String],
 ) -> Result<DeviceAuthorization<'a>, OAuthError> {
-    if !client
-        .metadata
-        .grant_types
-        .iter()
-        .any(|g| g == client::GRANT_DEVICE_CODE)
-    {
+    if !client.allows(crate::domain::grant_type::GrantType::DeviceCode) {
         return Err(OAuthError::new(
             OAuthErrorCode::UnauthorizedClient,
             "this client may not use the device grant",

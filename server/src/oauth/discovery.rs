@@ -4,9 +4,9 @@
 
 use bytes::Bytes;
 use serde_json::{Value, json};
-use url::Url;
 
 use crate::config::{ConfigError, Settings};
+use crate::domain::grant_type::GrantType;
 use crate::oauth::scope::Allowlist;
 
 /// Client authentication methods (RFC 6749 §2.3, RFC 7523 §2.2).
@@ -36,40 +36,22 @@ pub struct Discovery {
     pub scopes: Allowlist,
 }
 
-/// `issuer` + `path`, keeping any path the issuer has (`https://x/auth` →
-/// `https://x/auth/oauth2/token`).
-pub fn endpoint(issuer: &str, path: &str) -> String {
-    match Url::parse(issuer) {
-        Ok(mut u) => {
-            let joined = format!("{}{}", u.path().trim_end_matches('/'), path);
-            u.set_path(&joined);
-            u.to_string()
-        }
-        Err(_) => format!("{}{}", issuer.trim_end_matches('/'), path),
-    }
-}
-
 impl Discovery {
     pub fn new(settings: &Settings) -> Result<Self, ConfigError> {
         let iss = settings.issuer.as_str();
         let scopes = Allowlist::from_settings(settings);
         let doc: Value = json!({
             "issuer": iss,
-            "authorization_endpoint": endpoint(iss, "/oauth2/authorize"),
-            "token_endpoint": endpoint(iss, "/oauth2/token"),
-            "userinfo_endpoint": endpoint(iss, "/oauth2/userinfo"),
-            "jwks_uri": endpoint(iss, "/oauth2/jwks"),
-            "registration_endpoint": endpoint(iss, "/oauth2/register"),
-            "introspection_endpoint": endpoint(iss, "/oauth2/introspect"),
-            "revocation_endpoint": endpoint(iss, "/oauth2/revoke"),
-            "end_session_endpoint": endpoint(iss, "/oauth2/end_session"),
-            "device_authorization_endpoint": endpoint(iss, "/oauth2/device_authorization"),
-            "grant_types_supported": [
-                "authorization_code",
-                "refresh_token",
-                "client_credentials",
-                "urn:ietf:params:oauth:grant-type:device_code"
-            ],
+            "authorization_endpoint": settings.endpoint("/oauth2/authorize"),
+            "token_endpoint": settings.endpoint("/oauth2/token"),
+            "userinfo_endpoint": settings.endpoint("/oauth2/userinfo"),
+            "jwks_uri": settings.endpoint("/oauth2/jwks"),
+            "registration_endpoint": settings.endpoint("/oauth2/register"),
+            "introspection_endpoint": settings.endpoint("/oauth2/introspect"),
+            "revocation_endpoint": settings.endpoint("/oauth2/revoke"),
+            "end_session_endpoint": settings.endpoint("/oauth2/end_session"),
+            "device_authorization_endpoint": settings.endpoint("/oauth2/device_authorization"),
+            "grant_types_supported": GrantType::ALL.map(GrantType::as_str),
             "token_endpoint_auth_methods_supported": AUTH_METHODS,
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
             "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
@@ -96,29 +78,8 @@ impl Discovery {
         Ok(Discovery {
             document: document.into(),
             issuer: iss.to_string(),
-            device_verification_uri: endpoint(iss, "/device"),
+            device_verification_uri: settings.endpoint("/device"),
             scopes,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::endpoint;
-
-    #[test]
-    fn endpoints_keep_the_issuer_path() {
-        assert_eq!(
-            endpoint("http://localhost:8080", "/oauth2/jwks"),
-            "http://localhost:8080/oauth2/jwks"
-        );
-        assert_eq!(
-            endpoint("https://x.io/auth/", "/oauth2/jwks"),
-            "https://x.io/auth/oauth2/jwks"
-        );
-        assert_eq!(
-            endpoint("https://x.io/auth", "/oauth2/jwks"),
-            "https://x.io/auth/oauth2/jwks"
-        );
     }
 }

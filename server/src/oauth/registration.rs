@@ -26,64 +26,25 @@
 use entities::clients;
 use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value, json};
-use url::Url;
 
+use crate::domain::client_origin::ClientOrigin;
 use crate::error::{Error, OAuthError, OAuthErrorCode};
-use crate::oauth::client::{
-    self, AUTH_CLIENT_SECRET_BASIC, AUTH_PRIVATE_KEY_JWT, Client, ClientMetadata,
-    GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN,
-    Origin, TOKEN_ENDPOINT_AUTH_METHODS, uses_client_secret,
-};
-use crate::oauth::discovery::endpoint;
-use crate::oauth::display_text;
-use crate::oauth::redirect::check_registrable;
-use crate::oauth::scope::{self, Allowlist};
+use crate::oauth::client::rules::{self, Checked, Fault, Policy, Requested, Violation};
+use crate::oauth::client::{self, Client, ClientMetadata, uses_client_secret};
+use crate::oauth::scope::Allowlist;
 use crate::ratelimit::Family;
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
 
-/// Grant types a dynamically registered client may use.
-pub const DYNAMIC_GRANTS: &[&str] = &[
-    GRANT_AUTHORIZATION_CODE,
-    GRANT_REFRESH_TOKEN,
-    GRANT_DEVICE_CODE,
-];
-
-/// The only response type this server issues (RFC 6749 §4.1).
-const RESPONSE_TYPE_CODE: &str = "code";
-
-/// ID token signing algorithms a client may ask for (OIDC Registration §2).
-const ID_TOKEN_ALGS: &[&str] = &["RS256", "ES256", "EdDSA"];
-
 /// A dynamic client nobody consented to is removed after this long.
 pub const STALE_AFTER_SECS: i64 = 24 * 60 * 60;
 
-/// Bounds that keep one registration small.
-const MAX_URIS: usize = 20;
-const MAX_URI_LEN: usize = 2048;
-const MAX_CONTACTS: usize = 10;
-const MAX_TEXT_LEN: usize = 255;
-
-/// Client metadata as sent (RFC 7591 §2). Unknown members are ignored and
-/// `null` counts as absent.
+/// A registration or update body (RFC 7591 §2, RFC 7592 §2.2). Unknown
+/// members are ignored and `null` counts as absent.
 #[derive(Debug, Default)]
 pub struct MetadataRequest {
-    pub redirect_uris: Option<Vec<String>>,
-    pub token_endpoint_auth_method: Option<String>,
-    pub grant_types: Option<Vec<String>>,
-    pub response_types: Option<Vec<String>>,
-    pub client_name: Option<String>,
-    pub client_uri: Option<String>,
-    pub logo_uri: Option<String>,
-    pub scope: Option<String>,
-    pub contacts: Option<Vec<String>>,
-    pub jwks: Option<Value>,
-    pub jwks_uri: Option<String>,
-    pub post_logout_redirect_uris: Option<Vec<String>>,
-    pub id_token_signed_response_alg: Option<String>,
-    pub software_id: Option<String>,
-    pub software_version: Option<String>,
+    pub metadata: Requested,
     /// Only in update requests (RFC 7592 §2.2).
     pub client_id: Option<String>,
     /// Only in update requests (RFC 7592 §2.2).
@@ -91,18 +52,19 @@ pub struct MetadataRequest {
 }
 
 /// Checked metadata, ready to store.
-#[derive(Debug, Clone)]
-pub struct Validated {
-    pub name: String,
-    pub metadata: ClientMetadata,
-}
+pub type Validated = Checked;
 
 fn invalid_metadata(description: impl Into<String>) -> OAuthError {
     OAuthError::new(OAuthErrorCode::InvalidClientMetadata, description)
 }
 
-fn invalid_redirect_uri(description: impl Into<String>) -> OAuthError {
-    OAuthError::new(OAuthErrorCode::InvalidRedirectUri, description)
+/// A refusal as RFC 7591 §3.2.2 spells it.
+fn refusal(v: Violation) -> OAuthError {
+    let code = match v.fault {
+        Fault::RedirectUri => OAuthErrorCode::InvalidRedirectUri,
+        Fault::Metadata => OAuthErrorCode::InvalidClientMetadata,
+    };
+    OAuthError::new(code, v.message)
 }
 
 /// RFC 7592 §2: one answer for a missing or wrong token and an unknown client,
@@ -133,7 +95,7 @@ pub fn parse(body: &[u8]) -> Result<MetadataRequest, OAuthError> {
             "the request body must be a JSON object of client metadata (RFC 7591 §3.1)",
         ));
     };
-    Ok(MetadataRequest {
+    let metadata = Requested {
         redirect_uris: strings(&obj, "redirect_uris")?,
         token_endpoint_auth_method: string(&obj, "token_endpoint_auth_method")?,
         grant_types: strings(&obj, "grant_types")?,
@@ -149,6 +111,10 @@ pub fn parse(body: &[u8]) -> Result<MetadataRequest, OAuthError> {
         id_token_signed_response_alg: string(&obj, "id_token_signed_response_alg")?,
         software_id: string(&obj, "software_id")?,
         software_version: string(&obj, "software_version")?,
+        resources: Vec::new(),
+    };
+    Ok(MetadataRequest {
+        metadata,
         client_id: string(&obj, "client_id")?,
         client_secret: string(&obj, "client_secret")?,
     })
@@ -186,320 +152,15 @@ fn strings(obj: &Map<String, Value>, field: &str) -> Result<Option<Vec<String>>,
         .map(Some)
 }
 
-/// Keeps the first of each value, in order.
-fn dedup(values: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(values.len());
-    for v in values {
-        if !out.contains(v) {
-            out.push(v.clone());
-        }
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------
 // Validation (RFC 7591 §2)
 // ---------------------------------------------------------------------------
 
 /// Checks client metadata against the deployment's scopes and fills in the
-/// RFC 7591 §2 defaults.
+/// RFC 7591 §2 defaults: the one set of client rules (`client::rules`), as
+/// they apply to a client registering itself.
 pub fn validate(req: &MetadataRequest, scopes: &Allowlist) -> Result<Validated, OAuthError> {
-    let auth_method = auth_method(req)?;
-    let grant_types = grant_types(req)?;
-    let response_types = response_types(req, &grant_types)?;
-    let redirect_uris = redirect_uris(req, &grant_types)?;
-    let post_logout_redirect_uris = post_logout_redirect_uris(req)?;
-    let (jwks, jwks_uri) = client_keys(req, &auth_method)?;
-    let client_uri = web_url("client_uri", req.client_uri.as_deref())?;
-    let name = client_name(req, &redirect_uris, client_uri.as_deref())?;
-    let metadata = ClientMetadata {
-        redirect_uris,
-        grant_types,
-        response_types,
-        token_endpoint_auth_method: auth_method,
-        scope: client_scope(req, scopes)?,
-        client_uri,
-        logo_uri: web_url("logo_uri", req.logo_uri.as_deref())?,
-        post_logout_redirect_uris,
-        jwks_uri,
-        jwks,
-        id_token_signed_response_alg: id_token_alg(req)?,
-        resources: Vec::new(),
-        contacts: contacts(req)?,
-        software_id: short_text("software_id", req.software_id.as_deref())?,
-        software_version: short_text("software_version", req.software_version.as_deref())?,
-    };
-    Ok(Validated { name, metadata })
-}
-
-/// `token_endpoint_auth_method`, `client_secret_basic` when absent (RFC 7591 §2).
-fn auth_method(req: &MetadataRequest) -> Result<String, OAuthError> {
-    let method = req
-        .token_endpoint_auth_method
-        .as_deref()
-        .unwrap_or(AUTH_CLIENT_SECRET_BASIC);
-    if TOKEN_ENDPOINT_AUTH_METHODS.contains(&method) {
-        Ok(method.to_string())
-    } else {
-        Err(invalid_metadata(format!(
-            "unsupported token_endpoint_auth_method {method:?}; use one of {}",
-            TOKEN_ENDPOINT_AUTH_METHODS.join(", ")
-        )))
-    }
-}
-
-/// `grant_types`, `["authorization_code"]` when absent (RFC 7591 §2), limited
-/// to [`DYNAMIC_GRANTS`].
-fn grant_types(req: &MetadataRequest) -> Result<Vec<String>, OAuthError> {
-    let grants = match req.grant_types.as_deref() {
-        None | Some([]) => vec![GRANT_AUTHORIZATION_CODE.to_string()],
-        Some(given) => dedup(given),
-    };
-    for g in &grants {
-        if g == GRANT_CLIENT_CREDENTIALS {
-            return Err(invalid_metadata(
-                "client_credentials clients cannot register themselves; an administrator \
-                 creates them with `portcullis client create`",
-            ));
-        }
-        if !DYNAMIC_GRANTS.contains(&g.as_str()) {
-            return Err(invalid_metadata(format!(
-                "unsupported grant type {g:?}; dynamically registered clients may use {}",
-                DYNAMIC_GRANTS.join(", ")
-            )));
-        }
-    }
-    Ok(grants)
-}
-
-/// `response_types`: only `code`, and exactly when the client uses the
-/// authorization code grant (RFC 7591 §2.1 asks the two to agree).
-fn response_types(req: &MetadataRequest, grants: &[String]) -> Result<Vec<String>, OAuthError> {
-    let uses_code = grants.iter().any(|g| g == GRANT_AUTHORIZATION_CODE);
-    let given = match req.response_types.as_deref() {
-        None | Some([]) => None,
-        Some(given) => Some(dedup(given)),
-    };
-    let Some(types) = given else {
-        return Ok(if uses_code {
-            vec![RESPONSE_TYPE_CODE.to_string()]
-        } else {
-            Vec::new()
-        });
-    };
-    if let Some(bad) = types.iter().find(|t| *t != RESPONSE_TYPE_CODE) {
-        return Err(invalid_metadata(format!(
-            "unsupported response type {bad:?}; only \"code\" is supported"
-        )));
-    }
-    if !uses_code {
-        return Err(invalid_metadata(
-            "response type \"code\" needs the authorization_code grant type (RFC 7591 §2.1)",
-        ));
-    }
-    Ok(types)
-}
-
-/// `redirect_uris`: each registrable (RFC 8252 §7, no fragment, no script
-/// schemes); at least one for the authorization code grant.
-fn redirect_uris(req: &MetadataRequest, grants: &[String]) -> Result<Vec<String>, OAuthError> {
-    let uris = dedup(req.redirect_uris.as_deref().unwrap_or_default());
-    if uris.is_empty() && grants.iter().any(|g| g == GRANT_AUTHORIZATION_CODE) {
-        return Err(invalid_redirect_uri(
-            "the authorization_code grant needs at least one redirect URI",
-        ));
-    }
-    check_uris("redirect_uris", &uris).map_err(invalid_redirect_uri)?;
-    Ok(uris)
-}
-
-/// `post_logout_redirect_uris` (OIDC RP-Initiated Logout §3.1): the same
-/// checks as redirect URIs; a bad one is `invalid_client_metadata`, since
-/// RFC 7591's `invalid_redirect_uri` names `redirect_uris` only.
-fn post_logout_redirect_uris(req: &MetadataRequest) -> Result<Vec<String>, OAuthError> {
-    let uris = dedup(req.post_logout_redirect_uris.as_deref().unwrap_or_default());
-    check_uris("post_logout_redirect_uris", &uris).map_err(invalid_metadata)?;
-    Ok(uris)
-}
-
-/// Count, length and [`check_registrable`] for a list of redirect targets.
-fn check_uris(field: &str, uris: &[String]) -> Result<(), String> {
-    if uris.len() > MAX_URIS {
-        return Err(format!("{field}: at most {MAX_URIS} URIs"));
-    }
-    for uri in uris {
-        if uri.len() > MAX_URI_LEN {
-            return Err(format!("{field}: a URI is longer than {MAX_URI_LEN} bytes"));
-        }
-        check_registrable(uri).map_err(|e| format!("{field}: {e}"))?;
-    }
-    Ok(())
-}
-
-/// `scope`: the deployment's general scopes when absent; each token per
-/// RFC 6749 §3.3 and offered by this deployment.
-fn client_scope(req: &MetadataRequest, offered: &Allowlist) -> Result<String, OAuthError> {
-    let raw = req.scope.as_deref().unwrap_or_default();
-    if raw.len() > MAX_URI_LEN {
-        return Err(invalid_metadata("scope is too long"));
-    }
-    let scopes = scope::parse_requested(raw).map_err(invalid_metadata)?;
-    if let Some(bad) = scopes.iter().find(|s| !scope::is_valid_token(s)) {
-        return Err(invalid_metadata(format!("invalid scope token {bad:?}")));
-    }
-    if let Some(bad) = scopes.iter().find(|s| !offered.offers(s)) {
-        return Err(invalid_metadata(format!(
-            "scope {bad:?} is not offered by this server; choose from: {}",
-            offered.offered().join(" ")
-        )));
-    }
-    if scopes.is_empty() {
-        return Ok(offered.default_client_scope());
-    }
-    Ok(scopes.join(" "))
-}
-
-/// `jwks` / `jwks_uri` (RFC 7591 §2): never both; `private_key_jwt` needs one.
-fn client_keys(
-    req: &MetadataRequest,
-    auth_method: &str,
-) -> Result<(Option<Value>, Option<String>), OAuthError> {
-    if req.jwks.is_some() && req.jwks_uri.is_some() {
-        return Err(invalid_metadata(
-            "jwks and jwks_uri must not both be present (RFC 7591 §2)",
-        ));
-    }
-    if auth_method == AUTH_PRIVATE_KEY_JWT && req.jwks.is_none() && req.jwks_uri.is_none() {
-        return Err(invalid_metadata(
-            "private_key_jwt needs the client's keys in jwks or jwks_uri",
-        ));
-    }
-    if let Some(jwks) = &req.jwks {
-        check_jwks(jwks)?;
-    }
-    let jwks_uri = req.jwks_uri.as_deref().map(check_jwks_uri).transpose()?;
-    Ok((req.jwks.clone(), jwks_uri))
-}
-
-/// A JWK Set (RFC 7517 §5): an object whose `keys` is a non-empty array of
-/// objects with a `kty`.
-fn check_jwks(jwks: &Value) -> Result<(), OAuthError> {
-    let keys = jwks.get("keys").and_then(Value::as_array);
-    let ok = keys.is_some_and(|keys| {
-        !keys.is_empty()
-            && keys
-                .iter()
-                .all(|k| k.get("kty").and_then(Value::as_str).is_some())
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid_metadata(
-            "jwks must be a JWK Set: {\"keys\": [...]} with a kty in every key (RFC 7517 §5)",
-        ))
-    }
-}
-
-/// `jwks_uri`: an https URL (loopback http allowed for development).
-fn check_jwks_uri(uri: &str) -> Result<String, OAuthError> {
-    let bad = || invalid_metadata("jwks_uri must be an absolute https URL");
-    if uri.len() > MAX_URI_LEN {
-        return Err(bad());
-    }
-    let url = Url::parse(uri).map_err(|_| bad())?;
-    let secure = url.scheme() == "https"
-        || (url.scheme() == "http" && crate::oauth::redirect::is_loopback(&url));
-    if secure && url.host().is_some() && url.fragment().is_none() {
-        Ok(uri.to_string())
-    } else {
-        Err(bad())
-    }
-}
-
-/// `client_uri` / `logo_uri`: absolute http(s) URLs, since they end up in
-/// links and images on the consent screen.
-fn web_url(field: &str, value: Option<&str>) -> Result<Option<String>, OAuthError> {
-    let Some(uri) = value else {
-        return Ok(None);
-    };
-    let bad = || invalid_metadata(format!("{field} must be an absolute http or https URL"));
-    if uri.len() > MAX_URI_LEN {
-        return Err(bad());
-    }
-    let url = Url::parse(uri).map_err(|_| bad())?;
-    if matches!(url.scheme(), "http" | "https") && url.host().is_some() {
-        Ok(Some(uri.to_string()))
-    } else {
-        Err(bad())
-    }
-}
-
-/// `id_token_signed_response_alg` (OIDC Registration §2): one we sign with.
-fn id_token_alg(req: &MetadataRequest) -> Result<Option<String>, OAuthError> {
-    match req.id_token_signed_response_alg.as_deref() {
-        None => Ok(None),
-        Some(alg) if ID_TOKEN_ALGS.contains(&alg) => Ok(Some(alg.to_string())),
-        Some(alg) => Err(invalid_metadata(format!(
-            "unsupported id_token_signed_response_alg {alg:?}; use one of {}",
-            ID_TOKEN_ALGS.join(", ")
-        ))),
-    }
-}
-
-/// `contacts` (RFC 7591 §2): a few short strings.
-fn contacts(req: &MetadataRequest) -> Result<Vec<String>, OAuthError> {
-    let contacts = dedup(req.contacts.as_deref().unwrap_or_default());
-    if contacts.len() > MAX_CONTACTS {
-        return Err(invalid_metadata(format!(
-            "contacts: at most {MAX_CONTACTS} entries"
-        )));
-    }
-    for c in &contacts {
-        short_text("contacts", Some(c))?;
-    }
-    Ok(contacts)
-}
-
-/// A short, printable, single-line string with nothing that hides or
-/// reorders what a person reads (`display_text`).
-fn short_text(field: &str, value: Option<&str>) -> Result<Option<String>, OAuthError> {
-    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    if !display_text::is_clean(v) {
-        return Err(invalid_metadata(format!(
-            "{field} contains control, invisible or text-direction characters"
-        )));
-    }
-    if v.chars().count() > MAX_TEXT_LEN {
-        return Err(invalid_metadata(format!(
-            "{field} must be printable text of at most {MAX_TEXT_LEN} characters"
-        )));
-    }
-    Ok(Some(v.to_string()))
-}
-
-/// `client_name`, or a name derived from the first redirect URI's host (or
-/// scheme, for private-use URIs), or from `client_uri`.
-fn client_name(
-    req: &MetadataRequest,
-    redirect_uris: &[String],
-    client_uri: Option<&str>,
-) -> Result<String, OAuthError> {
-    if let Some(name) = short_text("client_name", req.client_name.as_deref())? {
-        return Ok(name);
-    }
-    let derived = redirect_uris
-        .iter()
-        .map(String::as_str)
-        .chain(client_uri)
-        .filter_map(|u| Url::parse(u).ok())
-        .map(|u| match u.host_str() {
-            Some(host) if !host.is_empty() => host.to_string(),
-            _ => u.scheme().to_string(),
-        })
-        .next();
-    Ok(derived.unwrap_or_else(|| "Unnamed client".to_string()))
+    rules::check(&req.metadata, &Policy::dynamic(scopes)).map_err(refusal)
 }
 
 // ---------------------------------------------------------------------------
@@ -523,7 +184,7 @@ pub async fn register(state: &AppState, ip: &str, body: &[u8]) -> Result<Value, 
         name: valid.name,
         secret_hash: secret.as_deref().map(opaque::hash_secret),
         metadata: metadata_json(&valid.metadata)?,
-        origin: Origin::Dynamic.as_str().into(),
+        origin: ClientOrigin::Dynamic,
         trusted: false,
         registration_token_hash: Some(opaque::hash_secret(&token)),
         created_at: state.now(),
@@ -562,10 +223,9 @@ fn client_information(
 
 /// Where the client manages its registration (RFC 7592 §3).
 pub fn registration_client_uri(state: &AppState, client_id: &str) -> String {
-    endpoint(
-        &state.settings.issuer,
-        &format!("/oauth2/register/{client_id}"),
-    )
+    state
+        .settings
+        .endpoint(&["/oauth2/register/", client_id].concat())
 }
 
 // ---------------------------------------------------------------------------
@@ -588,7 +248,7 @@ async fn authorize(
         .registration_token_hash
         .as_deref()
         .is_some_and(|stored| opaque::constant_time_eq(stored, &presented));
-    if matches && row.origin == Origin::Dynamic.as_str() {
+    if matches && row.origin == ClientOrigin::Dynamic {
         Ok(row)
     } else {
         Err(invalid_token())
@@ -715,12 +375,14 @@ pub async fn remove_stale_dynamic_clients(
     db: &impl ConnectionTrait,
     now: i64,
 ) -> Result<u64, Error> {
-    store::clients::delete_unconsented(db, Origin::Dynamic.as_str(), now - STALE_AFTER_SECS).await
+    store::clients::delete_unconsented(db, ClientOrigin::Dynamic, now - STALE_AFTER_SECS).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::grant_type::GrantType;
+    use crate::oauth::scope;
 
     fn validated(body: Value) -> Result<Validated, OAuthError> {
         let settings = crate::config::Settings::load_from(vec![]).unwrap_or_else(|e| panic!("{e}"));
@@ -748,7 +410,7 @@ mod tests {
     #[test]
     fn device_clients_need_no_redirect_uri() {
         let v = validated(json!({
-            "grant_types": [GRANT_DEVICE_CODE, "refresh_token"],
+            "grant_types": [GrantType::DeviceCode.as_str(), "refresh_token"],
             "token_endpoint_auth_method": "none",
             "client_name": "TV"
         }))

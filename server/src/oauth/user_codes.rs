@@ -63,7 +63,7 @@ const PER_MS: u64 = 32;
 /// minute of numbers.
 const SKIP: u64 = 1 << 20;
 /// The longest a device code may live: well inside a lap.
-pub const MAX_TTL_SECS: i64 = 24 * 60 * 60;
+pub const MAX_TTL_SECS: i64 = crate::config::MAX_DEVICE_CODE_TTL_SECS;
 /// The `server_secrets` row holding the key.
 pub const SECRET_NAME: &str = "device_user_codes";
 

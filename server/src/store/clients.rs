@@ -1,6 +1,7 @@
 //! `clients`: registered OAuth clients, metadata as JSON.
 
-use entities::{clients, consents};
+use entities::clients::{self, ClientOrigin};
+use entities::consents;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
@@ -57,7 +58,7 @@ pub async fn update(
 /// SQLite and PostgreSQL). Returns how many went.
 pub async fn delete_unconsented(
     db: &impl ConnectionTrait,
-    origin: &str,
+    origin: ClientOrigin,
     created_before: i64,
 ) -> Result<u64, Error> {
     let consented = Query::select()

@@ -9,41 +9,11 @@ pub mod refresh_token;
 use std::sync::Arc;
 
 use crate::error::{OAuthError, OAuthErrorCode};
-use crate::oauth::client::{
-    Client, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE,
-    GRANT_REFRESH_TOKEN,
-};
+use crate::oauth::client::Client;
 use crate::state::AppState;
 
 /// The grants this endpoint knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GrantType {
-    AuthorizationCode,
-    RefreshToken,
-    ClientCredentials,
-    DeviceCode,
-}
-
-impl GrantType {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            GRANT_AUTHORIZATION_CODE => Some(GrantType::AuthorizationCode),
-            GRANT_REFRESH_TOKEN => Some(GrantType::RefreshToken),
-            GRANT_CLIENT_CREDENTIALS => Some(GrantType::ClientCredentials),
-            GRANT_DEVICE_CODE => Some(GrantType::DeviceCode),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrantType::AuthorizationCode => GRANT_AUTHORIZATION_CODE,
-            GrantType::RefreshToken => GRANT_REFRESH_TOKEN,
-            GrantType::ClientCredentials => GRANT_CLIENT_CREDENTIALS,
-            GrantType::DeviceCode => GRANT_DEVICE_CODE,
-        }
-    }
-}
+pub use crate::domain::grant_type::GrantType;
 
 /// The token request's parameters (client authentication already removed).
 /// Its `Debug` names which secrets were sent, never their values: a log line
@@ -102,12 +72,7 @@ pub async fn exchange(
             )
         })?,
     };
-    if !client
-        .metadata
-        .grant_types
-        .iter()
-        .any(|g| g == grant.as_str())
-    {
+    if !client.allows(grant) {
         return Err(OAuthError::new(
             OAuthErrorCode::UnauthorizedClient,
             format!("this client may not use the {} grant", grant.as_str()),
@@ -133,12 +98,7 @@ pub async fn exchange(
 /// registered grant type alone decides.
 pub fn issues_refresh_token(client: &Client, granted: &[String]) -> bool {
     let has = |s: &str| granted.iter().any(|g| g == s);
-    client
-        .metadata
-        .grant_types
-        .iter()
-        .any(|g| g == GRANT_REFRESH_TOKEN)
-        && (!has("openid") || has("offline_access"))
+    client.allows(GrantType::RefreshToken) && (!has("openid") || has("offline_access"))
 }
 
 /// Grants stay on the list as long as anything issued from them could live:
