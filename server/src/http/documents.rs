@@ -21,7 +21,7 @@ use actix_http::Request;
 use actix_service::{IntoServiceFactory, Service, ServiceFactory};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{AppConfig, Response, ServiceResponse};
-use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::{Method, StatusCode};
 use actix_web::web;
 use bytes::Bytes;
@@ -42,18 +42,9 @@ pub const KEYS_CACHE: &str = "public, max-age=60";
 /// Public, cacheable JSON any origin may read (browser-based clients fetch
 /// metadata and keys cross-origin).
 pub fn public_json(h: &mut HeaderMap, cache_control: &'static str) {
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(cache_control),
-    );
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    middleware::set(h, header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+    middleware::set(h, header::CACHE_CONTROL, cache_control);
+    middleware::set(h, header::CONTENT_TYPE, "application/json");
 }
 
 /// Wraps the App's service factory (see the module doc).

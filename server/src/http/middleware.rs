@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
 
@@ -35,35 +35,29 @@ pub fn secure(h: &mut HeaderMap, https: bool) {
         .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
     if page {
         if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-            h.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(form_action::PAGE_CSP),
-            );
+            set(h, header::CONTENT_SECURITY_POLICY, form_action::PAGE_CSP);
         }
-        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        set(h, header::X_FRAME_OPTIONS, "DENY");
     } else {
-        h.insert(
+        set(
+            h,
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            "default-src 'none'; frame-ancestors 'none'",
         );
     }
     if https {
-        h.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static(HSTS),
-        );
+        set(h, header::STRICT_TRANSPORT_SECURITY, HSTS);
     }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     // Codes and tokens travel in URLs; never leak them to other sites. Not
     // `no-referrer`: under it browsers send `Origin: null` with our own form
     // POSTs, and the origin check would refuse every sign-in.
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static(REFERRER_POLICY),
-    );
+    set(h, header::REFERRER_POLICY, REFERRER_POLICY);
+}
+
+/// Sets a header to a fixed value.
+pub fn set(h: &mut HeaderMap, name: HeaderName, value: &'static str) {
+    h.insert(name, HeaderValue::from_static(value));
 }
 
 /// The one middleware (each `from_fn` layer costs a boxed future per

@@ -1,6 +1,7 @@
 //! The only module that knows actix-web: routes, extractors, middleware, and
 //! the one mapping of each error type to HTTP.
 
+pub mod api_json;
 pub mod body;
 pub mod client_addr;
 pub mod cookies;

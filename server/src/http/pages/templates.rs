@@ -35,37 +35,6 @@ pub struct Home<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    title: &'a str,
-    message: &'a str,
-}
-
-/// Renders a template; a rendering failure (a bug) becomes a plain page.
-pub fn render(t: &impl Template) -> String {
-    t.render().unwrap_or_else(|e| {
-        tracing::error!(error = %e, "template failed");
-        "<!doctype html><title>Error</title><p>Something went wrong.</p>".to_string()
-    })
-}
-
-pub fn error_page(title: &str, message: &str) -> String {
-    render(&ErrorPage { title, message })
-}
-
-/// `?return_to=…` for links between the sign-in and sign-up screens.
-pub fn return_query(return_to: &str) -> String {
-    if return_to.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "?{}",
-            serde_urlencoded::to_string([("return_to", return_to)]).unwrap_or_default()
-        )
-    }
-}
-
-#[derive(Template)]
 #[template(path = "consent.html")]
 pub struct Consent<'a> {
     /// Cleaned for display; quoted on the page unless `verified`.
