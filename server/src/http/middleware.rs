@@ -1,5 +1,8 @@
-//! Middleware: security headers on every response; request timing, metrics
-//! and one log line per request (path only: query strings carry secrets).
+//! Middleware: security headers and the request id on every response;
+//! request timing, metrics and one log line per request (path only: query
+//! strings carry secrets). The request runs inside a `request` span that
+//! names its id, so whatever it logs (an internal error mapped to a 500
+//! among them) can be matched to the answer's `X-Request-Id`.
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +13,9 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
 
-use super::form_action;
+use tracing::Instrument;
+
+use super::{form_action, request_id};
 use crate::state::AppState;
 
 /// Same-origin requests carry their origin; other sites learn nothing.
@@ -61,23 +66,32 @@ pub fn set(h: &mut HeaderMap, name: HeaderName, value: &'static str) {
 }
 
 /// The one middleware (each `from_fn` layer costs a boxed future per
-/// request): security headers, timing, metrics and the log line.
+/// request): request id, security headers, timing, metrics and the log line.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
+    let id = request_id::of(req.headers());
+    let span = span(&id);
     // Copied only when the line will be written (the hot path runs at `warn`).
     let logged = logging().then(|| (req.method().clone(), req.path().to_string()));
-    let mut res = next.call(req).await?;
+    let mut res = next.call(req).instrument(span.clone()).await?;
     let https = state.as_ref().is_some_and(|s| s.settings.issuer_is_https());
     secure(res.headers_mut(), https);
+    res.headers_mut().insert(request_id::HEADER, id);
     if let Some(state) = state {
         let line = logged.as_ref().map(|(m, p)| (m, p.as_str()));
-        record(&state, res.status().as_u16(), started.elapsed(), line);
+        span.in_scope(|| record(&state, res.status().as_u16(), started.elapsed(), line));
     }
     Ok(res)
+}
+
+/// The span a request runs in. At `error` level, so that it is on whenever
+/// an internal error would be logged, whatever the filter.
+pub fn span(id: &HeaderValue) -> tracing::Span {
+    tracing::error_span!("request", id = request_id::text(id))
 }
 
 /// Whether [`record`] would write its line. Asked here, so that a per-module

@@ -12,6 +12,7 @@ pub mod fields;
 pub mod form_action;
 pub mod middleware;
 pub mod pages;
+pub mod request_id;
 pub mod routes;
 
 use std::net::TcpListener;
