@@ -2,133 +2,103 @@
 
 use askama::Template;
 
-#[derive(Template)]
-#[template(path = "login.html")]
-pub struct Login<'a> {
-    pub csrf_token: &'a str,
-    pub return_to: &'a str,
-    pub return_query: String,
-    pub email: &'a str,
-    pub error: Option<&'a str>,
+/// `page!(Name = "file.html" { field: Type, … })`: a template whose fields
+/// the handler lends it for `'a`.
+macro_rules! page {
+    ($(#[$doc:meta])* $name:ident = $path:tt { $($(#[$fdoc:meta])* $field:ident: $ty:ty),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Template)]
+        #[template(path = $path)]
+        pub struct $name<'a> {
+            $($(#[$fdoc])* pub $field: $ty,)*
+        }
+    };
 }
 
-#[derive(Template)]
-#[template(path = "signup.html")]
-pub struct Signup<'a> {
-    pub csrf_token: &'a str,
-    pub return_to: &'a str,
-    pub return_query: String,
-    pub name: &'a str,
-    pub email: &'a str,
-    pub error: Option<&'a str>,
-}
+page!(Login = "login.html" {
+    csrf_token: &'a str,
+    return_to: &'a str,
+    return_query: String,
+    email: &'a str,
+    error: Option<&'a str>,
+});
 
-#[derive(Template)]
-#[template(path = "home.html")]
-pub struct Home<'a> {
-    pub name: &'a str,
-    pub email: &'a str,
-    pub organization: &'a str,
-    pub csrf_token: &'a str,
-    pub passkeys: usize,
-    pub two_factor: bool,
-}
+page!(Signup = "signup.html" {
+    csrf_token: &'a str,
+    return_to: &'a str,
+    return_query: String,
+    name: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+});
 
-#[derive(Template)]
-#[template(path = "consent.html")]
-pub struct Consent<'a> {
+page!(Home = "home.html" {
+    name: &'a str,
+    email: &'a str,
+    organization: &'a str,
+    csrf_token: &'a str,
+    passkeys: usize,
+    two_factor: bool,
+});
+
+page!(Consent = "consent.html" {
     /// Cleaned for display; quoted on the page unless `verified`.
-    pub client_name: &'a str,
+    client_name: &'a str,
     /// The host the answer is sent to; `None` on the device flow.
-    pub destination: Option<&'a str>,
+    destination: Option<&'a str>,
     /// Created by an administrator; otherwise it described itself.
-    pub verified: bool,
+    verified: bool,
     /// The host that served a metadata-document client's description.
-    pub published_by: Option<&'a str>,
+    published_by: Option<&'a str>,
     /// Who did not verify a self-described client (the issuer).
-    pub issuer: &'a str,
-    pub email: &'a str,
-    pub scopes: Vec<String>,
-    pub resources: &'a [String],
+    issuer: &'a str,
+    email: &'a str,
+    scopes: Vec<String>,
+    resources: &'a [String],
     /// The form's target and the hidden field naming the request.
-    pub action: &'a str,
-    pub id_field: &'a str,
-    pub id_value: &'a str,
-    pub csrf_token: &'a str,
+    action: &'a str,
+    id_field: &'a str,
+    id_value: &'a str,
+    csrf_token: &'a str,
     /// The device's user code, for the person to compare (device flow).
-    pub user_code: Option<&'a str>,
-}
+    user_code: Option<&'a str>,
+});
 
-#[derive(Template)]
-#[template(path = "device.html")]
-pub struct DeviceEntry<'a> {
-    pub csrf_token: &'a str,
-    pub user_code: &'a str,
-    pub error: Option<&'a str>,
-}
+page!(DeviceEntry = "device.html" { csrf_token: &'a str, user_code: &'a str, error: Option<&'a str> });
 
-#[derive(Template)]
-#[template(path = "message.html")]
-pub struct Message<'a> {
-    pub title: &'a str,
-    pub message: &'a str,
-}
+page!(Message = "message.html" { title: &'a str, message: &'a str });
 
-#[derive(Template)]
-#[template(path = "logout.html")]
-pub struct LogoutConfirm<'a> {
-    pub csrf_token: &'a str,
+page!(LogoutConfirm = "logout.html" {
+    csrf_token: &'a str,
     /// Someone is signed in here (otherwise there is only the way back).
-    pub signed_in: bool,
+    signed_in: bool,
     /// The host the browser goes to afterwards, if any.
-    pub destination: Option<&'a str>,
-    pub client_id: &'a str,
-    pub post_logout_redirect_uri: &'a str,
-    pub state: &'a str,
-}
+    destination: Option<&'a str>,
+    client_id: &'a str,
+    post_logout_redirect_uri: &'a str,
+    state: &'a str,
+});
 
-#[derive(Template)]
-#[template(path = "reset.html")]
-pub struct Reset<'a> {
-    pub csrf_token: &'a str,
-    pub token: &'a str,
-    pub error: Option<&'a str>,
-}
+page!(Reset = "reset.html" { csrf_token: &'a str, token: &'a str, error: Option<&'a str> });
 
-#[derive(Template)]
-#[template(path = "magic.html")]
-pub struct MagicLink<'a> {
-    pub csrf_token: &'a str,
-    pub return_to: &'a str,
-    pub return_query: String,
-}
+page!(MagicLink = "magic.html" { csrf_token: &'a str, return_to: &'a str, return_query: String });
 
-#[derive(Template)]
-#[template(path = "forgot.html")]
-pub struct Forgot<'a> {
-    pub csrf_token: &'a str,
-}
+page!(Forgot = "forgot.html" { csrf_token: &'a str });
 
-#[derive(Template)]
-#[template(path = "second_factor.html")]
-pub struct SecondFactor<'a> {
-    pub csrf_token: &'a str,
-    pub return_to: &'a str,
-    pub error: Option<&'a str>,
-}
+page!(SecondFactor = "second_factor.html" { csrf_token: &'a str, return_to: &'a str, error: Option<&'a str> });
 
-/// The page a state-changing mail link opens: it names the account and
-/// changes nothing until its button is pressed (a POST with a CSRF token).
-#[derive(Template)]
-#[template(path = "confirm_link.html")]
-pub struct ConfirmLink<'a> {
-    pub title: &'a str,
-    pub lead: &'a str,
-    pub account: &'a str,
-    pub notes: Vec<&'a str>,
-    pub action: &'a str,
-    pub token: &'a str,
-    pub return_to: &'a str,
-    pub button: &'a str,
-    pub csrf_token: &'a str,
-}
+page!(
+    /// The page a state-changing mail link opens: it names the account and
+    /// changes nothing until its button is pressed (a POST with a CSRF token).
+    ConfirmLink = "confirm_link.html" {
+        title: &'a str,
+        lead: &'a str,
+        account: &'a str,
+        notes: Vec<&'a str>,
+        action: &'a str,
+        token: &'a str,
+        return_to: &'a str,
+        button: &'a str,
+        csrf_token: &'a str,
+    }
+);

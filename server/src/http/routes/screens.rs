@@ -132,8 +132,11 @@ async fn login_form(
     Ok(render_entry(&req, &state, 200, return_to, (None, ""), None).await)
 }
 
+/// The sign-in and the sign-up form (`name` only on sign-up).
 #[derive(Deserialize)]
-struct LoginForm {
+struct EntryForm {
+    #[serde(default)]
+    name: String,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -143,17 +146,25 @@ struct LoginForm {
     return_to: Option<String>,
 }
 
-screen_form!(LoginForm {
+screen_form!(EntryForm {
     email: Email,
-    password: Password
+    password: Password,
+    name: Name
 });
+
+impl EntryForm {
+    /// Where to go afterwards: a same-origin path only.
+    fn return_to(&self) -> Option<String> {
+        safe_return_to(self.return_to.as_deref())
+    }
+}
 
 async fn login_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    CsrfForm(form): CsrfForm<LoginForm>,
+    CsrfForm(form): CsrfForm<EntryForm>,
 ) -> Result<HttpResponse, PageError> {
-    let return_to = safe_return_to(form.return_to.as_deref());
+    let return_to = form.return_to();
     let rt = return_to.as_deref().unwrap_or("");
     let signed_in =
         email_password::sign_in(&state, &client_ip(&req), &form.email, &form.password).await;
@@ -201,31 +212,12 @@ async fn signup_form(
     Ok(render_entry(&req, &state, 200, return_to, (Some(""), ""), None).await)
 }
 
-#[derive(Deserialize)]
-struct SignupForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    csrf_token: String,
-    return_to: Option<String>,
-}
-
-screen_form!(SignupForm {
-    email: Email,
-    password: Password,
-    name: Name
-});
-
 async fn signup_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    CsrfForm(form): CsrfForm<SignupForm>,
+    CsrfForm(form): CsrfForm<EntryForm>,
 ) -> Result<HttpResponse, PageError> {
-    let return_to = safe_return_to(form.return_to.as_deref());
+    let return_to = form.return_to();
     let rt = return_to.as_deref().unwrap_or("");
     let started = std::time::Instant::now();
     let ip = client_ip(&req);
