@@ -91,7 +91,7 @@ pub async fn observe(
 /// The span a request runs in. At `error` level, so that it is on whenever
 /// an internal error would be logged, whatever the filter.
 pub fn span(id: &HeaderValue) -> tracing::Span {
-    tracing::error_span!("request", id = request_id::text(id))
+    tracing::error_span!("request", id = %request_id::text(id))
 }
 
 /// Whether [`record`] would write its line. Asked here, so that a per-module
