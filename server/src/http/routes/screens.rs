@@ -164,14 +164,16 @@ async fn login_submit(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<EntryForm>,
 ) -> Result<HttpResponse, PageError> {
-    let return_to = form.return_to();
-    let rt = return_to.as_deref().unwrap_or("");
     let signed_in =
         email_password::sign_in(&state, &client_ip(&req), &form.email, &form.password).await;
+    let return_to = form.return_to();
     let user = match signed_in {
         Ok(u) => u,
         Err(e) if matches!(e.status, 401 | 429) => {
-            let typed = (None, form.email.trim());
+            let (rt, typed) = (
+                return_to.as_deref().unwrap_or(""),
+                (None, form.email.trim()),
+            );
             return Ok(render_entry(&req, &state, e.status, rt, typed, Some(&e.message)).await);
         }
         Err(e) => return Err(PageError::from_api(e)),
