@@ -77,7 +77,10 @@ pub async fn observe(
     let span = span(&id);
     // Copied only when the line will be written (the hot path runs at `warn`).
     let logged = logging().then(|| (req.method().clone(), req.path().to_string()));
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    // In the span both while the App starts on the request (routing, and
+    // extractors that check without waiting) and while it runs.
+    let running = span.in_scope(|| next.call(req));
+    let mut res = running.instrument(span.clone()).await?;
     let https = state.as_ref().is_some_and(|s| s.settings.issuer_is_https());
     secure(res.headers_mut(), https);
     res.headers_mut().insert(request_id::HEADER, id);
