@@ -134,9 +134,16 @@ async fn an_issuer_with_a_trailing_slash_is_kept_as_configured() {
     );
 }
 
-/// Status, headers other than `Date` (sorted), and body of a request.
+/// Status, headers other than `Date` (sorted), and body of a request. It
+/// names its request id, so that both layers echo the same one.
 async fn answer(s: &TestServer, method: reqwest::Method, path: &str) -> (u16, Vec<String>, String) {
-    let res = s.http.request(method, s.url(path)).send().await.unwrap();
+    let res = s
+        .http
+        .request(method, s.url(path))
+        .header("x-request-id", "answer")
+        .send()
+        .await
+        .unwrap();
     let mut headers: Vec<String> = res
         .headers()
         .iter()

@@ -32,6 +32,7 @@ mod outgoing;
 mod passkeys;
 mod proxies;
 mod registration;
+mod request_id;
 mod scopes;
 mod screens;
 mod secrets;

@@ -24,6 +24,11 @@ impl PageError {
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(403, "Not allowed", message)
     }
+    /// A refusal of the login layer (which answers the API's way), shown as
+    /// a page with the same status and message.
+    pub fn from_api(e: super::ApiError) -> Self {
+        Self::new(e.status, "This request cannot be completed", e.message)
+    }
 }
 
 impl From<Error> for PageError {

@@ -17,17 +17,17 @@
 
 use std::time::Duration;
 
-use actix_http::Request;
+use actix_http::{HttpMessage, Request};
 use actix_service::{IntoServiceFactory, Service, ServiceFactory};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{AppConfig, Response, ServiceResponse};
-use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::{Method, StatusCode};
 use actix_web::web;
 use bytes::Bytes;
 use futures_util::future::{self, Either, LocalBoxFuture, MapOk, Ready, TryFutureExt};
 
-use super::middleware;
+use super::{middleware, request_id};
 use crate::state::AppState;
 
 pub const JWKS_PATH: &str = "/oauth2/jwks";
@@ -42,18 +42,9 @@ pub const KEYS_CACHE: &str = "public, max-age=60";
 /// Public, cacheable JSON any origin may read (browser-based clients fetch
 /// metadata and keys cross-origin).
 pub fn public_json(h: &mut HeaderMap, cache_control: &'static str) {
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(cache_control),
-    );
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    middleware::set(h, header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+    middleware::set(h, header::CACHE_CONTROL, cache_control);
+    middleware::set(h, header::CONTENT_TYPE, "application/json");
 }
 
 /// Wraps the App's service factory (see the module doc).
@@ -157,10 +148,17 @@ impl<S> DocumentsService<S> {
         let mut res = Response::with_body(StatusCode::OK, body);
         public_json(res.headers_mut(), cache);
         middleware::secure(res.headers_mut(), state.settings.issuer_is_https());
+        let id = request_id::of(req.headers());
         // Built in well under a microsecond: the metrics' sum of whole
-        // microseconds gains nothing from two clock reads.
-        let line = middleware::logging().then(|| (req.method(), req.path()));
-        middleware::record(state, 200, Duration::ZERO, line);
+        // microseconds gains nothing from two clock reads. Nothing but the
+        // line is logged here, so the span exists only when it is written.
+        if middleware::logging() {
+            let line = Some((req.method(), req.path()));
+            middleware::span(&id).in_scope(|| middleware::record(state, 200, Duration::ZERO, line));
+        } else {
+            middleware::record(state, 200, Duration::ZERO, None);
+        }
+        res.headers_mut().insert(request_id::HEADER, id);
         Some(res)
     }
 }

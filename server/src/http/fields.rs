@@ -66,6 +66,28 @@ pub fn check(fields: &[(Field, &str)]) -> Result<(), TooLong> {
     }
 }
 
+/// A body whose fields have bounds: checked by the extractor that reads it
+/// ([`crate::http::extract::ApiJson`], [`crate::http::extract::CsrfForm`]).
+pub trait Bounded {
+    /// The fields to check, in the order their errors take precedence.
+    fn fields(&self) -> Vec<(Field, &str)> {
+        Vec::new()
+    }
+}
+
+/// `bounded!(Body { field: Kind, … })`: `Body`'s `String` fields checked
+/// against `Field::Kind`'s bound, in this order.
+macro_rules! bounded {
+    ($body:ty { $($field:ident: $kind:ident),* $(,)? }) => {
+        impl $crate::http::fields::Bounded for $body {
+            fn fields(&self) -> Vec<($crate::http::fields::Field, &str)> {
+                vec![$(($crate::http::fields::Field::$kind, self.$field.as_str())),*]
+            }
+        }
+    };
+}
+pub(crate) use bounded;
+
 impl From<TooLong> for ApiError {
     fn from(TooLong(f): TooLong) -> Self {
         ApiError::bad_request(f.code(), f.message())

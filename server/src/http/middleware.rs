@@ -1,16 +1,21 @@
-//! Middleware: security headers on every response; request timing, metrics
-//! and one log line per request (path only: query strings carry secrets).
+//! Middleware: security headers and the request id on every response;
+//! request timing, metrics and one log line per request (path only: query
+//! strings carry secrets). The request runs inside a `request` span that
+//! names its id, so whatever it logs (an internal error mapped to a 500
+//! among them) can be matched to the answer's `X-Request-Id`.
 
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
 
-use super::form_action;
+use tracing::Instrument;
+
+use super::{form_action, request_id};
 use crate::state::AppState;
 
 /// Same-origin requests carry their origin; other sites learn nothing.
@@ -35,55 +40,61 @@ pub fn secure(h: &mut HeaderMap, https: bool) {
         .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
     if page {
         if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-            h.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(form_action::PAGE_CSP),
-            );
+            set(h, header::CONTENT_SECURITY_POLICY, form_action::PAGE_CSP);
         }
-        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        set(h, header::X_FRAME_OPTIONS, "DENY");
     } else {
-        h.insert(
+        set(
+            h,
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            "default-src 'none'; frame-ancestors 'none'",
         );
     }
     if https {
-        h.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static(HSTS),
-        );
+        set(h, header::STRICT_TRANSPORT_SECURITY, HSTS);
     }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     // Codes and tokens travel in URLs; never leak them to other sites. Not
     // `no-referrer`: under it browsers send `Origin: null` with our own form
     // POSTs, and the origin check would refuse every sign-in.
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static(REFERRER_POLICY),
-    );
+    set(h, header::REFERRER_POLICY, REFERRER_POLICY);
+}
+
+/// Sets a header to a fixed value.
+pub fn set(h: &mut HeaderMap, name: HeaderName, value: &'static str) {
+    h.insert(name, HeaderValue::from_static(value));
 }
 
 /// The one middleware (each `from_fn` layer costs a boxed future per
-/// request): security headers, timing, metrics and the log line.
+/// request): request id, security headers, timing, metrics and the log line.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
+    let id = request_id::of(req.headers());
+    let span = span(&id);
     // Copied only when the line will be written (the hot path runs at `warn`).
     let logged = logging().then(|| (req.method().clone(), req.path().to_string()));
-    let mut res = next.call(req).await?;
+    // In the span both while the App starts on the request (routing, and
+    // extractors that check without waiting) and while it runs.
+    let running = span.in_scope(|| next.call(req));
+    let mut res = running.instrument(span.clone()).await?;
     let https = state.as_ref().is_some_and(|s| s.settings.issuer_is_https());
     secure(res.headers_mut(), https);
+    res.headers_mut().insert(request_id::HEADER, id);
     if let Some(state) = state {
         let line = logged.as_ref().map(|(m, p)| (m, p.as_str()));
-        record(&state, res.status().as_u16(), started.elapsed(), line);
+        span.in_scope(|| record(&state, res.status().as_u16(), started.elapsed(), line));
     }
     Ok(res)
+}
+
+/// The span a request runs in. At `error` level, so that it is on whenever
+/// an internal error would be logged, whatever the filter.
+pub fn span(id: &HeaderValue) -> tracing::Span {
+    tracing::error_span!("request", id = %request_id::text(id))
 }
 
 /// Whether [`record`] would write its line. Asked here, so that a per-module

@@ -1,6 +1,7 @@
 //! The only module that knows actix-web: routes, extractors, middleware, and
 //! the one mapping of each error type to HTTP.
 
+pub mod api_json;
 pub mod body;
 pub mod client_addr;
 pub mod cookies;
@@ -11,6 +12,7 @@ pub mod fields;
 pub mod form_action;
 pub mod middleware;
 pub mod pages;
+pub mod request_id;
 pub mod routes;
 
 use std::net::TcpListener;

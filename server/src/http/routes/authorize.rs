@@ -5,10 +5,12 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::screens::{check_form, html, parse_form, see_other};
 use crate::error::PageError;
-use crate::http::body::{AUTHORIZE_FORM, PageBody, SCREEN_FORM};
-use crate::http::extract::{CurrentSession, csrf_token, session_token, state as app_state};
+use crate::http::body::{AUTHORIZE_FORM, PageBody};
+use crate::http::extract::{
+    CsrfForm, CurrentSession, client_ip, csrf_token, screen_form, session_token,
+};
+use crate::http::pages::{html, see_other};
 use crate::http::{cookies, form_action, pages};
 use crate::login::session::{self, SessionInfo};
 use crate::oauth::authorize::{self, ConsentMode, Outcome, Params, describe_scope};
@@ -25,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn authorize_get(
     req: HttpRequest,
+    state: web::Data<AppState>,
     current: CurrentSession,
 ) -> Result<HttpResponse, PageError> {
     // The same cap as the request posted (RFC 6749 §3.1 allows both), before
@@ -42,39 +45,40 @@ async fn authorize_get(
             .iter()
             .map(|(k, v)| (k.as_ref(), v.as_ref())),
     );
-    run(&req, params, current.0.as_deref(), false).await
+    run(&req, &state, params, current.0.as_deref(), false).await
 }
 
 /// RFC 6749 §3.1: the endpoint must also accept POST (form-encoded).
 async fn authorize_post(
     req: HttpRequest,
+    state: web::Data<AppState>,
     current: CurrentSession,
     body: PageBody<AUTHORIZE_FORM>,
 ) -> Result<HttpResponse, PageError> {
     let pairs: Vec<_> = url::form_urlencoded::parse(&body.0).collect();
     let params = Params::from_pairs(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
-    run(&req, params, current.0.as_deref(), true).await
+    run(&req, &state, params, current.0.as_deref(), true).await
 }
 
 async fn run(
     req: &HttpRequest,
+    state: &AppState,
     params: Params,
     session: Option<&SessionInfo>,
     posted: bool,
 ) -> Result<HttpResponse, PageError> {
-    let state = app_state(req)?;
     let mut params = params;
-    params.address = Some(super::api::client_ip(req));
-    let outcome = authorize::decide(&state, &params, session, ConsentMode::Check).await?;
+    params.address = Some(client_ip(req));
+    let outcome = authorize::decide(state, &params, session, ConsentMode::Check).await?;
     // The consent form's answer redirects to the client (see `form_action`).
     let targets = match (&outcome, params.client_id.as_deref()) {
         (Outcome::Consent(_), Some(client_id)) => {
-            form_action::authorization_targets(&state, client_id, params.redirect_uri.as_deref())
+            form_action::authorization_targets(state, client_id, params.redirect_uri.as_deref())
                 .await
         }
         _ => Vec::new(),
     };
-    let mut res = respond(req, &state, outcome, session, posted)?;
+    let mut res = respond(req, state, outcome, session, posted)?;
     form_action::allow(&mut res, &targets);
     Ok(res)
 }
@@ -140,15 +144,15 @@ struct ConsentForm {
     decision: String,
 }
 
+screen_form!(ConsentForm {});
+
 /// The consent screen's answer (CONTRACT §5).
 async fn consent(
     req: HttpRequest,
+    state: web::Data<AppState>,
     current: CurrentSession,
-    body: PageBody<SCREEN_FORM>,
+    CsrfForm(form): CsrfForm<ConsentForm>,
 ) -> Result<HttpResponse, PageError> {
-    let state = app_state(&req)?;
-    let form: ConsentForm = parse_form(&body.0)?;
-    check_form(&req, &state, &form.csrf_token)?;
     let Some(session) = current.0 else {
         return Err(PageError::forbidden(
             "Your session has ended. Start again from the application.",
@@ -181,9 +185,9 @@ fn logout_request(pairs: &[(String, String)]) -> LogoutRequest {
 
 async fn end_session_get(
     req: HttpRequest,
+    state: web::Data<AppState>,
     current: CurrentSession,
 ) -> Result<HttpResponse, PageError> {
-    let state = app_state(&req)?;
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
         .into_owned()
         .collect();
@@ -215,17 +219,10 @@ async fn end_session_get(
 /// The confirmation form's answer.
 async fn end_session_post(
     req: HttpRequest,
+    state: web::Data<AppState>,
     current: CurrentSession,
-    body: PageBody<SCREEN_FORM>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<HttpResponse, PageError> {
-    let state = app_state(&req)?;
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body.0).into_owned().collect();
-    let csrf = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf_token")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    check_form(&req, &state, csrf)?;
     // The person confirmed with a CSRF-checked form: no further question
     // (the plan still decides whether the destination may be used).
     let plan = end_session::plan(&state, &logout_request(&pairs), current.0.as_deref()).await??;
@@ -242,14 +239,7 @@ async fn logout_then(
     }
     let mut res = match redirect {
         Some(to) => see_other(&to),
-        None => html(
-            200,
-            pages::render(&pages::Message {
-                title: "Signed out",
-                message: "You are signed out of Portcullis.",
-            }),
-            None,
-        ),
+        None => pages::message("Signed out", "You are signed out of Portcullis."),
     };
     res.add_cookie(&cookies::clear_session(&state.settings))
         .map_err(|_| PageError::bad_request("cookie"))?;

@@ -4,12 +4,10 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::screens::{check_form, html, parse_form, see_other};
 use crate::error::PageError;
-use crate::http::body::{PageBody, SCREEN_FORM};
-use crate::http::extract::{CurrentSession, client_info, csrf_token, state as app_state};
+use crate::http::extract::{CsrfForm, CurrentSession, client_ip, csrf_token, screen_form};
 use crate::http::fields::{self, Field};
-use crate::http::pages;
+use crate::http::pages::{self, html, see_other};
 use crate::login::session::SessionInfo;
 use crate::oauth::authorize::describe_scope;
 use crate::oauth::device;
@@ -36,16 +34,13 @@ fn entry(
     code: &str,
     error: Option<&str>,
 ) -> HttpResponse {
-    let (csrf, cookie) = csrf_token(req, state);
-    html(
-        status,
+    pages::form(req, state, status, |csrf| {
         pages::render(&pages::DeviceEntry {
-            csrf_token: &csrf,
+            csrf_token: csrf,
             user_code: code,
             error,
-        }),
-        cookie,
-    )
+        })
+    })
 }
 
 /// Wrong user codes one account may type per hour, counted in the database
@@ -68,7 +63,7 @@ async fn limit(
     state: &AppState,
     session: &SessionInfo,
 ) -> Result<(), PageError> {
-    let ip = client_info(req).ip.unwrap_or_default();
+    let ip = client_ip(req);
     state.limit(
         Family::DeviceCode,
         &[
@@ -91,10 +86,10 @@ async fn right_code(state: &AppState, session: &SessionInfo) -> Result<(), PageE
 
 async fn show(
     req: HttpRequest,
+    state: web::Data<AppState>,
     query: web::Query<Query>,
     current: CurrentSession,
 ) -> Result<HttpResponse, PageError> {
-    let state = app_state(&req)?;
     let typed = query.user_code.clone().unwrap_or_default();
     fields::check(&[(Field::Code, &typed)])?;
     let Some(session) = current.0 else {
@@ -174,15 +169,14 @@ struct Form {
     decision: Option<String>,
 }
 
+screen_form!(Form { user_code: Code });
+
 async fn submit(
     req: HttpRequest,
+    state: web::Data<AppState>,
     current: CurrentSession,
-    body: PageBody<SCREEN_FORM>,
+    CsrfForm(form): CsrfForm<Form>,
 ) -> Result<HttpResponse, PageError> {
-    let state = app_state(&req)?;
-    let form: Form = parse_form(&body.0)?;
-    fields::check(&[(Field::Code, &form.user_code)])?;
-    check_form(&req, &state, &form.csrf_token)?;
     let Some(session) = current.0 else {
         return Ok(see_other("/login?return_to=%2Fdevice"));
     };
@@ -216,9 +210,5 @@ async fn submit(
             "The device was not given access. You can close this page.",
         )
     };
-    Ok(html(
-        200,
-        pages::render(&pages::Message { title, message }),
-        None,
-    ))
+    Ok(pages::message(title, message))
 }

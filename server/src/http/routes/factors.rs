@@ -7,15 +7,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
-use super::api::{
-    client_ip, require_origin, signed_in, signed_in_response, stand_in_response, status_ok,
-    user_json,
-};
 use super::no_store;
 use crate::error::ApiError;
-use crate::http::extract::{CurrentSession, client_info, session_token};
-use crate::http::fields::{self, Field};
-use crate::http::{body, cookies};
+use crate::http::api_json::{self, signed_in_response, stand_in_response, status_ok, user_json};
+use crate::http::body;
+use crate::http::extract::{
+    ApiJson, CurrentSession, SignedIn, SigningIn, TrustedOrigin, client_info, client_ip,
+};
+use crate::http::fields::{self, Bounded, Field, bounded};
 use crate::login::email_password::SignedUp;
 use crate::login::{pace, passkey, session, two_factor};
 use crate::state::AppState;
@@ -88,12 +87,12 @@ fn passkey_json(p: &entities::passkeys::Model) -> Value {
 /// `POST passkey/register/options` `{email?}`: signed in, for this account;
 /// signed out with an unused email, for a passkey-first sign-up.
 async fn passkey_register_options(
+    _: TrustedOrigin,
     req: HttpRequest,
     state: web::Data<AppState>,
     current: CurrentSession,
     body: Option<web::Json<EmailOpt>>,
 ) -> Result<HttpResponse, ApiError> {
-    require_origin(&req, &state)?;
     let email = body.and_then(|b| b.into_inner().email);
     fields::check(&[(Field::Email, email.as_deref().unwrap_or(""))])?;
     let (ceremony, options) = passkey::register_options(
@@ -114,20 +113,23 @@ struct RegisterBody {
     name: Option<String>,
 }
 
+impl Bounded for RegisterBody {
+    fn fields(&self) -> Vec<(Field, &str)> {
+        let name = self.name.as_deref().unwrap_or("");
+        vec![(Field::Token, &self.ceremony), (Field::Name, name)]
+    }
+}
+
 /// `POST passkey/register`: stores the passkey; a passkey-first sign-up is
 /// signed in.
 async fn passkey_register(
+    _: TrustedOrigin,
     req: HttpRequest,
     state: web::Data<AppState>,
     current: CurrentSession,
-    body: web::Json<RegisterBody>,
+    ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
-    require_origin(&req, &state)?;
     let started = std::time::Instant::now();
-    fields::check(&[
-        (Field::Token, &body.ceremony),
-        (Field::Name, body.name.as_deref().unwrap_or("")),
-    ])?;
     let done = passkey::register(
         &state,
         current.0.as_deref(),
@@ -160,11 +162,11 @@ async fn passkey_register(
 
 /// `POST passkey/authenticate/options` `{email?}`.
 async fn passkey_authenticate_options(
+    _: TrustedOrigin,
     req: HttpRequest,
     state: web::Data<AppState>,
     body: Option<web::Json<EmailOpt>>,
 ) -> Result<HttpResponse, ApiError> {
-    require_origin(&req, &state)?;
     let email = body.and_then(|b| b.into_inner().email);
     fields::check(&[(Field::Email, email.as_deref().unwrap_or(""))])?;
     let (ceremony, options) =
@@ -179,14 +181,15 @@ struct AuthenticateBody {
     credential: PublicKeyCredential,
 }
 
+bounded!(AuthenticateBody { ceremony: Token });
+
 /// `POST passkey/authenticate`: signs in.
 async fn passkey_authenticate(
+    _: TrustedOrigin,
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<AuthenticateBody>,
+    ApiJson(body): ApiJson<AuthenticateBody>,
 ) -> Result<HttpResponse, ApiError> {
-    require_origin(&req, &state)?;
-    fields::check(&[(Field::Token, &body.ceremony)])?;
     let (user, amr) = passkey::authenticate(&state, &body.ceremony, &body.credential).await?;
     let (token, info) = session::start(&state, user, &amr, client_info(&req)).await?;
     Ok(signed_in_response(&state, token, &info))
@@ -194,9 +197,8 @@ async fn passkey_authenticate(
 
 async fn passkey_list(
     state: web::Data<AppState>,
-    current: CurrentSession,
+    SignedIn(info): SignedIn,
 ) -> Result<HttpResponse, ApiError> {
-    let info = signed_in(current)?;
     let keys = store::passkeys::for_user(&state.db, &info.user.id).await?;
     Ok(HttpResponse::Ok().json(keys.iter().map(passkey_json).collect::<Vec<_>>()))
 }
@@ -207,15 +209,17 @@ struct Rename {
     name: String,
 }
 
+bounded!(Rename {
+    id: Token,
+    name: Name
+});
+
 async fn passkey_rename(
-    req: HttpRequest,
+    _: TrustedOrigin,
     state: web::Data<AppState>,
-    current: CurrentSession,
-    body: web::Json<Rename>,
+    SignedIn(info): SignedIn,
+    ApiJson(body): ApiJson<Rename>,
 ) -> Result<HttpResponse, ApiError> {
-    require_origin(&req, &state)?;
-    fields::check(&[(Field::Token, &body.id), (Field::Name, &body.name)])?;
-    let info = signed_in(current)?;
     let Some(name) = passkey::clean_name(Some(&body.name)) else {
         return Err(ApiError::bad_request(
             "INVALID_NAME",
@@ -241,15 +245,14 @@ struct IdOnly {
     id: String,
 }
 
+bounded!(IdOnly { id: Token });
+
 async fn passkey_delete(
-    req: HttpRequest,
+    _: TrustedOrigin,
     state: web::Data<AppState>,
-    current: CurrentSession,
-    body: web::Json<IdOnly>,
+    SignedIn(info): SignedIn,
+    ApiJson(body): ApiJson<IdOnly>,
 ) -> Result<HttpResponse, ApiError> {
-    require_origin(&req, &state)?;
-    fields::check(&[(Field::Token, &body.id)])?;
-    let info = signed_in(current)?;
     if !store::passkeys::delete(&state.db, &info.user.id, &body.id).await? {
         return Err(no_such_passkey());
     }
@@ -265,13 +268,12 @@ struct PasswordOpt {
 /// and backup codes; the factor turns on when `two-factor/verify` accepts a
 /// code.
 async fn two_factor_enable(
+    _: TrustedOrigin,
     req: HttpRequest,
     state: web::Data<AppState>,
-    current: CurrentSession,
+    SignedIn(info): SignedIn,
     body: Option<web::Json<PasswordOpt>>,
 ) -> Result<HttpResponse, ApiError> {
-    require_origin(&req, &state)?;
-    let info = signed_in(current)?;
     let password = body.and_then(|b| b.into_inner().password);
     fields::check(&[(Field::Password, password.as_deref().unwrap_or(""))])?;
     let enrolment =
@@ -284,21 +286,19 @@ struct CodeBody {
     code: String,
 }
 
+bounded!(CodeBody { code: Code });
+
 /// `POST two-factor/verify` `{code}`: a TOTP or backup code. Completes a
 /// pending sign-in or steps a session up (it then carries `otp` and `mfa`,
 /// under a new cookie), or confirms an enrolment (which proves the app works,
 /// not who is signing in, so the session stays as it was).
 async fn two_factor_verify(
+    _: TrustedOrigin,
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<CodeBody>,
+    SigningIn(info): SigningIn,
+    ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    require_origin(&req, &state)?;
-    fields::check(&[(Field::Code, &body.code)])?;
-    let token = session_token(&req, &state).ok_or_else(ApiError::unauthorized)?;
-    let info = session::lookup_any(&state, &token)
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
     let method = two_factor::check_code(&state, &info.user, &client_ip(&req), &body.code).await?;
     let body = |info: &session::SessionInfo| json!({ "status": true, "token": null, "user": user_json(&info.user) });
     if method == two_factor::Method::Enrolment {
@@ -307,21 +307,17 @@ async fn two_factor_verify(
     let (token, info) = session::elevate(&state, &info, two_factor::amr_of(method))
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    Ok(no_store(&mut HttpResponse::Ok())
-        .cookie(cookies::session(&state.settings, token))
-        .json(body(&info)))
+    Ok(api_json::with_session(&state, token, &body(&info)))
 }
 
 /// `POST two-factor/disable` `{code}`.
 async fn two_factor_disable(
+    _: TrustedOrigin,
     req: HttpRequest,
     state: web::Data<AppState>,
-    current: CurrentSession,
-    body: web::Json<CodeBody>,
+    SignedIn(info): SignedIn,
+    ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    require_origin(&req, &state)?;
-    fields::check(&[(Field::Code, &body.code)])?;
-    let info = signed_in(current)?;
     two_factor::disable(&state, &info.user, &client_ip(&req), &body.code).await?;
     Ok(status_ok())
 }
@@ -329,14 +325,12 @@ async fn two_factor_disable(
 /// `POST two-factor/generate-backup-codes` `{code}`: ten new codes; the old
 /// ones stop working.
 async fn two_factor_backup_codes(
+    _: TrustedOrigin,
     req: HttpRequest,
     state: web::Data<AppState>,
-    current: CurrentSession,
-    body: web::Json<CodeBody>,
+    SignedIn(info): SignedIn,
+    ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    require_origin(&req, &state)?;
-    fields::check(&[(Field::Code, &body.code)])?;
-    let info = signed_in(current)?;
     let codes =
         two_factor::regenerate_backup_codes(&state, &info.user, &client_ip(&req), &body.code)
             .await?;

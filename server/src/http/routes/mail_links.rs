@@ -5,25 +5,18 @@
 //! which carries a CSRF token. The API's GET links
 //! (`verify-email?token=`, `magic-link/verify?token=`) send the browser here.
 
-use std::sync::Arc;
-
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::screens::{check_form, html, parse_form, second_factor_path, see_other};
 use crate::error::PageError;
-use crate::http::extract::{client_info, csrf_token, session_token, state as app_state};
-use crate::http::{cookies, pages};
+use crate::http::cookies;
+use crate::http::extract::{CsrfForm, CurrentSession, client_info, screen_form};
+use crate::http::pages::{self, MAGIC_PATH, VERIFY_PATH};
 use crate::login::mailbox::{self, Proved};
 use crate::login::session::{self, SessionInfo};
 use crate::login::{email_verification, magic_link};
 use crate::oauth::redirect::safe_return_to;
 use crate::state::AppState;
-
-/// The verification link's confirm page.
-pub const VERIFY_PATH: &str = "/verify-email";
-/// The magic link's confirm page.
-pub const MAGIC_PATH: &str = "/login/magic/confirm";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(VERIFY_PATH, web::get().to(verify_page))
@@ -41,19 +34,6 @@ const SOMEONE_ELSES_LINK: &str = "Continue only if you asked for this link and t
 const USED_MAGIC_LINK: &str =
     "This sign-in link is invalid, expired or already used. Ask for a new one.";
 
-/// `<path>?token=…[&return_to=…]`: a confirm page, as the API's links
-/// redirect to it.
-pub fn page_path(path: &str, token: &str, return_to: Option<&str>) -> String {
-    let mut query = vec![("token", token)];
-    if let Some(to) = return_to {
-        query.push(("return_to", to));
-    }
-    format!(
-        "{path}?{}",
-        serde_urlencoded::to_string(query).unwrap_or_default()
-    )
-}
-
 #[derive(Deserialize)]
 struct LinkQuery {
     #[serde(default)]
@@ -70,16 +50,7 @@ struct LinkForm {
     return_to: Option<String>,
 }
 
-/// The browser's fully signed-in session, if any.
-async fn signed_in(
-    req: &HttpRequest,
-    state: &AppState,
-) -> Result<Option<Arc<SessionInfo>>, PageError> {
-    match session_token(req, state) {
-        Some(t) => Ok(session::lookup(state, &t).await?),
-        None => Ok(None),
-    }
-}
+screen_form!(LinkForm {});
 
 /// A note when the browser is signed in to another account than the link's.
 fn switching_note(current: Option<&SessionInfo>, email: &str) -> Option<String> {
@@ -101,20 +72,20 @@ struct Confirm<'a> {
 }
 
 fn render(req: &HttpRequest, state: &AppState, q: &LinkQuery, page: Confirm) -> HttpResponse {
-    let (csrf, cookie) = csrf_token(req, state);
     let return_to = safe_return_to(q.return_to.as_deref()).unwrap_or_default();
-    let body = pages::render(&pages::ConfirmLink {
-        title: page.title,
-        lead: page.lead,
-        account: page.account,
-        notes: page.notes.iter().map(String::as_str).collect(),
-        action: page.action,
-        token: &q.token,
-        return_to: &return_to,
-        button: page.button,
-        csrf_token: &csrf,
-    });
-    html(200, body, cookie)
+    pages::form(req, state, 200, |csrf| {
+        pages::render(&pages::ConfirmLink {
+            title: page.title,
+            lead: page.lead,
+            account: page.account,
+            notes: page.notes.iter().map(String::as_str).collect(),
+            action: page.action,
+            token: &q.token,
+            return_to: &return_to,
+            button: page.button,
+            csrf_token: csrf,
+        })
+    })
 }
 
 /// Starts a session for `user` from a mail link and sends the browser on:
@@ -127,24 +98,18 @@ async fn sign_in(
     fallback: impl FnOnce() -> HttpResponse,
 ) -> Result<HttpResponse, PageError> {
     let (token, info) = session::start(state, user, &[magic_link::AMR], client_info(req)).await?;
-    let mut res = match (info.pending(), return_to) {
-        (true, to) => see_other(&second_factor_path(to.unwrap_or("/"))),
-        (false, Some(to)) => see_other(to),
+    let res = match (info.pending(), return_to) {
+        (true, to) => pages::see_other(&pages::second_factor_path(to.unwrap_or("/"))),
+        (false, Some(to)) => pages::see_other(to),
         (false, None) => fallback(),
     };
-    res.add_cookie(&cookies::session(&state.settings, token))
-        .map_err(|_| PageError::bad_request("cookie"))?;
-    Ok(res)
-}
-
-fn message(title: &str, message: &str) -> HttpResponse {
-    html(200, pages::render(&pages::Message { title, message }), None)
+    pages::with_cookie(res, &cookies::session(&state.settings, token))
 }
 
 /// A verification link of an account verified already: it signs no one in
 /// (a link someone else sent must not sign this browser in to their account).
 fn already_confirmed() -> HttpResponse {
-    message(
+    pages::message(
         "Address already confirmed",
         "This address is already confirmed. Sign in to continue.",
     )
@@ -154,16 +119,17 @@ fn already_confirmed() -> HttpResponse {
 /// does from this browser.
 async fn verify_page(
     req: HttpRequest,
+    state: web::Data<AppState>,
     q: web::Query<LinkQuery>,
+    current: CurrentSession,
 ) -> Result<HttpResponse, PageError> {
-    let state = app_state(&req)?;
     let Some(user) = email_verification::peek(&state, &q.token).await? else {
         return Err(PageError::bad_request(USED_LINK));
     };
     if user.email_verified {
         return Ok(already_confirmed());
     }
-    let current = signed_in(&req, &state).await?;
+    let current = current.0;
     let mut notes = Vec::new();
     if !mailbox::by_creator(&user, current.as_deref()) {
         notes.push(SOMEONE_ELSES_LINK.to_string());
@@ -192,13 +158,14 @@ async fn verify_page(
 }
 
 /// `POST /verify-email`: proves the mailbox (`login::mailbox`).
-async fn verify_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
-    let state = app_state(&req)?;
-    let form: LinkForm = parse_form(&body)?;
-    check_form(&req, &state, &form.csrf_token)?;
-    let current = signed_in(&req, &state).await?;
+async fn verify_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<LinkForm>,
+    current: CurrentSession,
+) -> Result<HttpResponse, PageError> {
     let Some((user, proved)) =
-        email_verification::confirm(&state, &form.token, current.as_deref()).await?
+        email_verification::confirm(&state, &form.token, current.0.as_deref()).await?
     else {
         return Err(PageError::bad_request(USED_LINK));
     };
@@ -208,15 +175,15 @@ async fn verify_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpRespons
     let return_to = safe_return_to(form.return_to.as_deref());
     if !proved.signs_in() {
         return Ok(match return_to {
-            Some(to) => see_other(&to),
-            None => message(
+            Some(to) => pages::see_other(&to),
+            None => pages::message(
                 "Email verified",
                 "Your address is confirmed. You can close this page.",
             ),
         });
     }
     sign_in(&req, &state, user, return_to.as_deref(), || {
-        message(
+        pages::message(
             "Email verified",
             "Your address is confirmed and you are signed in. Whatever was set up on the \
              account before (a password, passkeys, a second factor) was removed: to sign in \
@@ -227,14 +194,17 @@ async fn verify_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpRespons
 }
 
 /// `GET /login/magic/confirm?token=…`: names the account the link signs in to.
-async fn magic_page(req: HttpRequest, q: web::Query<LinkQuery>) -> Result<HttpResponse, PageError> {
-    let state = app_state(&req)?;
+async fn magic_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<LinkQuery>,
+    current: CurrentSession,
+) -> Result<HttpResponse, PageError> {
     let Some(email) = magic_link::peek(&state, &q.token).await? else {
         return Err(PageError::bad_request(USED_MAGIC_LINK));
     };
-    let current = signed_in(&req, &state).await?;
     let mut notes = vec![SOMEONE_ELSES_LINK.to_string()];
-    notes.extend(switching_note(current.as_deref(), &email));
+    notes.extend(switching_note(current.0.as_deref(), &email));
     Ok(render(
         &req,
         &state,
@@ -251,13 +221,17 @@ async fn magic_page(req: HttpRequest, q: web::Query<LinkQuery>) -> Result<HttpRe
 }
 
 /// `POST /login/magic/confirm`: uses the link and signs in.
-async fn magic_submit(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, PageError> {
-    let state = app_state(&req)?;
-    let form: LinkForm = parse_form(&body)?;
-    check_form(&req, &state, &form.csrf_token)?;
+async fn magic_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<LinkForm>,
+) -> Result<HttpResponse, PageError> {
     let Some(user) = magic_link::verify(&state, &form.token).await? else {
         return Err(PageError::bad_request(USED_MAGIC_LINK));
     };
     let return_to = safe_return_to(form.return_to.as_deref());
-    sign_in(&req, &state, user, return_to.as_deref(), || see_other("/")).await
+    sign_in(&req, &state, user, return_to.as_deref(), || {
+        pages::see_other("/")
+    })
+    .await
 }

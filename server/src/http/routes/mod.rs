@@ -1,18 +1,23 @@
 //! Route registration: each module registers its own.
 
 pub mod api;
+pub mod api_mail;
 pub mod authorize;
 pub mod device;
+pub mod email_screens;
 pub mod factors;
 pub mod mail_links;
 pub mod oauth;
 pub mod ops;
 pub mod registration;
 pub mod screens;
+pub mod second_factor;
 
 use actix_web::HttpResponseBuilder;
 use actix_web::http::header;
-use actix_web::web::ServiceConfig;
+use actix_web::web::{self, ServiceConfig};
+
+use crate::http::body;
 
 /// Marks an answer as not to be cached (tokens, secrets, sessions).
 pub(crate) fn no_store(res: &mut HttpResponseBuilder) -> &mut HttpResponseBuilder {
@@ -43,7 +48,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
     authorize::configure(cfg);
     device::configure(cfg);
     registration::configure(cfg);
-    api::configure(cfg);
+    // The first-party JSON API: one scope, each resource's routes in it.
+    cfg.service(
+        web::scope(api::PREFIX)
+            .app_data(body::api_json(body::API_JSON))
+            .configure(api::configure)
+            .configure(api_mail::configure)
+            .configure(factors::configure)
+            .default_service(web::to(api::not_found)),
+    );
     screens::configure(cfg);
+    second_factor::configure(cfg);
+    email_screens::configure(cfg);
     mail_links::configure(cfg);
 }

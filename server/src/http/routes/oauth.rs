@@ -9,6 +9,7 @@ use crate::http::body::{MAX_FORM_PARAMS, OAUTH_FORM, OAuthBody};
 use crate::http::documents::{
     self, JWKS_PATH, KEYS_CACHE, METADATA_CACHE, OAUTH_METADATA_PATH, OIDC_METADATA_PATH,
 };
+use crate::http::extract::client_ip;
 use crate::oauth::token::{self, TokenRequest};
 use crate::oauth::{client_auth, introspection, revocation, userinfo};
 use crate::ratelimit::{Family, client_key, ip_key};
@@ -231,7 +232,7 @@ async fn device_authorization(
     // limited as a whole: anyone may create many. Not one an administrator
     // made: a public client's name is no proof of who asks, and a handful of
     // addresses could otherwise lock all its users out.
-    let ip = super::api::client_ip(&req);
+    let ip = client_ip(&req);
     state.limit(Family::DeviceAuthorization, &[ip_key(&ip)])?;
     let (form, client) =
         authenticated(&req, &state, &body.0, "/oauth2/device_authorization").await?;

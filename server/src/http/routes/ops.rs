@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 
+use crate::http::extract::client_ip;
 use crate::state::AppState;
 use crate::tokens::opaque::constant_time_eq;
 
@@ -36,7 +37,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 #[get("/metrics")]
 async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let settings = &state.settings.metrics;
-    let from_allowed = super::api::client_ip(&req)
+    let from_allowed = client_ip(&req)
         .parse::<IpAddr>()
         .is_ok_and(|ip| settings.allows(ip));
     let with_token = settings.token.as_deref().is_some_and(|want| {
