@@ -385,7 +385,7 @@ pub async fn resolve(
         .await?
         .filter(|row| row.origin == Origin::MetadataDocument.as_str());
     let attempt = async {
-        if let Some((why, reach)) = state.refused_documents.0.get(client_id).await {
+        if let Some((why, reach)) = state.caches.refused_documents.0.get(client_id).await {
             return Err((
                 refuse(client_id, format!("refused recently ({why})")),
                 reach,
@@ -400,6 +400,7 @@ pub async fn resolve(
         };
         if let Err((refused, reach)) = &fetched {
             state
+                .caches
                 .refused_documents
                 .0
                 .insert(client_id.to_string(), (refused.why.as_str().into(), *reach))
