@@ -250,7 +250,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             } else {
                 settings.keys.publish_delay
             };
-            let created = store::keys::rotate(&db, &kek, now, delay).await?;
+            let created = crate::tokens::keys::rotate(&db, &kek, now, delay).await?;
             if at_once {
                 store::keys::promote_due(&db, now, key_retention_secs(&settings)).await?;
             }
@@ -263,7 +263,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Keys(KeysCommand::List { json }) => {
             let (db, kek, _) = unlocked(&settings, clock.now()).await?;
             let now = clock.now();
-            store::keys::ensure_active(&db, &kek, now).await?;
+            crate::tokens::keys::ensure_active(&db, &kek, now).await?;
             store::keys::promote_due(&db, now, key_retention_secs(&settings)).await?;
             let keys = store::keys::all(&db).await?;
             if json {
