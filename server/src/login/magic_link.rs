@@ -17,7 +17,7 @@ use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
 
-pub const KIND: &str = "magic-link";
+pub const KIND: &str = one_time::kind::MAGIC_LINK;
 pub const TTL: i64 = 15 * 60;
 /// RFC 8176 has no value for "a link sent by mail"; it is a one-time code
 /// delivered out of band, so `otp`.
