@@ -15,12 +15,20 @@ use crate::domain::amr::Amr;
 pub struct SessionInfo {
     pub session: sessions::Model,
     pub user: users::Model,
+    /// `session.amr`, parsed once.
+    amr: Vec<Amr>,
 }
 
 impl SessionInfo {
-    /// The session's `amr`, parsed from its row.
+    pub fn new(session: sessions::Model, user: users::Model) -> Self {
+        let amr = Amr::from_json(&session.amr);
+        SessionInfo { session, user, amr }
+    }
+
+    /// How the session was authenticated (RFC 8176), parsed when the
+    /// session was read.
     pub fn amr(&self) -> Vec<Amr> {
-        Amr::from_json(&self.session.amr)
+        self.amr.clone()
     }
 
     pub fn pending(&self) -> bool {

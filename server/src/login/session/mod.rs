@@ -93,7 +93,7 @@ async fn begin(
         began_with_sign_up,
     };
     store::sessions::insert(&state.db, session.clone()).await?;
-    let info = SessionInfo { session, user };
+    let info = SessionInfo::new(session, user);
     state.caches.sessions.insert(Arc::new(info.clone())).await;
     Ok((token, info))
 }
@@ -117,7 +117,7 @@ pub async fn lookup_any(state: &AppState, token: &str) -> Result<Option<Arc<Sess
     let Some((session, user)) = store::sessions::find_live(&state.db, &hash, now).await? else {
         return Ok(None);
     };
-    let info = Arc::new(SessionInfo { session, user });
+    let info = Arc::new(SessionInfo::new(session, user));
     state.caches.sessions.insert(info.clone()).await;
     Ok(Some(info))
 }
@@ -152,10 +152,7 @@ pub async fn elevate(
     if !store::sessions::replace(&state.db, old_hash, session.clone()).await? {
         return Ok(None);
     }
-    let updated = Arc::new(SessionInfo {
-        session,
-        user: info.user.clone(),
-    });
+    let updated = Arc::new(SessionInfo::new(session, info.user.clone()));
     state.caches.sessions.insert(updated.clone()).await;
     Ok(Some((token, updated)))
 }
