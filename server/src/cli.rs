@@ -281,7 +281,7 @@ async fn rotate_keys(
     } else {
         settings.keys.publish_delay
     };
-    let created = store::keys::rotate(&db, &kek, now, delay).await?;
+    let created = crate::tokens::keys::rotate(&db, &kek, now, delay).await?;
     if at_once {
         store::keys::promote_due(&db, now, key_retention_secs(settings)).await?;
     }
@@ -296,7 +296,7 @@ async fn rotate_keys(
 async fn list_keys(settings: &Settings, clock: Arc<dyn Clock>, json: bool) -> anyhow::Result<()> {
     let (db, kek, _) = unlocked(settings, clock.now()).await?;
     let now = clock.now();
-    store::keys::ensure_active(&db, &kek, now).await?;
+    crate::tokens::keys::ensure_active(&db, &kek, now).await?;
     store::keys::promote_due(&db, now, key_retention_secs(settings)).await?;
     let keys = store::keys::all(&db).await?;
     if json {

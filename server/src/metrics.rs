@@ -50,16 +50,34 @@ impl Metrics {
     /// Renders the exposition format. `password_hashes_in_flight` is read live.
     pub fn render(&self, password_hashes_in_flight: usize) -> String {
         let mut out = String::with_capacity(1024);
+        self.render_http(&mut out);
+        self.render_counters(&mut out);
+        header(
+            &mut out,
+            "portcullis_password_hashes_in_flight",
+            "Argon2id hashes running or queued.",
+            "gauge",
+        );
+        let _ = writeln!(
+            out,
+            "portcullis_password_hashes_in_flight {password_hashes_in_flight}"
+        );
+        out
+    }
+
+    /// Responses by status class, and the time spent serving them.
+    fn render_http(&self, out: &mut String) {
         let total: u64 = self
             .responses
             .iter()
             .map(|c| c.load(Ordering::Relaxed))
             .sum();
-        let _ = writeln!(
+        header(
             out,
-            "# HELP portcullis_http_responses_total HTTP responses by status class."
+            "portcullis_http_responses_total",
+            "HTTP responses by status class.",
+            "counter",
         );
-        let _ = writeln!(out, "# TYPE portcullis_http_responses_total counter");
         for (i, c) in self.responses.iter().enumerate() {
             let _ = writeln!(
                 out,
@@ -68,13 +86,11 @@ impl Metrics {
                 c.load(Ordering::Relaxed)
             );
         }
-        let _ = writeln!(
+        header(
             out,
-            "# HELP portcullis_http_request_duration_seconds Time spent serving requests."
-        );
-        let _ = writeln!(
-            out,
-            "# TYPE portcullis_http_request_duration_seconds summary"
+            "portcullis_http_request_duration_seconds",
+            "Time spent serving requests.",
+            "summary",
         );
         let _ = writeln!(
             out,
@@ -85,6 +101,10 @@ impl Metrics {
             out,
             "portcullis_http_request_duration_seconds_count {total}"
         );
+    }
+
+    /// Sign-ins, sign-ups and SQL statements.
+    fn render_counters(&self, out: &mut String) {
         for (name, help, c) in [
             (
                 "portcullis_sign_ins_total{result=\"ok\"}",
@@ -114,20 +134,57 @@ impl Metrics {
         ] {
             if !help.is_empty() {
                 let family = name.split('{').next().unwrap_or(name);
-                let _ = writeln!(out, "# HELP {family} {help}");
-                let _ = writeln!(out, "# TYPE {family} counter");
+                header(out, family, help, "counter");
             }
             let _ = writeln!(out, "{name} {}", c.load(Ordering::Relaxed));
         }
-        let _ = writeln!(
-            out,
-            "# HELP portcullis_password_hashes_in_flight Argon2id hashes running or queued."
-        );
-        let _ = writeln!(out, "# TYPE portcullis_password_hashes_in_flight gauge");
-        let _ = writeln!(
-            out,
-            "portcullis_password_hashes_in_flight {password_hashes_in_flight}"
-        );
-        out
+    }
+}
+
+/// The `# HELP` and `# TYPE` lines of a metric family.
+fn header(out: &mut String, family: &str, help: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {family} {help}");
+    let _ = writeln!(out, "# TYPE {family} {kind}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_format() {
+        let m = Metrics::default();
+        m.observe(200, 1_500_000);
+        m.observe(404, 500_000);
+        m.sign_ins_ok.fetch_add(3, Ordering::Relaxed);
+        m.db_writes.fetch_add(2, Ordering::Relaxed);
+        let expected = "\
+# HELP portcullis_http_responses_total HTTP responses by status class.
+# TYPE portcullis_http_responses_total counter
+portcullis_http_responses_total{class=\"1xx\"} 0
+portcullis_http_responses_total{class=\"2xx\"} 1
+portcullis_http_responses_total{class=\"3xx\"} 0
+portcullis_http_responses_total{class=\"4xx\"} 1
+portcullis_http_responses_total{class=\"5xx\"} 0
+# HELP portcullis_http_request_duration_seconds Time spent serving requests.
+# TYPE portcullis_http_request_duration_seconds summary
+portcullis_http_request_duration_seconds_sum 2
+portcullis_http_request_duration_seconds_count 2
+# HELP portcullis_sign_ins_total Password sign-ins.
+# TYPE portcullis_sign_ins_total counter
+portcullis_sign_ins_total{result=\"ok\"} 3
+portcullis_sign_ins_total{result=\"failed\"} 0
+# HELP portcullis_sign_ups_total Accounts created.
+# TYPE portcullis_sign_ups_total counter
+portcullis_sign_ups_total 0
+# HELP portcullis_db_statements_total SQL statements run.
+# TYPE portcullis_db_statements_total counter
+portcullis_db_statements_total{kind=\"read\"} 0
+portcullis_db_statements_total{kind=\"write\"} 2
+# HELP portcullis_password_hashes_in_flight Argon2id hashes running or queued.
+# TYPE portcullis_password_hashes_in_flight gauge
+portcullis_password_hashes_in_flight 4
+";
+        assert_eq!(m.render(4), expected);
     }
 }

@@ -117,6 +117,22 @@ impl RateLimiter {
             Err(RetryAfter(((1.0 - b.tokens) / rate).ceil().max(1.0) as u64))
         }
     }
+
+    /// Takes one token from each key's bucket in `family` at `now`; the
+    /// longest wait if any is empty.
+    pub fn check_all(&self, family: Family, keys: &[String], now: f64) -> Result<(), RetryAfter> {
+        let mut verdict = Ok(());
+        for k in keys {
+            if let Err(RetryAfter(w)) = self.check(family, k, now) {
+                let longest = match verdict {
+                    Err(RetryAfter(prev)) => w.max(prev),
+                    Ok(()) => w,
+                };
+                verdict = Err(RetryAfter(longest));
+            }
+        }
+        verdict
+    }
 }
 
 /// The bucket key of a client address. IPv6 is keyed by its /64: one
@@ -142,25 +158,6 @@ pub fn client_key(client_id: &str) -> String {
 /// The bucket key of an account, by the address typed (normalised).
 pub fn account_key(email: &str) -> String {
     format!("account:{}", email.trim().to_lowercase())
-}
-
-impl crate::state::AppState {
-    /// Takes one token from each key's bucket in `family`; the longest wait
-    /// if any is empty.
-    pub fn limit(&self, family: Family, keys: &[String]) -> Result<(), RetryAfter> {
-        let now = self.now() as f64;
-        let mut verdict = Ok(());
-        for k in keys {
-            if let Err(RetryAfter(w)) = self.limiter.check(family, k, now) {
-                let longest = match verdict {
-                    Err(RetryAfter(prev)) => w.max(prev),
-                    Ok(()) => w,
-                };
-                verdict = Err(RetryAfter(longest));
-            }
-        }
-        verdict
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,9 @@
-//! Everything a request needs, built once at start and passed explicitly.
+//! Everything a request needs, built once at start and passed explicitly:
+//! the database, settings and clock, the keys and secrets, and a few named
+//! services ([`Caches`], [`Limits`], mail, passkeys, device codes).
+//!
+//! This file imports only types whose files do not import it back, so the
+//! services stay below the code that uses them.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -7,11 +12,17 @@ use sea_orm::DatabaseConnection;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::login::passkey::relying_party::RelyingParty;
 use crate::login::password::PasswordHasher;
-use crate::login::session::SessionCache;
+use crate::login::session::cache::SessionCache;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::oauth::discovery::Discovery;
+use crate::oauth::user_codes::UserCodes;
+use crate::ratelimit::{Family, RateLimiter, RetryAfter};
+use crate::secrets::Kek;
 use crate::tokens::keys::KeyStore;
+use crate::tokens::verified::VerifiedTokens;
 
 /// Cheap to clone: one `Arc`.
 #[derive(Clone)]
@@ -22,22 +33,34 @@ pub struct Inner {
     pub settings: Settings,
     pub clock: Arc<dyn Clock>,
     pub keys: KeyStore,
+    /// Seals and opens the secrets the database holds.
+    pub secrets: Arc<Kek>,
     pub passwords: PasswordHasher,
+    pub metrics: Metrics,
+    pub mailer: Mailer,
+    pub discovery: Discovery,
+    pub passkeys: RelyingParty,
+    pub caches: Caches,
+    pub limits: Limits,
+    /// Device authorizations: user codes and the batched writer of new ones.
+    pub user_codes: UserCodes,
+    pub device_inserts: crate::oauth::device::Inserts,
+}
+
+/// What this instance remembers to spare the database and the CPU. Caches
+/// are caches: short-lived, and correctness never depends on them.
+pub struct Caches {
     pub sessions: SessionCache,
     pub clients: crate::oauth::client::model::ClientCache,
     /// Metadata documents that failed recently (not fetched again yet).
     pub refused_documents: crate::oauth::client_metadata::refused::RefusedDocuments,
-    pub discovery: Discovery,
-    pub metrics: Metrics,
-    pub limiter: crate::ratelimit::RateLimiter,
+    pub verified_tokens: VerifiedTokens,
+}
+
+/// What paces and bounds requests on this instance.
+pub struct Limits {
+    pub limiter: RateLimiter,
     pub device_pacer: crate::oauth::device::Pacer,
-    pub mailer: crate::mail::Mailer,
-    pub passkeys: crate::login::passkey::RelyingParty,
-    pub verified_tokens: crate::oauth::access_token::VerifiedTokens,
-    pub device_inserts: crate::oauth::device::Inserts,
-    pub user_codes: crate::oauth::user_codes::UserCodes,
-    /// Seals and opens the secrets the database holds.
-    pub secrets: Arc<crate::secrets::Kek>,
 }
 
 impl Deref for AppState {
@@ -73,40 +96,27 @@ impl AppState {
                 "sealed secrets under the current key"
             );
         }
-        let keys = KeyStore::open(
-            db.clone(),
-            secrets.clone(),
-            key_retention_secs(&settings),
-            now,
-        )
-        .await?;
-        let user_codes = {
-            use crate::oauth::user_codes::{SECRET_NAME, UserCodes};
-            use crate::secrets::Slot;
-            let slot = Slot::ServerSecret(SECRET_NAME);
-            let fresh = secrets.seal(slot, UserCodes::new_secret().as_bytes())?;
-            let sealed = crate::store::secrets::get_or_create(&db, SECRET_NAME, fresh, now).await?;
-            let secret = secrets
-                .open_text(slot, &sealed)
-                .map_err(|e| anyhow::anyhow!("server secret {SECRET_NAME}: {e}"))?;
-            UserCodes::from_secret(&secret)?
-        };
-        let passwords = PasswordHasher::new(settings.password.max_concurrent_hashes).await?;
-        let discovery = Discovery::new(&settings)?;
+        let retention = key_retention_secs(&settings);
+        let keys = KeyStore::open(db.clone(), secrets.clone(), retention, now).await?;
+        let user_codes = user_codes(&secrets, &db, now).await?;
         Ok(AppState(Arc::new(Inner {
+            passwords: PasswordHasher::new(settings.password.max_concurrent_hashes).await?,
+            discovery: Discovery::new(&settings)?,
+            mailer: Mailer::start(&settings)?,
+            passkeys: RelyingParty::from_issuer(&settings.issuer),
+            caches: Caches {
+                sessions: SessionCache::new(),
+                clients: crate::oauth::client::model::new_cache(),
+                refused_documents: Default::default(),
+                verified_tokens: VerifiedTokens::new(),
+            },
+            limits: Limits {
+                limiter: RateLimiter::new(settings.rate_limit.clone()),
+                device_pacer: Default::default(),
+            },
             db,
-            sessions: SessionCache::new(),
-            clients: crate::oauth::client::model::new_cache(),
-            refused_documents: Default::default(),
             keys,
-            passwords,
-            discovery,
             metrics,
-            limiter: crate::ratelimit::RateLimiter::new(settings.rate_limit.clone()),
-            device_pacer: Default::default(),
-            mailer: crate::mail::Mailer::start(&settings)?,
-            passkeys: crate::login::passkey::RelyingParty::from_issuer(&settings.issuer),
-            verified_tokens: Default::default(),
             device_inserts,
             user_codes,
             secrets,
@@ -124,6 +134,23 @@ impl AppState {
     pub fn key_retention_secs(&self) -> i64 {
         key_retention_secs(&self.settings)
     }
+
+    /// Takes one token from each key's bucket in `family`; the longest wait
+    /// if any is empty.
+    pub fn limit(&self, family: Family, keys: &[String]) -> Result<(), RetryAfter> {
+        self.limits
+            .limiter
+            .check_all(family, keys, self.now() as f64)
+    }
+}
+
+/// User codes, keyed by the shared server secret that makes them (created on
+/// the first start, sealed under the KEK).
+async fn user_codes(kek: &Kek, db: &DatabaseConnection, now: i64) -> anyhow::Result<UserCodes> {
+    use crate::oauth::user_codes::SECRET_NAME;
+    let secret =
+        crate::secrets::server_secret(kek, db, SECRET_NAME, UserCodes::new_secret, now).await?;
+    Ok(UserCodes::from_secret(&secret)?)
 }
 
 pub fn key_retention_secs(settings: &Settings) -> i64 {

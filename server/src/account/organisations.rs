@@ -26,5 +26,6 @@ pub async fn ensure_personal(
     } else {
         format!("{}'s organisation", user.name.trim())
     };
-    store::orgs::create_personal(db, &user.id, &name, now).await
+    let id = crate::tokens::opaque::new_id();
+    store::orgs::create_personal(db, id, &user.id, &name, now).await
 }

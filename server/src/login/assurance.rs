@@ -11,16 +11,18 @@
 //! The numeric levels follow Keycloak's convention; the URI is the one most
 //! relying parties already send for step-up.
 
+pub use crate::domain::amr::Amr;
+
 /// A password (RFC 8176).
-pub const PWD: &str = "pwd";
+pub const PWD: Amr = Amr::Pwd;
 /// A one-time code: TOTP, a backup code, or a mailed link.
-pub const OTP: &str = "otp";
+pub const OTP: Amr = Amr::Otp;
 /// Proof of possession of a hardware-bound key (a device-bound passkey).
-pub const HWK: &str = "hwk";
+pub const HWK: Amr = Amr::Hwk;
 /// Proof of possession of a software-secured key (a synced passkey).
-pub const SWK: &str = "swk";
+pub const SWK: Amr = Amr::Swk;
 /// More than one factor.
-pub const MFA: &str = "mfa";
+pub const MFA: Amr = Amr::Mfa;
 
 pub const ACR_SINGLE: &str = "1";
 pub const ACR_MULTI: &str = "2";
@@ -36,8 +38,8 @@ pub const ACR_VALUES: [&str; 4] = [
 ];
 
 /// Whether a session with these `amr` values satisfies `acr`.
-pub fn satisfies(amr: &[String], acr: &str) -> bool {
-    let has = |m: &str| amr.iter().any(|a| a == m);
+pub fn satisfies(amr: &[Amr], acr: &str) -> bool {
+    let has = |m: Amr| amr.contains(&m);
     match acr {
         ACR_SINGLE => true,
         ACR_MULTI | ACR_PAPE_MULTI => has(MFA),
@@ -57,7 +59,7 @@ pub fn wants_multi_factor(acr_values: Option<&str>) -> bool {
 /// The `acr` claim: the first requested value the session satisfies (OIDC
 /// Core §3.1.2.1 treats `acr_values` as preferences, in order), else the
 /// strongest level it reaches.
-pub fn acr(amr: &[String], acr_values: Option<&str>) -> String {
+pub fn acr(amr: &[Amr], acr_values: Option<&str>) -> String {
     acr_values
         .unwrap_or("")
         .split(' ')
@@ -75,11 +77,11 @@ pub fn acr(amr: &[String], acr_values: Option<&str>) -> String {
 
 /// The `amr` after a second factor: the first factor's methods, the new one,
 /// and `mfa`, without repeats.
-pub fn add_factor(amr: &[String], method: &str) -> Vec<String> {
-    let mut out: Vec<String> = amr.to_vec();
+pub fn add_factor(amr: &[Amr], method: Amr) -> Vec<Amr> {
+    let mut out = amr.to_vec();
     for m in [method, MFA] {
-        if !out.iter().any(|a| a == m) {
-            out.push(m.to_string());
+        if !out.contains(&m) {
+            out.push(m);
         }
     }
     out
@@ -89,8 +91,10 @@ pub fn add_factor(amr: &[String], method: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn v(x: &[&str]) -> Vec<String> {
-        x.iter().map(|s| s.to_string()).collect()
+    fn v(x: &[&str]) -> Vec<Amr> {
+        let amr = Amr::parse_all(x);
+        assert_eq!(amr.len(), x.len());
+        amr
     }
 
     #[test]

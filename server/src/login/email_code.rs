@@ -19,7 +19,7 @@ use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
 
-pub const KIND: &str = "email-code";
+pub const KIND: &str = one_time::kind::EMAIL_CODE;
 pub const TTL: i64 = 600;
 pub const MAX_ATTEMPTS: i32 = 5;
 const DAY: i64 = 24 * 3600;

@@ -14,7 +14,7 @@ use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
 
-pub const KIND: &str = "verify-email";
+pub const KIND: &str = one_time::kind::VERIFY_EMAIL;
 /// How long a verification link works.
 pub const TTL: i64 = 24 * 3600;
 

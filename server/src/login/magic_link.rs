@@ -6,21 +6,22 @@
 
 use entities::users;
 
+use crate::domain::amr::Amr;
+use crate::domain::return_to::safe_return_to;
 use crate::error::Error;
 use crate::login::email::Email;
 use crate::login::email_password::create_user;
 use crate::login::one_time;
 use crate::mail::templates;
-use crate::oauth::redirect::safe_return_to;
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
 
-pub const KIND: &str = "magic-link";
+pub const KIND: &str = one_time::kind::MAGIC_LINK;
 pub const TTL: i64 = 15 * 60;
 /// RFC 8176 has no value for "a link sent by mail"; it is a one-time code
 /// delivered out of band, so `otp`.
-pub const AMR: &str = "otp";
+pub const AMR: Amr = Amr::Otp;
 
 /// Mails a sign-in link when the address may sign in (or sign up).
 pub async fn request(state: &AppState, email: &str, callback: Option<&str>) -> Result<(), Error> {

@@ -7,6 +7,18 @@ use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
 
+/// The kinds of `one_time_tokens` rows, one per flow that mails a token.
+pub mod kind {
+    /// Verifies the address (`email_verification`).
+    pub const VERIFY_EMAIL: &str = "verify-email";
+    /// A 6-digit code typed instead of following a link (`email_code`).
+    pub const EMAIL_CODE: &str = "email-code";
+    /// Signs in (`magic_link`).
+    pub const MAGIC_LINK: &str = "magic-link";
+    /// Sets a new password (`password_reset`).
+    pub const RESET_PASSWORD: &str = "reset-password";
+}
+
 /// A fresh token of `kind` for `email` (and its account, if any), valid for
 /// `ttl` seconds; older unused ones of the kind stop working.
 pub async fn issue(

@@ -2,13 +2,13 @@
 //! few dedicated threads at the lowest CPU priority, so a login storm queues
 //! instead of exhausting memory, and token requests sharing the cores keep
 //! their latency: Linux's `SCHED_IDLE` policy runs a hasher only when nothing
-//! else wants the CPU. (Nice 19 was not enough: with a core saturated by
-//! token requests, their p99 doubled during a sign-in storm; under
-//! `SCHED_IDLE` it rose by a fifth, and sign-ins wait their turn instead.)
+//! else wants the CPU. (A nice level alone still let a sign-in storm slow
+//! the token requests sharing the core; figures in tests/perf/RESULTS.md,
+//! "Design notes".)
 //!
 //! Each hasher thread keeps its 19 MiB working memory for its whole life.
-//! Allocating it per hash let glibc keep every freed buffer: a login storm
-//! left the process at ~500 MiB resident for good.
+//! Allocating it per hash let glibc keep every freed buffer, so a login storm
+//! left the process's resident memory high for good.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
 
-pub const KIND: &str = "reset-password";
+pub const KIND: &str = one_time::kind::RESET_PASSWORD;
 pub const TTL: i64 = 3600;
 
 /// Mails a reset link if the address has an account. The caller answers the

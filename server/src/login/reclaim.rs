@@ -9,7 +9,7 @@ use entities::users;
 use sea_orm::TransactionTrait;
 
 use crate::error::Error;
-use crate::login::{email_code, email_verification};
+use crate::login::one_time::kind;
 use crate::state::AppState;
 use crate::store;
 
@@ -69,5 +69,5 @@ pub async fn drop_verification(
     db: &impl sea_orm::ConnectionTrait,
     user_id: &str,
 ) -> Result<(), Error> {
-    store::one_time::drop_for_user(db, user_id, &[email_verification::KIND, email_code::KIND]).await
+    store::one_time::drop_for_user(db, user_id, &[kind::VERIFY_EMAIL, kind::EMAIL_CODE]).await
 }

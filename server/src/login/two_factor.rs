@@ -343,7 +343,7 @@ async fn check_backup_code(
 }
 
 /// The `amr` value a second factor adds (RFC 8176: both are one-time codes).
-pub fn amr_of(_: Method) -> &'static str {
+pub fn amr_of(_: Method) -> assurance::Amr {
     assurance::OTP
 }
 

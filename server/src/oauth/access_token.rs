@@ -2,17 +2,14 @@
 //! key, `typ: at+jwt`, our `iss`, unexpired, and neither the token (`jti`)
 //! nor its grant (`gid`) revoked.
 //!
-//! Resource servers introspect the same token again and again, so two caches
-//! keep the repeat cheap: a verified token's claims (the signature check is
-//! the expensive part), and the revocation verdict for its `jti`/`gid`
-//! (a database read), for `REVOCATION_CACHE_SECS`. Revoking through
-//! `oauth::revocation` clears this instance's verdicts at once.
+//! Resource servers introspect the same token again and again, so
+//! `tokens::verified` keeps the repeat cheap: a verified token's claims, and
+//! the revocation verdict for its `jti`/`gid`, for `tokens::verified::REVOCATION_CACHE_SECS`.
+//! Revoking through `oauth::revocation` clears this instance's verdicts at
+//! once.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use moka::sync::Cache;
 use serde_json::Value;
+use std::sync::Arc;
 
 use crate::error::Error;
 use crate::state::AppState;
@@ -34,54 +31,23 @@ impl AccessToken {
     }
 }
 
-/// How long another instance may still call a revoked token active.
-pub const REVOCATION_CACHE_SECS: u64 = 10;
-
-pub struct VerifiedTokens {
-    /// token → its claims, once the signature, `typ` and `iss` checked out.
-    claims: Cache<String, Arc<Value>>,
-    /// "jti gid" → revoked?
-    revoked: Cache<String, bool>,
-}
-
-impl VerifiedTokens {
-    pub fn new() -> Self {
-        VerifiedTokens {
-            claims: Cache::builder()
-                .max_capacity(50_000)
-                .time_to_live(Duration::from_secs(300))
-                .build(),
-            revoked: Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(Duration::from_secs(REVOCATION_CACHE_SECS))
-                .build(),
-        }
-    }
-}
-
-impl Default for VerifiedTokens {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// Drops this instance's revocation verdicts (something was just revoked).
 pub fn forget_revocations(state: &AppState) {
-    state.verified_tokens.revoked.invalidate_all();
+    state.caches.verified_tokens.forget_revocations();
 }
 
 /// `Ok(None)` for anything that is not a live access token of ours.
 pub async fn verify(state: &AppState, token: &str) -> Result<Option<AccessToken>, Error> {
-    let claims = match state.verified_tokens.claims.get(token) {
+    let claims = match state.caches.verified_tokens.claims(token) {
         Some(c) => c,
         None => {
             let Some(c) = check_signature(state, token).await? else {
                 return Ok(None);
             };
             state
+                .caches
                 .verified_tokens
-                .claims
-                .insert(token.to_string(), c.clone());
+                .remember_claims(token, c.clone());
             c
         }
     };
@@ -98,11 +64,11 @@ pub async fn verify(state: &AppState, token: &str) -> Result<Option<AccessToken>
         .filter_map(|k| claims.get(k).and_then(Value::as_str))
         .collect();
     let key = ids.join(" ");
-    let revoked = match state.verified_tokens.revoked.get(&key) {
+    let revoked = match state.caches.verified_tokens.revoked(&key) {
         Some(r) => r,
         None => {
             let r = store::grants::any_revoked(&state.db, &ids).await?;
-            state.verified_tokens.revoked.insert(key, r);
+            state.caches.verified_tokens.remember_verdict(key, r);
             r
         }
     };

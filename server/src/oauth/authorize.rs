@@ -566,7 +566,7 @@ pub async fn decide(
     }
 
     // Issue the code.
-    let code = opaque::new_ordered_secret();
+    let code = opaque::new_ordered_secret(state.clock.now_ms());
     let row = authorization_codes::Model {
         code_hash: opaque::ordered_hash(&code),
         client_id: client.id.clone(),

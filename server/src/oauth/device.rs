@@ -107,7 +107,7 @@ pub async fn authorize<'a>(
         .map_err(OAuthError::invalid_scope)?;
     let now = state.now();
     let ttl = state.settings.tokens.device_code_ttl;
-    let device_code = opaque::new_ordered_secret();
+    let device_code = opaque::new_ordered_secret(state.clock.now_ms());
     let device_code_hash = opaque::ordered_hash(&device_code);
     // A number another instance took is refused by the unique index: skip
     // past it and try again (see `user_codes`).
@@ -184,11 +184,11 @@ pub async fn poll(
         )),
         store::devices::APPROVED => Ok(Poll::Ready(row)),
         _ => {
-            if let Err(interval) =
-                state
-                    .device_pacer
-                    .poll(&hash, now, state.settings.tokens.device_poll_interval)
-            {
+            if let Err(interval) = state.limits.device_pacer.poll(
+                &hash,
+                now,
+                state.settings.tokens.device_poll_interval,
+            ) {
                 return Err(OAuthError::new(
                     OAuthErrorCode::SlowDown,
                     format!("poll at most every {interval} seconds"),

@@ -135,7 +135,7 @@ impl UserCodes {
     pub fn next_seq(&self) -> u64 {
         // The nanoseconds' low bits start each millisecond at a different
         // place, so that instances seldom pick the same number.
-        let clock = opaque::since_epoch();
+        let clock = crate::clock::since_epoch();
         let now = clock.as_millis() as u64 * PER_MS + u64::from(clock.subsec_nanos()) % PER_MS;
         let next = |last: u64| now.max(last + 1);
         self.last
@@ -157,7 +157,7 @@ impl UserCodes {
     /// The sequence numbers a typed code can stand for: one in the lap under
     /// way and one in each lap beside it.
     pub fn seqs(&self, code: &UserCode) -> Vec<u64> {
-        let position = (opaque::now_ms() * PER_MS).max(self.last.load(Ordering::Relaxed));
+        let position = (crate::clock::wall_ms() * PER_MS).max(self.last.load(Ordering::Relaxed));
         let lap = position / SPACE;
         (lap.saturating_sub(1)..=lap + 1)
             .map(|lap| lap * SPACE + walk(code.value(), |x| self.unpermute(lap, x)))
@@ -310,7 +310,10 @@ mod tests {
         let a = c.next_seq();
         let b = c.next_seq();
         assert!(b > a, "{a} then {b}");
-        assert!(a >= (opaque::now_ms() - 1000) * PER_MS, "follows the clock");
+        assert!(
+            a >= (crate::clock::wall_ms() - 1000) * PER_MS,
+            "follows the clock"
+        );
         c.skip(b);
         c.skip(b);
         let d = c.next_seq();

@@ -206,6 +206,23 @@ pub fn is_sealed(value: &[u8]) -> bool {
     value.starts_with(PREFIX.as_bytes())
 }
 
+/// The server secret `name` (`server_secrets`, sealed under `kek`), opened:
+/// the stored one, or `fresh()` stored first if there is none yet (instances
+/// starting together all read the one insert that won).
+pub async fn server_secret(
+    kek: &Kek,
+    db: &impl sea_orm::ConnectionTrait,
+    name: &str,
+    fresh: impl FnOnce() -> String,
+    now: i64,
+) -> anyhow::Result<Zeroizing<String>> {
+    let slot = Slot::ServerSecret(name);
+    let sealed_fresh = kek.seal(slot, fresh().as_bytes())?;
+    let sealed = crate::store::secrets::get_or_create(db, name, sealed_fresh, now).await?;
+    kek.open_text(slot, &sealed)
+        .map_err(|e| anyhow::anyhow!("server secret {name}: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

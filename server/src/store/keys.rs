@@ -17,43 +17,45 @@ use sea_orm::{
 };
 
 use super::is_unique_violation;
+use crate::domain::alg::Alg;
 use crate::error::Error;
-use crate::secrets::{Kek, Slot};
-use crate::tokens::keys::{Alg, SigningKey, generate_pkcs8};
 
 pub const NEXT: &str = "next";
 pub const ACTIVE: &str = "active";
 pub const RETIRED: &str = "retired";
 
-/// A new key row in `status`, signing from `activates_at`, its private key
-/// sealed.
-fn new_row(
-    kek: &Kek,
-    alg: Alg,
-    status: &str,
-    now: i64,
-    activates_at: i64,
-) -> Result<ActiveModel, Error> {
-    let der = zeroize::Zeroizing::new(generate_pkcs8(alg)?);
-    let key = SigningKey::from_pkcs8(alg, &der)?;
-    let sealed = kek.seal(Slot::SigningKey(&key.kid), &der)?;
-    Ok(ActiveModel {
-        kid: Set(key.kid.clone()),
+/// A key made by the caller (`tokens::keys`), as stored: its `kid`, its
+/// private key already sealed, and its public JWK.
+pub struct NewKey {
+    pub kid: String,
+    pub private_key: String,
+    pub public_jwk: String,
+}
+
+/// A new key row in `status`, signing from `activates_at`.
+fn new_row(key: NewKey, alg: Alg, status: &str, now: i64, activates_at: i64) -> ActiveModel {
+    ActiveModel {
+        kid: Set(key.kid),
         alg: Set(alg.as_str().to_string()),
         status: Set(status.to_string()),
-        private_key: Set(sealed.into_bytes()),
-        public_jwk: Set(key.public_jwk().to_string()),
+        private_key: Set(key.private_key.into_bytes()),
+        public_jwk: Set(key.public_jwk),
         created_at: Set(now),
         activates_at: Set(Some(activates_at)),
         retired_at: Set(None),
         not_after: Set(None),
-    })
+    }
 }
 
-/// Creates an active key for each algorithm that has none: active at once,
-/// as on a first start there is nobody a key could be announced to before.
-/// A concurrent instance may win the race; its key is then the one we use.
-pub async fn ensure_active(db: &impl ConnectionTrait, kek: &Kek, now: i64) -> Result<(), Error> {
+/// Creates an active key (made by `make`) for each algorithm that has none:
+/// active at once, as on a first start there is nobody a key could be
+/// announced to before. A concurrent instance may win the race; its key is
+/// then the one we use.
+pub async fn ensure_active(
+    db: &impl ConnectionTrait,
+    now: i64,
+    make: impl Fn(Alg) -> Result<NewKey, Error>,
+) -> Result<(), Error> {
     let present: Vec<String> = Entity::find()
         .filter(Column::Status.eq(ACTIVE))
         .all(db)
@@ -65,7 +67,7 @@ pub async fn ensure_active(db: &impl ConnectionTrait, kek: &Kek, now: i64) -> Re
         if present.iter().any(|a| a == alg.as_str()) {
             continue;
         }
-        match Entity::insert(new_row(kek, alg, ACTIVE, now, now)?)
+        match Entity::insert(new_row(make(alg)?, alg, ACTIVE, now, now))
             .exec_without_returning(db)
             .await
         {
@@ -152,13 +154,14 @@ pub enum RotateError {
     Other(#[from] Error),
 }
 
-/// Creates a `next` key per algorithm, published now and active from
-/// `now + delay_secs`; drops retired keys nothing can need any more.
+/// Creates a `next` key per algorithm (made by `make`), published now and
+/// active from `now + delay_secs`; drops retired keys nothing can need any
+/// more.
 pub async fn rotate(
     db: &(impl ConnectionTrait + TransactionTrait),
-    kek: &Kek,
     now: i64,
     delay_secs: i64,
+    make: impl Fn(Alg) -> Result<NewKey, Error>,
 ) -> Result<Vec<Model>, RotateError> {
     let pending = |rows: Vec<Model>| {
         rows.into_iter()
@@ -173,8 +176,8 @@ pub async fn rotate(
     // Generate outside the transaction: RSA generation takes a moment.
     let rows = Alg::ALL
         .into_iter()
-        .map(|alg| new_row(kek, alg, NEXT, now, now + delay_secs))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|alg| Ok(new_row(make(alg)?, alg, NEXT, now, now + delay_secs)))
+        .collect::<Result<Vec<_>, Error>>()?;
     let txn = db.begin().await.map_err(Error::from)?;
     Entity::delete_many()
         .filter(Column::Status.eq(RETIRED))

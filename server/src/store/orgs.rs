@@ -8,7 +8,6 @@ use sea_orm::{
 
 use super::is_unique_violation;
 use crate::error::Error;
-use crate::tokens::opaque;
 
 /// The organisation of the user's oldest membership.
 pub async fn first_membership(
@@ -23,16 +22,16 @@ pub async fn first_membership(
         .map(|m| m.organization_id))
 }
 
-/// Creates the user's personal organisation with them as owner. A concurrent
-/// sign-in may have created it first (unique `personal_owner_id`): then that
-/// one is returned.
+/// Creates the user's personal organisation, under the new `id`, with them as
+/// owner. A concurrent sign-in may have created it first (unique
+/// `personal_owner_id`): then that one is returned.
 pub async fn create_personal(
     db: &(impl ConnectionTrait + TransactionTrait),
+    id: String,
     user_id: &str,
     name: &str,
     now: i64,
 ) -> Result<String, Error> {
-    let id = opaque::new_id();
     let org = organizations::Model {
         id: id.clone(),
         name: name.to_string(),

@@ -1,6 +1,8 @@
-//! Compact JWS (RFC 7515) signed with ring. jsonwebtoken's pure-Rust ES256 is
-//! 26× slower than ring (STACK.md), and the compact form is three base64url
-//! parts, so we write it here rather than route every token through it.
+//! Compact JWS (RFC 7515) signed with ring. Every access token is signed, and
+//! jsonwebtoken's pure-Rust ES256 is far slower than ring (figures in
+//! tests/perf/RESULTS.md, "Design notes"); the compact form is three
+//! base64url parts, so we write it here rather than route every token
+//! through it.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

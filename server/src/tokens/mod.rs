@@ -5,3 +5,5 @@ pub mod jwt;
 pub mod keys;
 pub mod opaque;
 pub mod seal;
+pub mod signing_key;
+pub mod verified;

@@ -40,24 +40,13 @@ pub fn hash_secret(secret: &str) -> String {
 /// Hex digits of the millisecond clock in front of an ordered secret.
 const ORDER_PREFIX: usize = 12;
 
-/// A 256-bit secret led by the time it was made (milliseconds, 12 hex
+/// A 256-bit secret led by the time it was made (`now_ms`, milliseconds since
+/// the epoch from [`Clock::now_ms`](crate::clock::Clock::now_ms), 12 hex
 /// digits), for rows found by their secret's hash (device codes, authorization
-/// codes, refresh tokens): see [`ordered_hash`].
-pub fn new_ordered_secret() -> String {
-    format!("{}{}", order_prefix(now_ms()), new_secret())
-}
-
-/// Milliseconds since the epoch, from the system clock: the order of stored
-/// keys follows real time, whatever clock the application answers by.
-pub fn now_ms() -> u64 {
-    since_epoch().as_millis() as u64
-}
-
-/// The system clock since the epoch (zero if it is set before 1970).
-pub fn since_epoch() -> std::time::Duration {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
+/// codes, refresh tokens): see [`ordered_hash`]. The prefix only orders the
+/// stored keys; nothing checks it against the time.
+pub fn new_ordered_secret(now_ms: u64) -> String {
+    format!("{}{}", order_prefix(now_ms), new_secret())
 }
 
 /// The clock prefix of secrets made at `ms` (milliseconds since the epoch);
@@ -113,9 +102,9 @@ mod tests {
 
     #[test]
     fn ordered_secrets_sort_by_time_and_keep_their_prefix() {
-        let a = new_ordered_secret();
+        let a = new_ordered_secret(crate::clock::wall_ms());
         std::thread::sleep(std::time::Duration::from_millis(2));
-        let b = new_ordered_secret();
+        let b = new_ordered_secret(crate::clock::wall_ms());
         assert_eq!(a.len(), ORDER_PREFIX + SECRET_CHARS);
         assert!(
             ordered_hash(&a) < ordered_hash(&b),

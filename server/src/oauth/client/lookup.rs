@@ -20,7 +20,7 @@ pub async fn find_for(
     id: &str,
     address: Option<&str>,
 ) -> Result<Option<Arc<Client>>, Error> {
-    if let Some(c) = state.clients.get(id).await {
+    if let Some(c) = state.caches.clients.get(id).await {
         return Ok(Some(c));
     }
     // A URL names its own metadata: always fetched, never trusted from the
@@ -28,7 +28,7 @@ pub async fn find_for(
     if client_metadata::is_document_url(id) {
         let found = client_metadata::resolve(state, id, address).await?;
         if let Some(c) = &found {
-            state.clients.insert(id.to_string(), c.clone()).await;
+            state.caches.clients.insert(id.to_string(), c.clone()).await;
         }
         return Ok(found);
     }
@@ -36,11 +36,15 @@ pub async fn find_for(
         return Ok(None);
     };
     let client = Arc::new(Client::from_row(row)?);
-    state.clients.insert(id.to_string(), client.clone()).await;
+    state
+        .caches
+        .clients
+        .insert(id.to_string(), client.clone())
+        .await;
     Ok(Some(client))
 }
 
 /// Drops a client from this instance's cache after it changed.
 pub async fn forget(state: &AppState, id: &str) {
-    state.clients.invalidate(id).await;
+    state.caches.clients.invalidate(id).await;
 }

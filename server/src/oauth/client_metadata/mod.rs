@@ -132,7 +132,7 @@ pub async fn resolve(
         .await?
         .filter(|row| row.origin == ClientOrigin::MetadataDocument);
     let attempt = async {
-        if let Some((why, reach)) = state.refused_documents.get(client_id).await {
+        if let Some((why, reach)) = state.caches.refused_documents.get(client_id).await {
             return Err((
                 refuse(client_id, format!("refused recently ({why})")),
                 reach,
@@ -147,6 +147,7 @@ pub async fn resolve(
         };
         if let Err((refused, reach)) = &fetched {
             state
+                .caches
                 .refused_documents
                 .insert(client_id.to_string(), (refused.why.as_str().into(), *reach))
                 .await;

@@ -36,7 +36,10 @@ pub async fn exchange(
         session_id: row.session_id.clone(),
         auth_time: row.auth_time,
         amr: amr.clone(),
-        acr: Some(crate::login::assurance::acr(&amr, None)),
+        acr: Some(crate::login::assurance::acr(
+            &crate::domain::amr::Amr::parse_all(&amr),
+            None,
+        )),
         org_id: row.organization_id.clone(),
         nonce: None,
     };

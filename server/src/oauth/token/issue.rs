@@ -190,7 +190,7 @@ pub async fn mint(
     };
 
     let (refresh_token, refresh_row) = if with_refresh && grant.user.is_some() {
-        let token = opaque::new_ordered_secret();
+        let token = opaque::new_ordered_secret(state.clock.now_ms());
         let row = refresh_tokens::Model {
             token_hash: opaque::ordered_hash(&token),
             grant_id: grant.grant_id.clone(),

@@ -1,8 +1,5 @@
 //! Browser sessions: a 256-bit random token in an `HttpOnly` cookie, stored as
-//! its SHA-256, served from a short-lived moka cache.
-//!
-//! The cache is a cache: its 30 s TTL bounds how long another instance may
-//! still accept a session signed out elsewhere; this instance forgets at once.
+//! its SHA-256, served from a short-lived cache ([`cache`]).
 //!
 //! ```text
 //! first factor ─► start ─► TOTP on? ──no──► session (amr: pwd | otp)
@@ -15,47 +12,20 @@
 //! ```
 //! A full session is elevated the same way for step-up (`acr_values`).
 
+pub mod cache;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use entities::{sessions, users};
-use moka::future::Cache;
 
+pub use self::cache::{SessionCache, SessionInfo};
 use crate::account::organisations;
+use crate::domain::amr::Amr;
 use crate::error::Error;
 use crate::login::assurance;
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
-
-/// A signed-in session and its user.
-#[derive(Debug, Clone)]
-pub struct SessionInfo {
-    pub session: sessions::Model,
-    pub user: users::Model,
-}
-
-pub struct SessionCache {
-    by_hash: Cache<String, Arc<SessionInfo>>,
-}
-
-impl SessionCache {
-    pub fn new() -> Self {
-        SessionCache {
-            by_hash: Cache::builder()
-                .support_invalidation_closures()
-                .max_capacity(100_000)
-                .time_to_live(Duration::from_secs(30))
-                .build(),
-        }
-    }
-}
-
-impl Default for SessionCache {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 /// Where a sign-in came from, for the session row.
 #[derive(Debug, Default, Clone)]
@@ -67,16 +37,6 @@ pub struct ClientInfo {
 /// How long a session waiting for its second factor lives.
 pub const PENDING_TTL: i64 = 600;
 
-impl SessionInfo {
-    pub fn amr(&self) -> Vec<String> {
-        serde_json::from_str(&self.session.amr).unwrap_or_default()
-    }
-
-    pub fn pending(&self) -> bool {
-        self.session.second_factor_pending
-    }
-}
-
 /// Starts a session for `user`, creating their personal organisation on first
 /// sign-in and making it the active one (seed 000). Returns the cookie value.
 /// When the user has TOTP on and `amr` is a single factor, the session is
@@ -84,7 +44,7 @@ impl SessionInfo {
 pub async fn start(
     state: &AppState,
     user: users::Model,
-    amr: &[&str],
+    amr: &[Amr],
     client: ClientInfo,
 ) -> Result<(String, SessionInfo), Error> {
     begin(state, user, amr, client, false).await
@@ -95,7 +55,7 @@ pub async fn start(
 pub async fn start_after_sign_up(
     state: &AppState,
     user: users::Model,
-    amr: &[&str],
+    amr: &[Amr],
     client: ClientInfo,
 ) -> Result<(String, SessionInfo), Error> {
     begin(state, user, amr, client, true).await
@@ -104,7 +64,7 @@ pub async fn start_after_sign_up(
 async fn begin(
     state: &AppState,
     user: users::Model,
-    amr: &[&str],
+    amr: &[Amr],
     client: ClientInfo,
     began_with_sign_up: bool,
 ) -> Result<(String, SessionInfo), Error> {
@@ -118,7 +78,7 @@ async fn begin(
         token_hash: opaque::hash_secret(&token),
         user_id: user.id.clone(),
         active_organization_id: Some(org),
-        amr: serde_json::to_string(amr).unwrap_or_else(|_| "[]".into()),
+        amr: Amr::to_json(amr),
         auth_time: now,
         created_at: now,
         expires_at: now
@@ -133,12 +93,8 @@ async fn begin(
         began_with_sign_up,
     };
     store::sessions::insert(&state.db, session.clone()).await?;
-    let info = SessionInfo { session, user };
-    state
-        .sessions
-        .by_hash
-        .insert(info.session.token_hash.clone(), Arc::new(info.clone()))
-        .await;
+    let info = SessionInfo::new(session, user);
+    state.caches.sessions.insert(Arc::new(info.clone())).await;
     Ok((token, info))
 }
 
@@ -151,18 +107,18 @@ pub async fn lookup(state: &AppState, token: &str) -> Result<Option<Arc<SessionI
 pub async fn lookup_any(state: &AppState, token: &str) -> Result<Option<Arc<SessionInfo>>, Error> {
     let hash = opaque::hash_secret(token);
     let now = state.now();
-    if let Some(info) = state.sessions.by_hash.get(&hash).await {
+    if let Some(info) = state.caches.sessions.get(&hash).await {
         if info.session.expires_at > now {
             return Ok(Some(info));
         }
-        state.sessions.by_hash.invalidate(&hash).await;
+        state.caches.sessions.forget(&hash).await;
         return Ok(None);
     }
     let Some((session, user)) = store::sessions::find_live(&state.db, &hash, now).await? else {
         return Ok(None);
     };
-    let info = Arc::new(SessionInfo { session, user });
-    state.sessions.by_hash.insert(hash, info.clone()).await;
+    let info = Arc::new(SessionInfo::new(session, user));
+    state.caches.sessions.insert(info.clone()).await;
     Ok(Some(info))
 }
 
@@ -173,14 +129,14 @@ pub async fn lookup_any(state: &AppState, token: &str) -> Result<Option<Arc<Sess
 pub async fn elevate(
     state: &AppState,
     info: &SessionInfo,
-    method: &str,
+    method: Amr,
 ) -> Result<Option<(String, Arc<SessionInfo>)>, Error> {
     let now = state.now();
     let amr = assurance::add_factor(&info.amr(), method);
     let token = opaque::new_secret();
     let session = sessions::Model {
         token_hash: opaque::hash_secret(&token),
-        amr: serde_json::to_string(&amr).unwrap_or_else(|_| "[]".into()),
+        amr: Amr::to_json(&amr),
         auth_time: now,
         // A step-up does not make a session live longer.
         expires_at: if info.pending() {
@@ -192,26 +148,19 @@ pub async fn elevate(
         ..info.session.clone()
     };
     let old_hash = &info.session.token_hash;
-    state.sessions.by_hash.invalidate(old_hash).await;
+    state.caches.sessions.forget(old_hash).await;
     if !store::sessions::replace(&state.db, old_hash, session.clone()).await? {
         return Ok(None);
     }
-    let updated = Arc::new(SessionInfo {
-        session,
-        user: info.user.clone(),
-    });
-    state
-        .sessions
-        .by_hash
-        .insert(updated.session.token_hash.clone(), updated.clone())
-        .await;
+    let updated = Arc::new(SessionInfo::new(session, info.user.clone()));
+    state.caches.sessions.insert(updated.clone()).await;
     Ok(Some((token, updated)))
 }
 
 /// Ends the session behind a cookie value. Idempotent.
 pub async fn end(state: &AppState, token: &str) -> Result<(), Error> {
     let hash = opaque::hash_secret(token);
-    state.sessions.by_hash.invalidate(&hash).await;
+    state.caches.sessions.forget(&hash).await;
     store::sessions::delete_by_hash(&state.db, &hash).await
 }
 
@@ -223,9 +172,5 @@ pub async fn end_all(state: &AppState, user_id: &str) -> Result<(), Error> {
 
 /// Drops this instance's cached sessions of a user after their account changed.
 pub fn forget_user(state: &AppState, user_id: &str) {
-    let uid = user_id.to_string();
-    let _ = state
-        .sessions
-        .by_hash
-        .invalidate_entries_if(move |_, info| info.user.id == uid);
+    state.caches.sessions.forget_user(user_id);
 }
