@@ -17,6 +17,7 @@ use entities::device_authorizations as devices;
 use moka::sync::Cache;
 use serde::Serialize;
 
+use crate::domain::device::DeviceStatus;
 use crate::error::{Error, OAuthError, OAuthErrorCode};
 use crate::login::session::SessionInfo;
 use crate::oauth::client::{self, Client};
@@ -124,7 +125,7 @@ pub async fn authorize<'a>(
             client_id: client.id.clone(),
             scope: scopes.join(" "),
             resources: resources.join(" "),
-            status: store::devices::PENDING.into(),
+            status: DeviceStatus::Pending,
             user_id: None,
             session_id: None,
             auth_time: None,
@@ -182,13 +183,13 @@ pub async fn poll(
             "the device_code has expired; start again",
         ));
     }
-    match row.status.as_str() {
-        store::devices::DENIED => Err(OAuthError::new(
+    match row.status {
+        DeviceStatus::Denied => Err(OAuthError::new(
             OAuthErrorCode::AccessDenied,
             "the user denied the request",
         )),
-        store::devices::APPROVED => Ok(Poll::Ready(row)),
-        _ => {
+        DeviceStatus::Approved => Ok(Poll::Ready(row)),
+        DeviceStatus::Pending => {
             if let Err(interval) =
                 state
                     .device_pacer
@@ -219,7 +220,7 @@ pub async fn lookup(
     let Some(row) = store::devices::by_user_code_seq(&state.db, seqs).await? else {
         return Ok(None);
     };
-    if row.status != store::devices::PENDING || row.expires_at <= state.now() {
+    if row.status != DeviceStatus::Pending || row.expires_at <= state.now() {
         return Ok(None);
     }
     let Some(client) = client::find(state, &row.client_id).await? else {
@@ -237,11 +238,10 @@ pub async fn answer(
 ) -> Result<bool, Error> {
     let decided = devices::Model {
         status: if allow {
-            store::devices::APPROVED
+            DeviceStatus::Approved
         } else {
-            store::devices::DENIED
-        }
-        .into(),
+            DeviceStatus::Denied
+        },
         user_id: Some(session.user.id.clone()),
         session_id: Some(session.session.id.clone()),
         auth_time: Some(session.session.auth_time),
