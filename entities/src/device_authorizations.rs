@@ -8,7 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub device_code_hash: String,
     /// The user code's sequence number; the code shown to people is a keyed
-    /// permutation of it (`oauth::user_codes`).
+    /// permutation of it (`tokens::user_codes`).
     #[sea_orm(unique)]
     pub user_code_seq: i64,
     pub client_id: String,

@@ -512,15 +512,15 @@ impl Settings {
             }
         }
         // A user code is looked up in the lap of its sequence that is under
-        // way and the two beside it (`oauth::user_codes`), so no device code
+        // way and the two beside it (`tokens::user_codes`), so no device code
         // may outlive a lap (9.26 days); a day is already generous.
-        if self.tokens.device_code_ttl > crate::oauth::user_codes::MAX_TTL_SECS {
+        if self.tokens.device_code_ttl > crate::tokens::user_codes::MAX_TTL_SECS {
             return Err(bad(
                 "tokens.device_code_ttl",
                 format!(
                     "{} is longer than a day ({} seconds)",
                     self.tokens.device_code_ttl,
-                    crate::oauth::user_codes::MAX_TTL_SECS
+                    crate::tokens::user_codes::MAX_TTL_SECS
                 ),
             ));
         }

@@ -35,7 +35,7 @@ pub struct Inner {
     pub passkeys: crate::login::passkey::RelyingParty,
     pub verified_tokens: crate::oauth::access_token::VerifiedTokens,
     pub device_inserts: crate::oauth::device::Inserts,
-    pub user_codes: crate::oauth::user_codes::UserCodes,
+    pub user_codes: crate::tokens::user_codes::UserCodes,
     /// Seals and opens the secrets the database holds.
     pub secrets: Arc<crate::secrets::Kek>,
 }
@@ -81,8 +81,8 @@ impl AppState {
         )
         .await?;
         let user_codes = {
-            use crate::oauth::user_codes::{SECRET_NAME, UserCodes};
             use crate::secrets::Slot;
+            use crate::tokens::user_codes::{SECRET_NAME, UserCodes};
             let slot = Slot::ServerSecret(SECRET_NAME);
             let fresh = secrets.seal(slot, UserCodes::new_secret().as_bytes())?;
             let sealed = crate::store::secrets::get_or_create(&db, SECRET_NAME, fresh, now).await?;

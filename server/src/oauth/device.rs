@@ -21,11 +21,11 @@ use crate::domain::device::DeviceStatus;
 use crate::error::{Error, OAuthError, OAuthErrorCode};
 use crate::login::session::SessionInfo;
 use crate::oauth::client::{self, Client};
-use crate::oauth::user_codes::UserCode;
 use crate::oauth::{resource, scope};
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
+use crate::tokens::user_codes::UserCode;
 
 /// When each device last polled and its current interval.
 pub struct Pacer {

@@ -38,7 +38,7 @@ pub async fn by_device_code(
 }
 
 /// The authorization behind one of `seqs`, the numbers a typed user code can
-/// stand for (`oauth::user_codes`).
+/// stand for (`tokens::user_codes`).
 pub async fn by_user_code_seq(
     db: &impl ConnectionTrait,
     seqs: Vec<u64>,

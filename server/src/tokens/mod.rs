@@ -5,3 +5,4 @@ pub mod jwt;
 pub mod keys;
 pub mod opaque;
 pub mod seal;
+pub mod user_codes;
