@@ -30,11 +30,11 @@ pub struct Inner {
     pub discovery: Discovery,
     pub metrics: Metrics,
     pub limiter: crate::ratelimit::RateLimiter,
-    pub device_pacer: crate::oauth::device::Pacer,
+    pub device_pacer: crate::oauth::device::pacer::Pacer,
     pub mailer: crate::mail::Mailer,
     pub passkeys: crate::login::passkey::RelyingParty,
     pub verified_tokens: crate::oauth::access_token::VerifiedTokens,
-    pub device_inserts: crate::oauth::device::Inserts,
+    pub device_inserts: crate::store::device_writer::DeviceWriter,
     pub user_codes: crate::tokens::user_codes::UserCodes,
     /// Seals and opens the secrets the database holds.
     pub secrets: Arc<crate::secrets::Kek>,
@@ -65,7 +65,7 @@ impl AppState {
         let now = clock.now();
         let metrics = Metrics::default();
         metrics.count_statements(&mut db);
-        let device_inserts = crate::oauth::device::Inserts::new(db.clone());
+        let device_inserts = crate::store::device_writer::DeviceWriter::new(db.clone());
         let (secrets, sealed) = crate::secrets::key_source::unlock(&settings, &db, now).await?;
         if sealed.values > 0 {
             tracing::info!(

@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod consents;
 pub mod counters;
+pub mod device_writer;
 pub mod devices;
 pub mod expired;
 pub mod grants;
