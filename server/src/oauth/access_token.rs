@@ -59,6 +59,13 @@ impl VerifiedTokens {
     }
 }
 
+impl VerifiedTokens {
+    /// Drops this instance's revocation verdicts (something was just revoked).
+    pub fn forget_revocations(&self) {
+        self.revoked.invalidate_all();
+    }
+}
+
 impl Default for VerifiedTokens {
     fn default() -> Self {
         Self::new()
@@ -67,7 +74,7 @@ impl Default for VerifiedTokens {
 
 /// Drops this instance's revocation verdicts (something was just revoked).
 pub fn forget_revocations(state: &AppState) {
-    state.verified_tokens.revoked.invalidate_all();
+    state.verified_tokens.forget_revocations();
 }
 
 /// `Ok(None)` for anything that is not a live access token of ours.

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod one_time;
 pub mod orgs;
 pub mod passkeys;
+pub mod redeem;
 pub mod sealing;
 pub mod secrets;
 pub mod sessions;

@@ -18,10 +18,11 @@ use entities::device_authorizations as devices;
 use serde::Serialize;
 
 use crate::domain::device::DeviceStatus;
+use crate::domain::scope::Scopes;
 use crate::error::{Error, OAuthError, OAuthErrorCode};
 use crate::login::session::SessionInfo;
 use crate::oauth::client::{self, Client};
-use crate::oauth::{resource, scope};
+use crate::oauth::resource;
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
@@ -56,20 +57,14 @@ pub async fn authorize<'a>(
             "this client may not use the device grant",
         ));
     }
-    let allowed = scope::parse(&client.metadata.scope);
+    let allowed = Scopes::parse(&client.metadata.scope);
     let asked = scope_param
-        .map(scope::parse_requested)
+        .map(Scopes::parse_requested)
         .transpose()
         .map_err(OAuthError::invalid_scope)?;
-    let scopes = match asked {
-        Some(s) if !s.is_empty() => s,
-        _ => allowed.clone(),
-    };
-    if let Some(bad) = scopes.iter().find(|s| !allowed.contains(s)) {
-        return Err(OAuthError::invalid_scope(format!(
-            "scope {bad:?} is not allowed for this client"
-        )));
-    }
+    let scopes = Scopes::within(asked, &allowed).map_err(|bad| {
+        OAuthError::invalid_scope(format!("scope {bad:?} is not allowed for this client"))
+    })?;
     let resources = resource::resolve(resource_param, &state.settings.resources(), client)
         .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
     state

@@ -4,9 +4,10 @@
 
 use super::TokenRequest;
 use super::issue::{Grant, mint};
+use crate::domain::scope::Scopes;
 use crate::error::{OAuthError, OAuthErrorCode};
 use crate::oauth::client::Client;
-use crate::oauth::{resource, scope};
+use crate::oauth::resource;
 use crate::state::AppState;
 use crate::tokens::opaque;
 
@@ -24,22 +25,10 @@ pub async fn exchange(
             "public clients cannot use client_credentials",
         ));
     }
-    let allowed: Vec<String> = scope::parse(&client.metadata.scope)
-        .into_iter()
-        .filter(|s| !USER_ONLY.contains(&s.as_str()))
-        .collect();
-    let asked = req.requested_scopes()?;
-    let scopes = match asked {
-        Some(s) if !s.is_empty() => {
-            if let Some(bad) = s.iter().find(|x| !allowed.contains(x)) {
-                return Err(OAuthError::invalid_scope(format!(
-                    "scope {bad:?} is not allowed for this client"
-                )));
-            }
-            s
-        }
-        _ => allowed,
-    };
+    let allowed = Scopes::parse(&client.metadata.scope).without(USER_ONLY);
+    let scopes = Scopes::within(req.requested_scopes()?, &allowed).map_err(|bad| {
+        OAuthError::invalid_scope(format!("scope {bad:?} is not allowed for this client"))
+    })?;
     let resources = resource::resolve(&req.resource, &state.settings.resources(), client)
         .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
     state

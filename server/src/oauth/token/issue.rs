@@ -9,6 +9,7 @@ use ring::digest::{SHA256, SHA512, digest};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::domain::scope::Scopes;
 use crate::error::Error;
 use crate::oauth::client::Client;
 use crate::state::AppState;
@@ -19,7 +20,7 @@ use crate::tokens::{jws, opaque};
 pub struct Grant<'a> {
     pub client: &'a Client,
     pub user: Option<&'a users::Model>,
-    pub scope: Vec<String>,
+    pub scope: Scopes,
     pub resources: Vec<String>,
     pub grant_id: String,
     pub session_id: Option<String>,

@@ -8,6 +8,7 @@ pub mod refresh_token;
 
 use std::sync::Arc;
 
+use crate::domain::scope::Scopes;
 use crate::error::{OAuthError, OAuthErrorCode};
 use crate::oauth::client::{
     Client, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE,
@@ -62,10 +63,10 @@ pub struct TokenRequest {
 
 impl TokenRequest {
     /// The `scope` parameter, parsed and bounded, when one was sent.
-    pub fn requested_scopes(&self) -> Result<Option<Vec<String>>, OAuthError> {
+    pub fn requested_scopes(&self) -> Result<Option<Scopes>, OAuthError> {
         self.scope
             .as_deref()
-            .map(crate::oauth::scope::parse_requested)
+            .map(Scopes::parse_requested)
             .transpose()
             .map_err(OAuthError::invalid_scope)
     }
@@ -141,11 +142,10 @@ pub fn issues_refresh_token(client: &Client, granted: &[String]) -> bool {
         && (!has("openid") || has("offline_access"))
 }
 
-/// Grants stay on the list as long as anything issued from them could live:
-/// a refresh token minted by a rotation racing the revocation included.
-pub fn revocation_horizon(state: &AppState) -> i64 {
-    let t = &state.settings.tokens;
-    state.now() + t.access_token_ttl.max(t.refresh_token_ttl) + 60
+/// A space-separated list as a grant stores it (its resources): distinct
+/// values in order, split like a scope.
+fn stored_list(stored: &str) -> Vec<String> {
+    Scopes::parse(stored).into_vec()
 }
 
 #[cfg(test)]
