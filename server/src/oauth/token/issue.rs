@@ -48,7 +48,8 @@ pub struct TokenResponse {
 impl TokenResponse {
     /// The JSON body, as serde would write it. By hand because this is the
     /// hottest answer there is, and serde escapes string by string, byte by
-    /// byte: for the ~700 bytes of tokens that was 2.5% of a token request.
+    /// byte, while tokens never need escaping (figures: tests/perf/RESULTS.md,
+    /// "Design notes").
     pub fn to_json(&self) -> String {
         let tokens = self.access_token.len()
             + self.refresh_token.as_ref().map_or(0, String::len)
