@@ -22,7 +22,7 @@ use crate::domain::scope::Scopes;
 use crate::error::{Error, OAuthError, OAuthErrorCode};
 use crate::login::session::SessionInfo;
 use crate::oauth::client::{self, Client};
-use crate::oauth::resource;
+use crate::oauth::token;
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
@@ -62,16 +62,8 @@ pub async fn authorize<'a>(
         .map(Scopes::parse_requested)
         .transpose()
         .map_err(OAuthError::invalid_scope)?;
-    let scopes = Scopes::within(asked, &allowed).map_err(|bad| {
-        OAuthError::invalid_scope(format!("scope {bad:?} is not allowed for this client"))
-    })?;
-    let resources = resource::resolve(resource_param, &state.settings.resources(), client)
-        .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
-    state
-        .discovery
-        .scopes
-        .check(client, &scopes, &resources)
-        .map_err(OAuthError::invalid_scope)?;
+    let (scopes, resources) =
+        token::scopes_and_resources(state, client, asked, &allowed, resource_param)?;
     let now = state.now();
     let ttl = state.settings.tokens.device_code_ttl;
     let device_code = opaque::new_ordered_secret();

@@ -7,7 +7,6 @@ use super::issue::{Grant, mint};
 use crate::domain::scope::Scopes;
 use crate::error::{OAuthError, OAuthErrorCode};
 use crate::oauth::client::Client;
-use crate::oauth::resource;
 use crate::state::AppState;
 use crate::tokens::opaque;
 
@@ -26,16 +25,9 @@ pub async fn exchange(
         ));
     }
     let allowed = Scopes::parse(&client.metadata.scope).without(USER_ONLY);
-    let scopes = Scopes::within(req.requested_scopes()?, &allowed).map_err(|bad| {
-        OAuthError::invalid_scope(format!("scope {bad:?} is not allowed for this client"))
-    })?;
-    let resources = resource::resolve(&req.resource, &state.settings.resources(), client)
-        .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
-    state
-        .discovery
-        .scopes
-        .check(client, &scopes, &resources)
-        .map_err(OAuthError::invalid_scope)?;
+    let asked = req.requested_scopes()?;
+    let (scopes, resources) =
+        super::scopes_and_resources(state, client, asked, &allowed, &req.resource)?;
     let grant = Grant {
         client,
         user: None,
