@@ -57,9 +57,7 @@ impl VerifiedTokens {
                 .build(),
         }
     }
-}
 
-impl VerifiedTokens {
     /// Drops this instance's revocation verdicts (something was just revoked).
     pub fn forget_revocations(&self) {
         self.revoked.invalidate_all();

@@ -7,8 +7,11 @@
 //!                                | expired_token | tokens (exactly once)
 //! ```
 //!
-//! Polls read the row and never write it: the pacing (`slow_down`) is kept
-//! in memory per instance, so a thousand pending devices cost reads only.
+//! Polls read the row and never write it: the pacing (`slow_down`,
+//! [`pacer`]) is kept in memory per instance, so a thousand pending devices
+//! cost reads only. New authorizations are written by the store's group
+//! commit (`store::device_writer`); the token endpoint consumes an approved
+//! one once (`store::redeem::consume_device`).
 
 pub mod pacer;
 
