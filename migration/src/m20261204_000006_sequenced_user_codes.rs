@@ -1,5 +1,5 @@
 //! User codes become a keyed permutation of a sequence number (see
-//! `oauth::user_codes` in the server): `device_authorizations` keeps the
+//! `tokens::user_codes` in the server): `device_authorizations` keeps the
 //! sequence number, whose index grows at its end, instead of the code itself,
 //! whose index took one random page write per row. The permutation's key
 //! lives in the new `server_secrets` table.

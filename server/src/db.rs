@@ -39,9 +39,8 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, ConfigError> {
                 // come back from the OS cache at the cost of a memory access.
                 // That lets the page cache stay at SQLite's 2 MiB: at every
                 // commit SQLite walks its whole page cache (pcache1Truncate),
-                // so a 32 MiB cache cost ~5% of a device authorization's CPU.
-                // Measured against a 32 MiB cache without the map: device
-                // authorizations +7-15%/s, refresh rotations +13%/s. Only
+                // so a larger cache costs every write-heavy request CPU
+                // (figures: tests/perf/RESULTS.md, "Design notes"). Only
                 // reads use the map; writes still go through write(2).
                 .pragma("mmap_size", MMAP_SIZE.to_string())
         });
@@ -123,9 +122,10 @@ pub fn restrict(path: &Path, mode: u32) {
 /// Whether a commit costs about a statement. SQLite in WAL mode with
 /// `synchronous=NORMAL` commits without flushing, so for two statements that
 /// belong together a transaction's extra round trips (BEGIN, COMMIT) cost more
-/// than they save, and callers commit each and undo by hand. PostgreSQL
-/// flushes its WAL at every commit: there they share one transaction.
-pub fn commits_are_cheap(db: &DatabaseConnection) -> bool {
+/// than they save, and the store commits each and undoes by hand. PostgreSQL
+/// flushes its WAL at every commit: there they share one transaction. Only
+/// the store asks (`store::redeem`, `store::device_writer`).
+pub(crate) fn commits_are_cheap(db: &DatabaseConnection) -> bool {
     db.get_database_backend() == sea_orm::DbBackend::Sqlite
 }
 

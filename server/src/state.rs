@@ -18,10 +18,10 @@ use crate::login::session::cache::SessionCache;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::oauth::discovery::Discovery;
-use crate::oauth::user_codes::UserCodes;
 use crate::ratelimit::{Family, RateLimiter, RetryAfter};
 use crate::secrets::Kek;
 use crate::tokens::keys::KeyStore;
+use crate::tokens::user_codes::UserCodes;
 use crate::tokens::verified::VerifiedTokens;
 
 /// Cheap to clone: one `Arc`.
@@ -44,7 +44,7 @@ pub struct Inner {
     pub limits: Limits,
     /// Device authorizations: user codes and the batched writer of new ones.
     pub user_codes: UserCodes,
-    pub device_inserts: crate::oauth::device::Inserts,
+    pub device_inserts: crate::store::device_writer::DeviceWriter,
 }
 
 /// What this instance remembers to spare the database and the CPU. Caches
@@ -60,7 +60,7 @@ pub struct Caches {
 /// What paces and bounds requests on this instance.
 pub struct Limits {
     pub limiter: RateLimiter,
-    pub device_pacer: crate::oauth::device::Pacer,
+    pub device_pacer: crate::oauth::device::pacer::Pacer,
 }
 
 impl Deref for AppState {
@@ -88,7 +88,7 @@ impl AppState {
         let now = clock.now();
         let metrics = Metrics::default();
         metrics.count_statements(&mut db);
-        let device_inserts = crate::oauth::device::Inserts::new(db.clone());
+        let device_inserts = crate::store::device_writer::DeviceWriter::new(db.clone());
         let (secrets, sealed) = crate::secrets::key_source::unlock(&settings, &db, now).await?;
         if sealed.values > 0 {
             tracing::info!(
@@ -147,7 +147,7 @@ impl AppState {
 /// User codes, keyed by the shared server secret that makes them (created on
 /// the first start, sealed under the KEK).
 async fn user_codes(kek: &Kek, db: &DatabaseConnection, now: i64) -> anyhow::Result<UserCodes> {
-    use crate::oauth::user_codes::SECRET_NAME;
+    use crate::tokens::user_codes::SECRET_NAME;
     let secret =
         crate::secrets::server_secret(kek, db, SECRET_NAME, UserCodes::new_secret, now).await?;
     Ok(UserCodes::from_secret(&secret)?)

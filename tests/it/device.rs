@@ -342,10 +342,10 @@ async fn device_authorization_needs_the_grant() {
 /// the one its device code names.
 async fn assert_code_finds_its_row(
     s: &TestServer,
-    codes: &portcullis::oauth::user_codes::UserCodes,
+    codes: &portcullis::tokens::user_codes::UserCodes,
     d: &Value,
 ) {
-    use portcullis::oauth::user_codes::UserCode;
+    use portcullis::tokens::user_codes::UserCode;
     let code = UserCode::parse(d["user_code"].as_str().unwrap()).expect("a user code");
     let row = portcullis::store::devices::by_user_code_seq(&s.state.db, codes.seqs(&code))
         .await
@@ -362,8 +362,8 @@ async fn assert_code_finds_its_row(
 /// code, and expired rows are deleted an hour after they expire.
 #[tokio::test]
 async fn user_codes_resolve_through_the_shared_key_and_expired_rows_go() {
-    use portcullis::oauth::user_codes::{SECRET_NAME, UserCode, UserCodes};
     use portcullis::store;
+    use portcullis::tokens::user_codes::{SECRET_NAME, UserCode, UserCodes};
 
     let s = TestServer::start().await;
     let c = device_client(&s).await;

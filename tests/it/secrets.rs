@@ -83,9 +83,9 @@ async fn plaintext_secrets_of_an_older_release_are_sealed_at_start() {
     .exec_without_returning(&db)
     .await
     .unwrap();
-    let user_code_key = portcullis::oauth::user_codes::UserCodes::new_secret();
+    let user_code_key = portcullis::tokens::user_codes::UserCodes::new_secret();
     server_secrets::Entity::insert(server_secrets::ActiveModel {
-        name: Set(portcullis::oauth::user_codes::SECRET_NAME.into()),
+        name: Set(portcullis::tokens::user_codes::SECRET_NAME.into()),
         secret: Set(user_code_key.clone()),
         created_at: Set(now),
     })
@@ -143,7 +143,7 @@ async fn plaintext_secrets_of_an_older_release_are_sealed_at_start() {
     assert!(key.private_key.starts_with(b"pcs1:"));
     let keys = state.keys.get(state.now()).await.unwrap();
     assert_eq!(keys.active(Alg::Es256).unwrap().kid, kid, "still signs");
-    let secret = server_secrets::Entity::find_by_id(portcullis::oauth::user_codes::SECRET_NAME)
+    let secret = server_secrets::Entity::find_by_id(portcullis::tokens::user_codes::SECRET_NAME)
         .one(&db)
         .await
         .unwrap()
@@ -153,7 +153,7 @@ async fn plaintext_secrets_of_an_older_release_are_sealed_at_start() {
     let opened = state
         .secrets
         .open_text(
-            Slot::ServerSecret(portcullis::oauth::user_codes::SECRET_NAME),
+            Slot::ServerSecret(portcullis::tokens::user_codes::SECRET_NAME),
             &secret,
         )
         .unwrap();

@@ -484,6 +484,8 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ -n $(git -C "$ROOT" --no-optional-locks status --porcelain --untracked-files=no 2>/dev/null) ]]; then
   COMMIT="$COMMIT (with uncommitted changes)"
 fi
+# The hand-written design notes at the end of RESULTS.md survive a new run.
+NOTES=$(sed -n '/^## Design notes/,$p' "$HERE/RESULTS.md" 2>/dev/null || true)
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 
@@ -517,6 +519,10 @@ CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   echo "Peak RSS: largest VmRSS of the server process, sampled every"
   echo "100 ms during the measurement. The peer runs on \`NODE_ENV=production\` with its"
   echo "in-memory adapter (no LRU cap); Portcullis writes to its database."
+  if [[ -n $NOTES ]]; then
+    echo
+    echo "$NOTES"
+  fi
 } > "$HERE/RESULTS.md"
 
 echo

@@ -5,6 +5,7 @@
 pub mod alg;
 pub mod amr;
 pub mod client_origin;
+pub mod device;
 pub mod grant_type;
 pub mod return_to;
 pub mod scope;

@@ -76,6 +76,9 @@ pub async fn reset(state: &AppState, token: &str, new_password: &str) -> Result<
     }
     store::users::set_password(&state.db, user_id, password_hash, state.now()).await?;
     session::end_all(state, user_id).await?;
-    crate::oauth::revocation::revoke_user(state, user_id).await?;
+    let now = state.now();
+    let keep = store::grants::revoked_until(&state.settings.tokens, now);
+    store::grants::revoke_user(&state.db, user_id, now, keep).await?;
+    state.caches.verified_tokens.forget_revocations();
     Ok(())
 }

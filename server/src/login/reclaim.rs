@@ -54,12 +54,12 @@ pub async fn take_back(
     store::grants::delete_unredeemed_codes(&txn, &user.id).await?;
     store::consents::delete_requests_for_user(&txn, &user.id).await?;
     store::sessions::delete_for_user(&txn, &user.id).await?;
-    let keep = crate::oauth::token::revocation_horizon(state);
+    let keep = store::grants::revoked_until(&state.settings.tokens, now);
     store::grants::revoke_user(&txn, &user.id, now, keep).await?;
     drop_verification(&txn, &user.id).await?;
     txn.commit().await?;
     crate::login::session::forget_user(state, &user.id);
-    crate::oauth::access_token::forget_revocations(state);
+    state.caches.verified_tokens.forget_revocations();
     Ok(Some(Reclaimed::TakenBack))
 }
 

@@ -19,5 +19,4 @@ pub mod resource;
 pub mod revocation;
 pub mod scope;
 pub mod token;
-pub mod user_codes;
 pub mod userinfo;

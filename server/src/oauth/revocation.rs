@@ -2,9 +2,14 @@
 //! refresh token takes its whole family with it; an access token goes on the
 //! revocation list until it would have expired anyway.
 //!
-//! Every revocation goes through this module, which also drops this
-//! instance's cached verdicts (see `access_token`), so it takes effect here
-//! at once and on other instances within `REVOCATION_CACHE_SECS`.
+//! Every revocation, once written, drops this instance's cached verdicts
+//! (`VerifiedTokens::forget_revocations`, see `access_token`), so it takes
+//! effect here at once and on other instances within
+//! `REVOCATION_CACHE_SECS`. Besides this endpoint and a replayed code's
+//! grant ([`revoke_grant`]), that is the store's revocations of a user's
+//! grants (`store::grants::revoke_user`: password reset, account taken back)
+//! and of a refresh family reused after its grace window
+//! (`store::redeem::replay_refresh`), whose callers drop the verdicts too.
 
 use crate::error::Error;
 use crate::oauth::access_token;
@@ -41,16 +46,9 @@ pub async fn revoke(state: &AppState, caller: &Client, token: &str) -> Result<()
 
 /// Revokes a grant: its refresh tokens, and the access tokens carrying its `gid`.
 pub async fn revoke_grant(state: &AppState, grant_id: &str) -> Result<(), Error> {
-    let keep = crate::oauth::token::revocation_horizon(state);
-    store::grants::revoke_grant(&state.db, grant_id, state.now(), keep).await?;
-    access_token::forget_revocations(state);
-    Ok(())
-}
-
-/// Revokes every grant of a user (password reset, account taken back).
-pub async fn revoke_user(state: &AppState, user_id: &str) -> Result<(), Error> {
-    let keep = crate::oauth::token::revocation_horizon(state);
-    store::grants::revoke_user(&state.db, user_id, state.now(), keep).await?;
+    let now = state.now();
+    let keep = store::grants::revoked_until(&state.settings.tokens, now);
+    store::grants::revoke_grant(&state.db, grant_id, now, keep).await?;
     access_token::forget_revocations(state);
     Ok(())
 }

@@ -4,12 +4,9 @@ use entities::device_authorizations as devices;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 
+use crate::domain::device::DeviceStatus;
 use crate::error::Error;
 use crate::tokens::opaque;
-
-pub const PENDING: &str = "pending";
-pub const APPROVED: &str = "approved";
-pub const DENIED: &str = "denied";
 
 /// Inserts; false when the user code's sequence number is already taken
 /// (retry with another).
@@ -41,7 +38,7 @@ pub async fn by_device_code(
 }
 
 /// The authorization behind one of `seqs`, the numbers a typed user code can
-/// stand for (`oauth::user_codes`).
+/// stand for (`tokens::user_codes`).
 pub async fn by_user_code_seq(
     db: &impl ConnectionTrait,
     seqs: Vec<u64>,
@@ -85,7 +82,7 @@ pub async fn decide(
             Expr::value(decided.organization_id),
         )
         .filter(devices::Column::DeviceCodeHash.eq(decided.device_code_hash))
-        .filter(devices::Column::Status.eq(PENDING))
+        .filter(devices::Column::Status.eq(DeviceStatus::Pending))
         .filter(devices::Column::ExpiresAt.gt(now))
         .exec(db)
         .await?;
@@ -97,7 +94,7 @@ pub async fn consume(db: &impl ConnectionTrait, hash: &str, now: i64) -> Result<
     let res = devices::Entity::update_many()
         .col_expr(devices::Column::ConsumedAt, Expr::value(now))
         .filter(devices::Column::DeviceCodeHash.eq(hash))
-        .filter(devices::Column::Status.eq(APPROVED))
+        .filter(devices::Column::Status.eq(DeviceStatus::Approved))
         .filter(devices::Column::ConsumedAt.is_null())
         .exec(db)
         .await?;
@@ -111,9 +108,9 @@ pub async fn deny_unconsumed_for_user(
     user_id: &str,
 ) -> Result<(), Error> {
     devices::Entity::update_many()
-        .col_expr(devices::Column::Status, Expr::value(DENIED))
+        .col_expr(devices::Column::Status, Expr::value(DeviceStatus::Denied))
         .filter(devices::Column::UserId.eq(user_id))
-        .filter(devices::Column::Status.eq(APPROVED))
+        .filter(devices::Column::Status.eq(DeviceStatus::Approved))
         .filter(devices::Column::ConsumedAt.is_null())
         .exec(db)
         .await?;

@@ -8,6 +8,7 @@ use entities::{
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
+use crate::config::TokenSettings;
 use crate::error::Error;
 
 pub async fn insert_code(db: &impl ConnectionTrait, code: codes::Model) -> Result<(), Error> {
@@ -61,7 +62,7 @@ pub async fn find_refresh(
     Ok(super::unique(db, refresh::Entity::find_by_id(hash.to_string())).await?)
 }
 
-/// Deletes a refresh token nobody was given (a rotation that lost its race).
+/// Deletes a refresh token nobody was given (a redemption that lost its race).
 pub async fn delete_refresh(db: &impl ConnectionTrait, hash: &str) -> Result<(), Error> {
     refresh::Entity::delete_by_id(hash.to_string())
         .exec(db)
@@ -108,6 +109,13 @@ pub async fn claim_refresh(
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)
+}
+
+/// How long a grant revoked at `now` stays on the revocation list: as long
+/// as anything issued from it could live, a refresh token minted by a
+/// rotation racing the revocation included.
+pub fn revoked_until(tokens: &TokenSettings, now: i64) -> i64 {
+    now + Ord::max(tokens.access_token_ttl, tokens.refresh_token_ttl) + 60
 }
 
 /// Revokes a whole grant: every refresh token of it, and (through the

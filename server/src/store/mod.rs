@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod consents;
 pub mod counters;
+pub mod device_writer;
 pub mod devices;
 pub mod expired;
 pub mod grants;
@@ -11,6 +12,7 @@ pub mod keys;
 pub mod one_time;
 pub mod orgs;
 pub mod passkeys;
+pub mod redeem;
 pub mod sealing;
 pub mod secrets;
 pub mod sessions;

@@ -6,4 +6,5 @@ pub mod keys;
 pub mod opaque;
 pub mod seal;
 pub mod signing_key;
+pub mod user_codes;
 pub mod verified;

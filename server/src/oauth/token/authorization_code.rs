@@ -1,16 +1,24 @@
-//! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
+//! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6): parse
+//! the code, check it against the request, redeem it once, mint.
+
+use entities::{authorization_codes as codes, users};
 
 use super::TokenRequest;
 use super::issue::{Grant, mint};
-use sea_orm::{ConnectionTrait, TransactionTrait};
-
-use crate::error::{Error, OAuthError, OAuthErrorCode};
+use crate::domain::scope::Scopes;
+use crate::error::{OAuthError, OAuthErrorCode};
 use crate::oauth::client::Client;
-use crate::oauth::{pkce, redirect, resource, scope};
+use crate::oauth::{pkce, redirect, resource};
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
 
+fn bad() -> OAuthError {
+    OAuthError::invalid_grant("the authorization code is invalid, expired or already used")
+}
+
+#[tracing::instrument(name = "redeem", skip_all,
+    fields(grant_type = "authorization_code", client_id = %client.id))]
 pub async fn exchange(
     state: &AppState,
     client: &Client,
@@ -22,8 +30,6 @@ pub async fn exchange(
         .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let hash = opaque::ordered_hash(code);
     let now = state.now();
-    let bad =
-        || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
     let (row, user) = store::grants::find_code(&state.db, &hash)
         .await?
         .ok_or_else(bad)?;
@@ -38,7 +44,26 @@ pub async fn exchange(
     if row.expires_at <= now {
         return Err(bad());
     }
-    // redirect_uri must repeat what the authorization request sent (RFC 6749 §4.1.3).
+    check_redirect_uri(client, &row, req)?;
+    check_pkce(client, &row, req)?;
+    let user = user.ok_or_else(bad)?;
+    let grant = grant(client, &user, &row, req)?;
+    let with_refresh = super::issues_refresh_token(client, &grant.scope);
+    let minted = mint(state, &grant, with_refresh, None).await?;
+    // Lost to a concurrent use of the same code: a replay like any other.
+    if !store::redeem::redeem_code(&state.db, &hash, minted.refresh_row, now).await? {
+        return Err(replayed(state, &row.grant_id).await?);
+    }
+    Ok(minted.response.to_json())
+}
+
+/// `redirect_uri` must repeat what the authorization request sent
+/// (RFC 6749 §4.1.3); a request that sent none may name any registered one.
+fn check_redirect_uri(
+    client: &Client,
+    row: &codes::Model,
+    req: &TokenRequest,
+) -> Result<(), OAuthError> {
     let redirect_ok = match (row.redirect_uri.as_str(), req.redirect_uri.as_deref()) {
         ("", None) => true,
         ("", Some(r)) => client
@@ -54,88 +79,58 @@ pub async fn exchange(
             "redirect_uri does not match the authorization request",
         ));
     }
+    Ok(())
+}
+
+/// The verifier must match the challenge the code was issued with
+/// (RFC 7636 §4.6).
+fn check_pkce(client: &Client, row: &codes::Model, req: &TokenRequest) -> Result<(), OAuthError> {
     match (row.code_challenge.as_deref(), req.code_verifier.as_deref()) {
-        (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier, challenge) => {}
-        (Some(_), Some(_)) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier does not match the code_challenge",
-            ));
-        }
-        (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
+        (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier, challenge) => Ok(()),
+        (Some(_), Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier does not match the code_challenge",
+        )),
+        (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required")),
         // A verifier for a code issued without a challenge: a downgrade attempt.
-        (None, Some(_)) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier sent but no code_challenge was used",
-            ));
-        }
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier sent but no code_challenge was used",
+        )),
         // Codes are issued without a challenge only to exempted clients;
         // checked again in case the exemption was lifted since.
-        (None, None) if client.requires_pkce() => {
-            return Err(OAuthError::invalid_grant(
-                "PKCE is required for this client",
-            ));
-        }
-        (None, None) => {}
+        (None, None) if client.requires_pkce() => Err(OAuthError::invalid_grant(
+            "PKCE is required for this client",
+        )),
+        (None, None) => Ok(()),
     }
-    let user = user.ok_or_else(bad)?;
-    let granted = scope::parse(&row.resources);
-    let resources = resource::narrow(&req.resource, &granted)
+}
+
+/// What the code grants: its scope, and the resources it was granted for,
+/// narrowed to those the token request names (RFC 8707 §2.2).
+fn grant<'a>(
+    client: &'a Client,
+    user: &'a users::Model,
+    row: &codes::Model,
+    req: &TokenRequest,
+) -> Result<Grant<'a>, OAuthError> {
+    let resources = resource::narrow(&req.resource, &super::stored_list(&row.resources))
         .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
-    let amr: Vec<String> = serde_json::from_str(&row.amr).unwrap_or_default();
-    let grant = Grant {
+    Ok(Grant {
         client,
-        user: Some(&user),
-        scope: scope::parse(&row.scope),
+        user: Some(user),
+        scope: Scopes::parse(&row.scope),
         resources,
         grant_id: row.grant_id.clone(),
         session_id: row.session_id.clone(),
         auth_time: Some(row.auth_time),
-        amr,
+        amr: serde_json::from_str(&row.amr).unwrap_or_default(),
         acr: row.acr.clone(),
         org_id: row.organization_id.clone(),
         nonce: row.nonce.clone(),
-    };
-    let with_refresh = super::issues_refresh_token(client, &grant.scope);
-    let minted = mint(state, &grant, with_refresh, None).await?;
-
-    // The refresh token is stored first and the code consumed second: each
-    // committing on its own where commits are cheap (a lost race revokes the
-    // grant, the refresh token just stored with it), else in one transaction.
-    let refresh = minted.refresh_row.clone();
-    let won = if refresh.is_none() || crate::db::commits_are_cheap(&state.db) {
-        redeem(&state.db, refresh, &hash, now).await?
-    } else {
-        let txn = state.db.begin().await.map_err(Error::from)?;
-        let won = redeem(&txn, refresh, &hash, now).await?;
-        if won {
-            txn.commit().await.map_err(Error::from)?;
-        }
-        won
-    };
-    if !won {
-        return Err(replayed(state, &row.grant_id).await?);
-    }
-    Ok(minted.response.to_json())
-}
-
-/// Stores the refresh token, then consumes the code; whether the code was
-/// still unused.
-async fn redeem(
-    db: &impl ConnectionTrait,
-    refresh: Option<entities::refresh_tokens::Model>,
-    hash: &str,
-    now: i64,
-) -> Result<bool, Error> {
-    if let Some(r) = refresh {
-        store::grants::insert_refresh(db, r).await?;
-    }
-    store::grants::consume_code(db, hash, now).await
+    })
 }
 
 /// A code used twice: what the first use issued is revoked (RFC 9700 §4.5).
 async fn replayed(state: &AppState, grant_id: &str) -> Result<OAuthError, OAuthError> {
     crate::oauth::revocation::revoke_grant(state, grant_id).await?;
-    Ok(OAuthError::invalid_grant(
-        "the authorization code is invalid, expired or already used",
-    ))
+    Ok(bad())
 }

@@ -4,9 +4,9 @@
 
 use super::TokenRequest;
 use super::issue::{Grant, mint};
+use crate::domain::scope::Scopes;
 use crate::error::{OAuthError, OAuthErrorCode};
 use crate::oauth::client::Client;
-use crate::oauth::{resource, scope};
 use crate::state::AppState;
 use crate::tokens::opaque;
 
@@ -24,29 +24,10 @@ pub async fn exchange(
             "public clients cannot use client_credentials",
         ));
     }
-    let allowed: Vec<String> = scope::parse(&client.metadata.scope)
-        .into_iter()
-        .filter(|s| !USER_ONLY.contains(&s.as_str()))
-        .collect();
+    let allowed = Scopes::parse(&client.metadata.scope).without(USER_ONLY);
     let asked = req.requested_scopes()?;
-    let scopes = match asked {
-        Some(s) if !s.is_empty() => {
-            if let Some(bad) = s.iter().find(|x| !allowed.contains(x)) {
-                return Err(OAuthError::invalid_scope(format!(
-                    "scope {bad:?} is not allowed for this client"
-                )));
-            }
-            s
-        }
-        _ => allowed,
-    };
-    let resources = resource::resolve(&req.resource, &state.settings.resources(), client)
-        .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
-    state
-        .discovery
-        .scopes
-        .check(client, &scopes, &resources)
-        .map_err(OAuthError::invalid_scope)?;
+    let (scopes, resources) =
+        super::scopes_and_resources(state, client, asked, &allowed, &req.resource)?;
     let grant = Grant {
         client,
         user: None,

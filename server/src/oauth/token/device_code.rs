@@ -1,16 +1,18 @@
-//! `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4).
+//! `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4):
+//! poll the authorization, check it was approved, consume it once, mint.
 
 use super::TokenRequest;
 use super::issue::{Grant, mint};
-use crate::error::{Error, OAuthError};
+use crate::domain::scope::Scopes;
+use crate::error::OAuthError;
 use crate::oauth::client::Client;
 use crate::oauth::device::{self, Poll};
-use crate::oauth::scope;
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
-use sea_orm::TransactionTrait;
 
+#[tracing::instrument(name = "redeem", skip_all,
+    fields(grant_type = "device_code", client_id = %client.id))]
 pub async fn exchange(
     state: &AppState,
     client: &Client,
@@ -30,8 +32,8 @@ pub async fn exchange(
     let grant = Grant {
         client,
         user: Some(&user),
-        scope: scope::parse(&row.scope),
-        resources: scope::parse(&row.resources),
+        scope: Scopes::parse(&row.scope),
+        resources: super::stored_list(&row.resources),
         grant_id: row.grant_id.clone(),
         session_id: row.session_id.clone(),
         auth_time: row.auth_time,
@@ -45,14 +47,10 @@ pub async fn exchange(
     };
     let with_refresh = super::issues_refresh_token(client, &grant.scope);
     let minted = mint(state, &grant, with_refresh, None).await?;
-    // Tokens are issued once: the consuming update and the refresh token commit together.
-    let txn = state.db.begin().await.map_err(Error::from)?;
-    if !store::devices::consume(&txn, &opaque::ordered_hash(code), state.now()).await? {
+    // Tokens are issued once: a poll that lost the race gets none.
+    let hash = opaque::ordered_hash(code);
+    if !store::redeem::consume_device(&state.db, &hash, minted.refresh_row, state.now()).await? {
         return Err(used());
     }
-    if let Some(r) = minted.refresh_row {
-        store::grants::insert_refresh(&txn, r).await?;
-    }
-    txn.commit().await.map_err(Error::from)?;
     Ok(minted.response.to_json())
 }

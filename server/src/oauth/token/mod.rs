@@ -8,6 +8,7 @@ pub mod refresh_token;
 
 use std::sync::Arc;
 
+use crate::domain::scope::Scopes;
 use crate::error::{OAuthError, OAuthErrorCode};
 use crate::oauth::client::Client;
 use crate::state::AppState;
@@ -32,10 +33,10 @@ pub struct TokenRequest {
 
 impl TokenRequest {
     /// The `scope` parameter, parsed and bounded, when one was sent.
-    pub fn requested_scopes(&self) -> Result<Option<Vec<String>>, OAuthError> {
+    pub fn requested_scopes(&self) -> Result<Option<Scopes>, OAuthError> {
         self.scope
             .as_deref()
-            .map(crate::oauth::scope::parse_requested)
+            .map(Scopes::parse_requested)
             .transpose()
             .map_err(OAuthError::invalid_scope)
     }
@@ -101,11 +102,34 @@ pub fn issues_refresh_token(client: &Client, granted: &[String]) -> bool {
     client.allows(GrantType::RefreshToken) && (!has("openid") || has("offline_access"))
 }
 
-/// Grants stay on the list as long as anything issued from them could live:
-/// a refresh token minted by a rotation racing the revocation included.
-pub fn revocation_horizon(state: &AppState) -> i64 {
-    let t = &state.settings.tokens;
-    state.now() + t.access_token_ttl.max(t.refresh_token_ttl) + 60
+/// What a request that starts a grant gets (client credentials, a device
+/// authorization): the scopes it asked for within `allowed` (all of them when
+/// it asked for none; RFC 6749 §3.3), the resources it named resolved for the
+/// client (RFC 8707 §2), and the deployment's scope rules checked for both.
+pub fn scopes_and_resources(
+    state: &AppState,
+    client: &Client,
+    asked: Option<Scopes>,
+    allowed: &Scopes,
+    resource: &[String],
+) -> Result<(Scopes, Vec<String>), OAuthError> {
+    let scopes = Scopes::within(asked, allowed).map_err(|bad| {
+        OAuthError::invalid_scope(format!("scope {bad:?} is not allowed for this client"))
+    })?;
+    let resources = crate::oauth::resource::resolve(resource, &state.settings.resources(), client)
+        .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
+    state
+        .discovery
+        .scopes
+        .check(client, &scopes, &resources)
+        .map_err(OAuthError::invalid_scope)?;
+    Ok((scopes, resources))
+}
+
+/// A space-separated list as a grant stores it (its resources): distinct
+/// values in order, split like a scope.
+fn stored_list(stored: &str) -> Vec<String> {
+    Scopes::parse(stored).into_vec()
 }
 
 #[cfg(test)]

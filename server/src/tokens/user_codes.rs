@@ -5,9 +5,8 @@
 //! random and stored as they are, each new code lands on a random page of its
 //! unique index: a page written to SQLite's WAL and, at the next checkpoint,
 //! to the database, for every device authorization. That was the largest cost
-//! of the request, and it grew with the table. Measured on one core at 16 and
-//! 64 connections: 17–23k authorizations/s at 36–47 µs of CPU each before,
-//! 35k and 42–43k/s at 22–26 µs after (SQLite's thread: 11–17 → 4–7 µs).
+//! of the request, and it grew with the table (figures: tests/perf/RESULTS.md,
+//! "Design notes").
 //!
 //! So the database stores a sequence number, which grows with the clock, and
 //! its index only appends. The code is that number under a secret permutation
