@@ -37,6 +37,7 @@ mod screens;
 mod secrets;
 mod self_described;
 mod statements;
+mod structure;
 mod takeover;
 mod token_policy;
 mod two_factor;
