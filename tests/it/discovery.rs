@@ -218,3 +218,68 @@ async fn the_public_documents_answer_alike_from_either_layer() {
     // The first scrape counts once it has been answered.
     assert_eq!(responses_2xx(&metrics(&s).await), before + 1 + 5);
 }
+
+#[tokio::test]
+async fn discovery_lists_every_endpoint_and_capability() {
+    let s = TestServer::start().await;
+    let d: Value = s
+        .http
+        .get(s.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (k, path) in [
+        ("authorization_endpoint", "/oauth2/authorize"),
+        ("token_endpoint", "/oauth2/token"),
+        ("userinfo_endpoint", "/oauth2/userinfo"),
+        ("jwks_uri", "/oauth2/jwks"),
+        ("registration_endpoint", "/oauth2/register"),
+        ("introspection_endpoint", "/oauth2/introspect"),
+        ("revocation_endpoint", "/oauth2/revoke"),
+        ("end_session_endpoint", "/oauth2/end_session"),
+    ] {
+        assert_eq!(d[k], format!("{}{path}", s.base), "{k}");
+    }
+    assert_eq!(
+        d["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(d["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(d["response_types_supported"], serde_json::json!(["code"]));
+    for m in [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    ] {
+        assert!(
+            d["token_endpoint_auth_methods_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from(m))
+        );
+    }
+    for g in ["authorization_code", "refresh_token", "client_credentials"] {
+        assert!(
+            d["grant_types_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from(g))
+        );
+    }
+    assert!(
+        d["scopes_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("offline_access"))
+    );
+    assert!(
+        d["claims_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("email_verified"))
+    );
+}

@@ -294,3 +294,15 @@ pub fn claims(jwt: &str) -> serde_json::Value {
     )
     .unwrap()
 }
+
+/// Authorize and return the redirect back to the client (already signed in
+/// and consented where needed).
+pub async fn authorize(
+    s: &TestServer,
+    c: &TestClient,
+    b: &reqwest::Client,
+    extra: &[(&str, &str)],
+    verifier: Option<&str>,
+) -> Url {
+    follow(s, b, &authorize_url(s, c, extra, verifier), "", "allow").await
+}
