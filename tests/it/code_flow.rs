@@ -55,7 +55,7 @@ async fn relying_party_round_trip(public: bool) {
 
     // Not signed in: the screens ask for the password, then for consent.
     let browser = s.new_browser();
-    crate::accounts::sign_up(&s, &s.new_browser(), "rp@example.com", PASSWORD).await;
+    crate::api::sign_up(&s, &s.new_browser(), "rp@example.com", PASSWORD).await;
     let back = follow(&s, &browser, url.as_str(), "rp@example.com", "allow").await;
     assert_eq!(
         param(&back, "state").as_deref(),

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::accounts::{API, get_session, post, sign_in, sign_up};
+use crate::api::{API, get_session, post, sign_in, sign_up};
 use crate::flow;
 use crate::harness::TestServer;
 use crate::mail::{forget, nth_mail, outbox};

@@ -84,7 +84,7 @@ pub async fn confidential_client(s: &TestServer) -> TestClient {
 /// A browser signed in as `email` (the account is created).
 pub async fn signed_in(s: &TestServer, email: &str) -> reqwest::Client {
     let b = s.new_browser();
-    let res = crate::accounts::sign_up(s, &b, email, PASSWORD).await;
+    let res = crate::api::sign_up(s, &b, email, PASSWORD).await;
     assert_eq!(res.status(), 200);
     b
 }

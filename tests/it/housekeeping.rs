@@ -24,7 +24,7 @@ async fn leave_rows(s: &TestServer, c: &TestClient, email: &str, live: bool) -> 
     let tokens = flow::tokens(s, c, email, "openid offline_access").await;
     let b = s.new_browser();
     let (status, _) =
-        crate::accounts::post(s, &b, "sign-in/magic-link", json!({ "email": email })).await;
+        crate::api::post(s, &b, "sign-in/magic-link", json!({ "email": email })).await;
     assert_eq!(status, 200);
     // Starting a ceremony sweeps abandoned ones, so the live one is stored
     // as a ceremony that has just started, without a sweep.
@@ -42,8 +42,7 @@ async fn leave_rows(s: &TestServer, c: &TestClient, email: &str, live: bool) -> 
             .await
             .unwrap();
     } else {
-        let (status, _) =
-            crate::accounts::post(s, &b, "passkey/authenticate/options", json!({})).await;
+        let (status, _) = crate::api::post(s, &b, "passkey/authenticate/options", json!({})).await;
         assert_eq!(status, 200);
     }
     // A consent request nobody answers.

@@ -4,6 +4,7 @@
 use portcullis::oauth::client::{NewClient, build_admin_client};
 use serde_json::Value;
 
+use crate::api::get_session;
 use crate::flow::{self, TestClient, VERIFIER, authorize, follow, param};
 use crate::harness::TestServer;
 use crate::html::form;
@@ -31,14 +32,7 @@ async fn signed_in_through(
 }
 
 async fn signed_in_as(s: &TestServer, b: &reqwest::Client) -> Option<String> {
-    let v: Value = b
-        .get(s.url("/.auth/api/v1/auth/get-session"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = get_session(s, b).await;
     v["user"]["email"].as_str().map(str::to_string)
 }
 
@@ -317,14 +311,7 @@ async fn end_session_with_a_hint_signs_out_and_redirects_only_to_registered_uris
         res.headers()["location"],
         "https://app.example/bye?state=s9"
     );
-    let session: Value = b
-        .get(s.url("/.auth/api/v1/auth/get-session"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session: Value = get_session(&s, &b).await;
     assert_eq!(session, Value::Null);
 
     // Without a hint the user is asked first.
@@ -337,14 +324,7 @@ async fn end_session_with_a_hint_signs_out_and_redirects_only_to_registered_uris
             .unwrap()
             .contains("action=\"/oauth2/end_session\"")
     );
-    let still: Value = b2
-        .get(s.url("/.auth/api/v1/auth/get-session"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let still: Value = get_session(&s, &b2).await;
     assert!(still.is_object());
 }
 
@@ -367,14 +347,7 @@ async fn someone_elses_id_token_hint_does_not_sign_you_out_silently() {
             .unwrap()
             .contains("action=\"/oauth2/end_session\"")
     );
-    let still: Value = victim
-        .get(s.url("/.auth/api/v1/auth/get-session"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let still: Value = get_session(&s, &victim).await;
     assert_eq!(still["user"]["email"], "victim@example.com");
     // An access token is not an ID token hint.
     let res = victim

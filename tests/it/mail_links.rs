@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::accounts::{API, get_session, post, sign_in, sign_up};
+use crate::api::{API, get_session, post, sign_in, sign_up};
 use crate::flow;
 use crate::harness::TestServer;
 use crate::mail::{code_in, confirm_link, confirm_page, forget, magic, mailed_link, nth_mail};

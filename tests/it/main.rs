@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api;
 mod binary;
 mod harness;
 mod html;
@@ -28,12 +29,14 @@ mod keys;
 mod limits;
 mod load;
 mod logout;
+mod magic_link;
 mod mail;
 mod mail_links;
 mod mcp;
 mod ops;
 mod outgoing;
 mod passkeys;
+mod password_reset;
 mod proxies;
 mod refresh_token;
 mod registration;
@@ -49,3 +52,4 @@ mod token;
 mod token_policy;
 mod two_factor;
 mod userinfo;
+mod verification;

@@ -15,7 +15,7 @@ use webauthn_rs_proto::{AllowCredentials, ResidentKeyRequirement};
 use crate::flow;
 use crate::harness::TestServer;
 
-use crate::accounts::{API, post};
+use crate::api::{API, post};
 
 /// A software authenticator; it claims user verification (it has no PIN).
 pub fn authenticator() -> SoftPasskey {
@@ -120,7 +120,7 @@ pub async fn finish(
 }
 
 async fn session_email(s: &TestServer, b: &reqwest::Client) -> Value {
-    crate::accounts::get_session(s, b).await["user"]["email"].clone()
+    crate::api::get_session(s, b).await["user"]["email"].clone()
 }
 
 #[tokio::test]
@@ -387,7 +387,7 @@ async fn a_password_reset_takes_a_squatted_account_back() {
     );
     let (status, v) = finish(&s, &squatter, &ceremony, &late).await;
     assert_eq!((status, v["code"].as_str()), (401, Some("INVALID_PASSKEY")));
-    let res = crate::accounts::sign_in(&s, &owner, victim, flow::PASSWORD).await;
+    let res = crate::api::sign_in(&s, &owner, victim, flow::PASSWORD).await;
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["user"]["emailVerified"], true, "{body}");
 }

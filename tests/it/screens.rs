@@ -1,4 +1,4 @@
-use crate::accounts::sign_up;
+use crate::api::sign_up;
 use crate::harness::TestServer;
 use crate::html::form;
 
@@ -201,7 +201,7 @@ async fn signup_screen_creates_an_account_and_refuses_cross_site_posts() {
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/");
     let res =
-        crate::accounts::sign_in(&s, &s.new_browser(), "kim@example.com", "another password").await;
+        crate::api::sign_in(&s, &s.new_browser(), "kim@example.com", "another password").await;
     assert_eq!(res.status(), 401, "no second account, no new password");
 }
 

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::flow::{self, PASSWORD};
 use crate::harness::TestServer;
 
-use crate::accounts::{API, get_session, post};
+use crate::api::{API, get_session, post};
 
 /// The code an authenticator app shows now, by the server's (test) clock.
 pub fn code_now(s: &TestServer, secret: &str) -> String {
@@ -43,7 +43,7 @@ pub async fn enable(s: &TestServer, b: &reqwest::Client) -> (String, Vec<String>
 }
 
 async fn sign_in(s: &TestServer, b: &reqwest::Client, email: &str) -> Value {
-    let res = crate::accounts::sign_in(s, b, email, PASSWORD).await;
+    let res = crate::api::sign_in(s, b, email, PASSWORD).await;
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
 }
