@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::flow::{self, authorize, follow, param};
+use crate::flow::{self, ClientKind, Consent, authorize, follow, param};
 use crate::harness::TestServer;
 
 #[tokio::test]
@@ -223,8 +223,8 @@ async fn a_request_without_scope_gets_the_clients_default_scope() {
     let s = TestServer::start().await;
     let c = flow::client(
         &s,
-        true,
-        false,
+        ClientKind::Public,
+        Consent::Asked,
         &["authorization_code", "refresh_token"],
         Some("openid mcp:tools"),
     )

@@ -3,13 +3,20 @@
 
 use serde_json::Value;
 
-use crate::flow;
+use crate::flow::{self, ClientKind, Consent};
 use crate::harness::TestServer;
 
 #[tokio::test]
 async fn client_credentials_issue_rfc9068_access_tokens() {
     let s = TestServer::start().await;
-    let c = flow::client(&s, false, false, &["client_credentials"], Some("mcp:tools")).await;
+    let c = flow::client(
+        &s,
+        ClientKind::Confidential,
+        Consent::Asked,
+        &["client_credentials"],
+        Some("mcp:tools"),
+    )
+    .await;
     // client_secret_post works as well as basic.
     let res = reqwest::Client::new()
         .post(s.url("/oauth2/token"))

@@ -10,17 +10,16 @@ use openidconnect::{
 };
 use serde_json::Value;
 
-use crate::flow::{self, PASSWORD, TestClient, authorize, follow, param};
+use crate::flow::{self, ClientKind, PASSWORD, TestClient, authorize, follow, param};
 use crate::harness::TestServer;
 use crate::rp::http_client;
 
 /// The `openidconnect` crate as relying party, through the real screens.
-async fn relying_party_round_trip(public: bool) {
+async fn relying_party_round_trip(kind: ClientKind) {
     let s = TestServer::start().await;
-    let c: TestClient = if public {
-        flow::public_client(&s).await
-    } else {
-        flow::confidential_client(&s).await
+    let c: TestClient = match kind {
+        ClientKind::Public => flow::public_client(&s).await,
+        ClientKind::Confidential => flow::confidential_client(&s).await,
     };
     let http = http_client(
         reqwest::Client::builder()
@@ -118,7 +117,7 @@ async fn relying_party_round_trip(public: bool) {
     )
     .await;
     let introspect = async |token: &openidconnect::AccessToken| -> (bool, Option<String>) {
-        if public {
+        if kind == ClientKind::Public {
             assert!(
                 client.introspect(token).request_async(&http).await.is_err(),
                 "a public client is refused"
@@ -183,12 +182,12 @@ async fn relying_party_round_trip(public: bool) {
 
 #[tokio::test]
 async fn openidconnect_rp_public_pkce_client() {
-    relying_party_round_trip(true).await;
+    relying_party_round_trip(ClientKind::Public).await;
 }
 
 #[tokio::test]
 async fn openidconnect_rp_confidential_client() {
-    relying_party_round_trip(false).await;
+    relying_party_round_trip(ClientKind::Confidential).await;
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The consent screen: remembered, denied, skipped for trusted clients, and
 //! answered only by the person it was shown to.
 
-use crate::flow::{self, authorize, follow, param};
+use crate::flow::{self, ClientKind, Consent, authorize, follow, param};
 use crate::harness::TestServer;
 
 #[tokio::test]
@@ -48,7 +48,14 @@ async fn consent_is_remembered_denied_or_skipped_for_trusted_clients() {
             .contains("action=\"/oauth2/consent\"")
     );
 
-    let trusted = flow::client(&s, true, true, &["authorization_code"], None).await;
+    let trusted = flow::client(
+        &s,
+        ClientKind::Public,
+        Consent::Skipped,
+        &["authorization_code"],
+        None,
+    )
+    .await;
     let res = b
         .get(flow::authorize_url(&s, &trusted, &[], Some(flow::VERIFIER)))
         .send()

@@ -6,7 +6,7 @@ use openidconnect::{
 };
 use serde_json::Value;
 
-use crate::flow::{self, TestClient};
+use crate::flow::{self, ClientKind, Consent, TestClient};
 use crate::harness::TestServer;
 use crate::html::form;
 use crate::rp::http_client;
@@ -14,8 +14,8 @@ use crate::rp::http_client;
 pub async fn device_client(s: &TestServer) -> TestClient {
     flow::client(
         s,
-        true,
-        false,
+        ClientKind::Public,
+        Consent::Asked,
         &[
             "urn:ietf:params:oauth:grant-type:device_code",
             "refresh_token",

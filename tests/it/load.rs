@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::flow;
+use crate::flow::{self, ClientKind, Consent};
 use crate::harness::TestServer;
 
 /// RFC 8628 polling is normal load: 1,000 devices polling together must be
@@ -22,8 +22,8 @@ async fn thousand_devices_poll_without_writes() {
     .await;
     let c = flow::client(
         &s,
-        true,
-        false,
+        ClientKind::Public,
+        Consent::Asked,
         &["urn:ietf:params:oauth:grant-type:device_code"],
         Some("openid"),
     )

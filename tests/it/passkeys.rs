@@ -12,7 +12,7 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs_proto::{AllowCredentials, ResidentKeyRequirement};
 
-use crate::flow;
+use crate::flow::{self, ClientKind, Consent};
 use crate::harness::TestServer;
 
 use crate::api::{API, post};
@@ -265,7 +265,14 @@ async fn rename_delete_and_the_tokens_of_a_passkey_session() {
     let (ceremony, options) = sign_in_options(&s, &pb, Some(email)).await;
     let assertion = sign(&s, &mut key, &resident, options);
     assert_eq!(finish(&s, &pb, &ceremony, &assertion).await.0, 200);
-    let c = flow::client(&s, false, true, &["authorization_code"], Some("openid")).await;
+    let c = flow::client(
+        &s,
+        ClientKind::Confidential,
+        Consent::Skipped,
+        &["authorization_code"],
+        Some("openid"),
+    )
+    .await;
     let url = flow::follow(
         &s,
         &pb,

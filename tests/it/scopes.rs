@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::flow::{self, TestClient, VERIFIER, follow, param};
+use crate::flow::{self, ClientKind, Consent, TestClient, VERIFIER, follow, param};
 use crate::harness::TestServer;
 use crate::self_described::{claims_to_be_github, register};
 
@@ -277,8 +277,8 @@ async fn client_credentials_scopes_go_only_into_tokens_for_their_resource() {
     // An administrator may hand out scopes the deployment does not offer.
     let c: TestClient = flow::client(
         &s,
-        false,
-        false,
+        ClientKind::Confidential,
+        Consent::Asked,
         &["client_credentials"],
         Some("api:read admin:all"),
     )

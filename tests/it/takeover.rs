@@ -81,7 +81,8 @@ async fn a_proof_of_the_old_address_does_not_verify_the_new_one() {
             .await
             .unwrap()
     );
-    let taken = portcullis::login::reclaim::take_back(&s.state, &before, ATTACKER, false)
+    let keep_password = false;
+    let taken = portcullis::login::reclaim::take_back(&s.state, &before, ATTACKER, keep_password)
         .await
         .unwrap();
     assert_eq!(taken, None);

@@ -6,7 +6,7 @@ use portcullis::oauth::client::NewClient;
 use serde_json::Value;
 
 use crate::device;
-use crate::flow::{self, TestClient, param};
+use crate::flow::{self, ClientKind, Consent, TestClient, param};
 use crate::harness::TestServer;
 
 const CODE_AND_REFRESH: &[&str] = &["authorization_code", "refresh_token"];
@@ -29,7 +29,14 @@ async fn an_openid_sign_in_gets_a_refresh_token_only_when_it_asks_for_offline_ac
 #[tokio::test]
 async fn offline_access_gives_no_refresh_token_to_a_client_without_the_refresh_grant() {
     let s = TestServer::start().await;
-    let c = flow::client(&s, false, false, &["authorization_code"], None).await;
+    let c = flow::client(
+        &s,
+        ClientKind::Confidential,
+        Consent::Asked,
+        &["authorization_code"],
+        None,
+    )
+    .await;
     let t = flow::tokens(&s, &c, "nogrant@example.com", "openid offline_access").await;
     assert!(t["access_token"].is_string());
     assert!(t.get("refresh_token").is_none(), "{t}");
@@ -38,7 +45,14 @@ async fn offline_access_gives_no_refresh_token_to_a_client_without_the_refresh_g
 #[tokio::test]
 async fn a_plain_oauth_grant_gets_a_refresh_token_from_the_refresh_grant_alone() {
     let s = TestServer::start().await;
-    let c = flow::client(&s, true, false, CODE_AND_REFRESH, Some("mcp:tools")).await;
+    let c = flow::client(
+        &s,
+        ClientKind::Public,
+        Consent::Asked,
+        CODE_AND_REFRESH,
+        Some("mcp:tools"),
+    )
+    .await;
     let t = flow::tokens(&s, &c, "mcp@example.com", "mcp:tools").await;
     assert!(t.get("id_token").is_none());
     let refreshed = flow::token(

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::flow::{self, PASSWORD};
+use crate::flow::{self, ClientKind, Consent, PASSWORD};
 use crate::harness::TestServer;
 
 use crate::api::{API, get_session, post};
@@ -315,7 +315,14 @@ async fn acr_values_multi_factor_steps_an_existing_session_up() {
     let older = s.new_browser();
     sign_in(&s, &older, email).await;
     let (secret, _) = enable(&s, &b).await;
-    let c = flow::client(&s, false, true, &["authorization_code"], Some("openid")).await;
+    let c = flow::client(
+        &s,
+        ClientKind::Confidential,
+        Consent::Skipped,
+        &["authorization_code"],
+        Some("openid"),
+    )
+    .await;
 
     // Without acr_values, the one-factor session is enough, and says so.
     let url = flow::follow(
