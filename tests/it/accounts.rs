@@ -3,7 +3,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::api::{API, get_session, sign_in, sign_up};
-use crate::harness::TestServer;
+use crate::harness::{TestServer, code_of};
 
 #[tokio::test]
 async fn sign_up_sign_in_get_session_sign_out() {
@@ -327,10 +327,7 @@ async fn sign_in_is_rate_limited_per_address_and_account() {
             .unwrap()
             >= 1
     );
-    assert_eq!(
-        limited.json::<Value>().await.unwrap()["code"],
-        "TOO_MANY_REQUESTS"
-    );
+    assert_eq!(code_of(limited).await, "TOO_MANY_REQUESTS");
     // A minute later the bucket has refilled.
     s.clock.advance(60);
     assert_eq!(
@@ -358,7 +355,7 @@ async fn a_cross_origin_post_with_a_session_cookie_is_refused() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    assert_eq!(res.json::<Value>().await.unwrap()["code"], "INVALID_ORIGIN");
+    assert_eq!(code_of(res).await, "INVALID_ORIGIN");
     let res = s
         .http
         .post(s.url(&format!("{API}/change-email")))

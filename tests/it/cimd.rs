@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::flow::{self, follow, param};
-use crate::harness::TestServer;
+use crate::harness::{TestServer, get_json};
 
 fn doc(client_id: &str) -> String {
     json!({
@@ -30,15 +30,7 @@ async fn a_metadata_document_client_runs_the_code_flow() {
     let docs = Documents::serve().await;
     let client_id = docs.url("/client.json");
 
-    let d: Value = s
-        .http
-        .get(s.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d: Value = get_json(&s.http, s.url("/.well-known/oauth-authorization-server")).await;
     assert_eq!(d["client_id_metadata_document_supported"], true);
     assert!(
         d["token_endpoint_auth_methods_supported"]
@@ -47,11 +39,7 @@ async fn a_metadata_document_client_runs_the_code_flow() {
             .contains(&json!("none"))
     );
 
-    let client = flow::TestClient {
-        id: client_id.clone(),
-        secret: None,
-        redirect: "http://127.0.0.1:41234/callback".into(),
-    };
+    let client = document_client(&client_id);
     let b = flow::signed_in(&s, "doc@example.com").await;
     let resource = format!("{}/mcp", s.base);
     assert_eq!(docs.hits("/client.json"), 0);
@@ -90,6 +78,16 @@ async fn a_metadata_document_client_runs_the_code_flow() {
     assert_eq!(res.status(), 200);
     let t: Value = res.json().await.unwrap();
     assert!(t["refresh_token"].is_string());
+}
+
+/// A client known only by the URL of its metadata document (a public
+/// client: the draft's documents name no secret).
+fn document_client(client_id: &str) -> flow::TestClient {
+    flow::TestClient {
+        id: client_id.to_string(),
+        secret: None,
+        redirect: "http://127.0.0.1:41234/callback".into(),
+    }
 }
 
 /// A loopback HTTP server with a good document and bad ones (each naming
@@ -207,11 +205,7 @@ impl Documents {
 }
 
 async fn refused(s: &TestServer, client_id: &str) {
-    let client = flow::TestClient {
-        id: client_id.to_string(),
-        secret: None,
-        redirect: "http://127.0.0.1:41234/callback".into(),
-    };
+    let client = document_client(client_id);
     let b = s.new_browser();
     let res = b
         .get(flow::authorize_url(s, &client, &[], Some(flow::VERIFIER)))
@@ -258,11 +252,7 @@ async fn a_metadata_document_may_name_safe_post_logout_redirect_uris() {
     let s =
         TestServer::start_with(vec![("PORTCULLIS_CLIENT_METADATA__ALLOW_LOOPBACK", "true")]).await;
     let docs = Documents::serve().await;
-    let client = flow::TestClient {
-        id: docs.url("/good-logout.json"),
-        secret: None,
-        redirect: "http://127.0.0.1:41234/callback".into(),
-    };
+    let client = document_client(&docs.url("/good-logout.json"));
     let b = flow::signed_in(&s, "logout-doc@example.com").await;
     let res = b
         .get(flow::authorize_url(
@@ -432,11 +422,7 @@ async fn document_fetches_are_limited_per_minute_for_all_documents_together() {
     refused(&s, &docs.url("/client.json")).await;
     assert_eq!(docs.hits("/client.json"), 0);
     s.clock.advance(60);
-    let client = flow::TestClient {
-        id: docs.url("/client.json"),
-        secret: None,
-        redirect: "http://127.0.0.1:41234/callback".into(),
-    };
+    let client = document_client(&docs.url("/client.json"));
     let b = flow::signed_in(&s, "limited-doc@example.com").await;
     let res = b
         .get(flow::authorize_url(
@@ -461,11 +447,7 @@ async fn a_known_document_client_keeps_working_when_strangers_spend_the_fetch_bu
     ])
     .await;
     let docs = Documents::serve().await;
-    let client = flow::TestClient {
-        id: docs.url("/client.json"),
-        secret: None,
-        redirect: "http://127.0.0.1:41234/callback".into(),
-    };
+    let client = document_client(&docs.url("/client.json"));
     let resource = s.url("/mcp");
     let authorize = flow::authorize_url(
         &s,

@@ -6,7 +6,7 @@ use sea_orm::{ActiveModelTrait, IntoActiveModel};
 use serde_json::{Value, json};
 
 use crate::flow::{self, ClientKind, Consent, TestClient};
-use crate::harness::TestServer;
+use crate::harness::{TestServer, error_of};
 
 struct Signer {
     pair: EcdsaKeyPair,
@@ -438,10 +438,7 @@ async fn a_public_client_cannot_revoke_another_clients_tokens() {
         ],
     )
     .await;
-    assert_eq!(
-        again.json::<Value>().await.unwrap()["error"],
-        "invalid_grant"
-    );
+    assert_eq!(error_of(again).await, "invalid_grant");
 }
 
 #[tokio::test]
@@ -460,10 +457,7 @@ async fn two_authentication_methods_at_once_are_refused() {
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"],
-        "invalid_request"
-    );
+    assert_eq!(error_of(res).await, "invalid_request");
 }
 
 #[tokio::test]

@@ -2,17 +2,17 @@
 //! a real relying party through the screens, and the code exchange's single
 //! use, PKCE (RFC 7636) and lifetime.
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient};
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IntrospectionUrl,
-    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope,
-    TokenIntrospectionResponse, TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IntrospectionUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenIntrospectionResponse,
+    TokenResponse,
 };
 use serde_json::Value;
 
 use crate::flow::{self, ClientKind, PASSWORD, TestClient, authorize, follow, param};
-use crate::harness::TestServer;
-use crate::rp::http_client;
+use crate::harness::{TestServer, error_of};
+use crate::rp::{discover, http_for};
 
 /// The `openidconnect` crate as relying party, through the real screens.
 async fn relying_party_round_trip(kind: ClientKind) {
@@ -21,17 +21,8 @@ async fn relying_party_round_trip(kind: ClientKind) {
         ClientKind::Public => flow::public_client(&s).await,
         ClientKind::Confidential => flow::confidential_client(&s).await,
     };
-    let http = http_client(
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .resolve("localhost", s.addr)
-            .build()
-            .unwrap(),
-    );
-    let metadata =
-        CoreProviderMetadata::discover_async(IssuerUrl::new(s.base.clone()).unwrap(), &http)
-            .await
-            .unwrap();
+    let http = http_for(&s);
+    let metadata = discover(&s, &http).await;
     let client = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(c.id.clone()),
@@ -213,7 +204,7 @@ async fn pkce_wrong_verifier_and_downgrade_are_refused() {
     )
     .await;
     assert_eq!(res.status(), 400);
-    assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    assert_eq!(error_of(res).await, "invalid_grant");
 
     // A code issued without a challenge (to a client exempted from PKCE): a
     // verifier is a downgrade.
@@ -228,7 +219,7 @@ async fn pkce_wrong_verifier_and_downgrade_are_refused() {
     .await;
     let code = param(&authorize(&s, &exempt, &b, &[], None).await, "code").unwrap();
     let res = flow::exchange(&s, &exempt, &code).await;
-    assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    assert_eq!(error_of(res).await, "invalid_grant");
 }
 
 #[tokio::test]
@@ -273,10 +264,7 @@ async fn a_replayed_code_fails_and_revokes_what_it_issued() {
             .unwrap()
             .starts_with("application/json")
     );
-    assert_eq!(
-        replay.json::<Value>().await.unwrap()["error"],
-        "invalid_grant"
-    );
+    assert_eq!(error_of(replay).await, "invalid_grant");
     assert_eq!(
         flow::introspect(&s, &c, first["access_token"].as_str().unwrap()).await["active"],
         false
@@ -290,10 +278,7 @@ async fn a_replayed_code_fails_and_revokes_what_it_issued() {
         ],
     )
     .await;
-    assert_eq!(
-        refresh.json::<Value>().await.unwrap()["error"],
-        "invalid_grant"
-    );
+    assert_eq!(error_of(refresh).await, "invalid_grant");
 }
 
 #[tokio::test]
@@ -308,5 +293,5 @@ async fn codes_expire_after_sixty_seconds() {
     .unwrap();
     s.clock.advance(61);
     let res = flow::exchange(&s, &c, &code).await;
-    assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    assert_eq!(error_of(res).await, "invalid_grant");
 }

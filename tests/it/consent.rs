@@ -2,7 +2,7 @@
 //! answered only by the person it was shown to.
 
 use crate::flow::{self, ClientKind, Consent, authorize, follow, param};
-use crate::harness::TestServer;
+use crate::harness::{TestServer, get_text};
 
 #[tokio::test]
 async fn consent_is_remembered_denied_or_skipped_for_trusted_clients() {
@@ -69,14 +69,7 @@ async fn consent_needs_csrf_and_is_single_use() {
     let s = TestServer::start().await;
     let c = flow::public_client(&s).await;
     let b = flow::signed_in(&s, "k@example.com").await;
-    let html = b
-        .get(flow::authorize_url(&s, &c, &[], Some(flow::VERIFIER)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&b, flow::authorize_url(&s, &c, &[], Some(flow::VERIFIER))).await;
     let f = crate::html::form(&html, "/oauth2/consent");
     let id = f.get("consent_id").unwrap().to_string();
     let res = b
@@ -92,14 +85,7 @@ async fn consent_needs_csrf_and_is_single_use() {
     assert_eq!(res.status(), 403);
     // Another user cannot answer it.
     let other = flow::signed_in(&s, "m@example.com").await;
-    let other_html = other
-        .get(s.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let other_html = get_text(&other, s.url("/")).await;
     let other_csrf = crate::html::form(&other_html, "/logout")
         .get("csrf_token")
         .unwrap()

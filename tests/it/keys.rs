@@ -8,18 +8,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
 use crate::flow::{self, ClientKind, Consent};
-use crate::harness::{TestServer, fresh_database, key_file};
+use crate::harness::{TestServer, fresh_database, get_json, key_file};
 
 async fn kids(s: &TestServer) -> Vec<String> {
-    let jwks: Value = s
-        .http
-        .get(s.url("/oauth2/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = get_json(&s.http, s.url("/oauth2/jwks")).await;
     let mut kids: Vec<String> = jwks["keys"]
         .as_array()
         .unwrap()
@@ -53,15 +45,7 @@ async fn access_token(s: &TestServer, c: &flow::TestClient) -> (String, String) 
 async fn jwks_verifies(s: &TestServer, jwt: &str, kid: &str) -> bool {
     use openidconnect::JsonWebKey;
     use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm};
-    let jwks: Value = s
-        .http
-        .get(s.url("/oauth2/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = get_json(&s.http, s.url("/oauth2/jwks")).await;
     let Some(jwk) = jwks["keys"]
         .as_array()
         .unwrap()

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::api::{API, get_session, sign_in, sign_up};
 use crate::flow;
-use crate::harness::TestServer;
+use crate::harness::{TestServer, code_of, get_text};
 use crate::mail::{confirm_link, link, magic, mailed_link, nth_mail, outbox};
 
 #[tokio::test]
@@ -27,14 +27,7 @@ async fn a_magic_link_signs_in_inside_an_authorization_request() {
         .await
         .unwrap();
     let login = res.headers()["location"].to_str().unwrap().to_string();
-    let html = b
-        .get(s.url(&login))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&b, s.url(&login)).await;
     assert!(
         html.contains("href=\"/login/magic?return_to="),
         "the sign-in screen offers a magic link"
@@ -47,14 +40,7 @@ async fn a_magic_link_signs_in_inside_an_authorization_request() {
         .next()
         .unwrap()
         .replace("&amp;", "&");
-    let page = b
-        .get(s.url(&magic_page))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(&b, s.url(&magic_page)).await;
     let f = crate::html::form(&page, "/login/magic");
     assert!(
         f.get("return_to")
@@ -185,10 +171,7 @@ async fn the_sixth_magic_link_request_in_a_minute_is_refused() {
             .unwrap()
             >= 1
     );
-    assert_eq!(
-        sixth.json::<Value>().await.unwrap()["code"],
-        "TOO_MANY_REQUESTS"
-    );
+    assert_eq!(code_of(sixth).await, "TOO_MANY_REQUESTS");
 }
 
 #[tokio::test]

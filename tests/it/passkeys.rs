@@ -13,7 +13,7 @@ use webauthn_rs::prelude::{
 use webauthn_rs_proto::{AllowCredentials, ResidentKeyRequirement};
 
 use crate::flow::{self, ClientKind, Consent};
-use crate::harness::TestServer;
+use crate::harness::{TestServer, get_json, get_text};
 
 use crate::api::{API, post};
 
@@ -176,14 +176,7 @@ async fn register_then_sign_in_usernameless_and_refuse_a_clone() {
         (401, Some("PASSKEY_COUNTER_ROLLBACK")),
         "{v}"
     );
-    let listed: Value = b
-        .get(s.url(&format!("{API}/passkey/list-user-passkeys")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(&b, s.url(&format!("{API}/passkey/list-user-passkeys"))).await;
     // Four signatures were accepted (the refused one moved nothing).
     assert_eq!(listed[0]["counter"], 4, "{listed}");
 }
@@ -197,14 +190,7 @@ async fn passkey_first_sign_up_creates_the_account() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["user"]["email"], "fresh@example.com");
     assert_eq!(session_email(&s, &b).await, "fresh@example.com");
-    let home = b
-        .get(s.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = get_text(&b, s.url("/")).await;
     assert!(
         home.contains("<dt>Organisation</dt><dd>fresh"),
         "a personal organisation: {home}"
@@ -250,14 +236,7 @@ async fn rename_delete_and_the_tokens_of_a_passkey_session() {
     )
     .await;
     assert_eq!(status, 200);
-    let listed: Value = b
-        .get(s.url(&format!("{API}/passkey/list-user-passkeys")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(&b, s.url(&format!("{API}/passkey/list-user-passkeys"))).await;
     assert_eq!(listed[0]["name"], "Laptop");
 
     // A passkey session is multi-factor and phishing-resistant.

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::api::{get_session, sign_in, sign_up};
 use crate::flow;
-use crate::harness::TestServer;
+use crate::harness::{TestServer, code_of, error_of, get_text};
 use crate::mail::{forget, link, mailed_link, nth_mail, outbox, reset, token_of};
 
 #[tokio::test]
@@ -37,10 +37,7 @@ async fn password_reset_is_single_use_and_signs_out_everywhere() {
     // The policy is checked before the link is used up.
     let weak = reset(&s, &token, "short").await;
     assert_eq!(weak.status(), 400);
-    assert_eq!(
-        weak.json::<Value>().await.unwrap()["code"],
-        "PASSWORD_TOO_SHORT"
-    );
+    assert_eq!(code_of(weak).await, "PASSWORD_TOO_SHORT");
     assert_eq!(
         reset(&s, &token, "a brand new passphrase").await.status(),
         200
@@ -80,7 +77,7 @@ async fn password_reset_is_single_use_and_signs_out_everywhere() {
     )
     .await;
     assert_eq!(
-        refresh.json::<Value>().await.unwrap()["error"],
+        error_of(refresh).await,
         "invalid_grant",
         "refresh tokens revoked"
     );
@@ -109,7 +106,7 @@ async fn the_reset_screen_works_without_javascript() {
     sign_up(&s, &s.new_browser(), "scr@example.com", flow::PASSWORD).await;
     forget(&s, "scr@example.com").await;
     let url = mailed_link(&s, "scr@example.com", 2, "/reset-password?token=").await;
-    let html = s.http.get(&url).send().await.unwrap().text().await.unwrap();
+    let html = get_text(&s.http, &url).await;
     let f = crate::html::form(&html, "/reset-password");
     let res = s
         .http

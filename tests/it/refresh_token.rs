@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::flow;
-use crate::harness::TestServer;
+use crate::harness::{TestServer, error_of};
 
 #[tokio::test]
 async fn refresh_reuse_inside_the_window_repeats_and_after_it_revokes_the_family() {
@@ -35,10 +35,7 @@ async fn refresh_reuse_inside_the_window_repeats_and_after_it_revokes_the_family
     s.clock.advance(11);
     let late = refresh(rt1.clone()).await;
     assert_eq!(late.status(), 400);
-    assert_eq!(
-        late.json::<Value>().await.unwrap()["error"],
-        "invalid_grant"
-    );
+    assert_eq!(error_of(late).await, "invalid_grant");
     // The whole family is gone: the newest token and its access token too.
     assert_eq!(
         refresh(rt2).await.json::<Value>().await.unwrap()["error"],

@@ -1,9 +1,7 @@
 //! The token endpoint's error answers (RFC 6749 §5.2).
 
-use serde_json::Value;
-
 use crate::flow;
-use crate::harness::TestServer;
+use crate::harness::{TestServer, error_of};
 
 #[tokio::test]
 async fn token_endpoint_errors_are_exact() {
@@ -24,10 +22,7 @@ async fn token_endpoint_errors_are_exact() {
             .unwrap()
             .starts_with("Basic")
     );
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"],
-        "invalid_client"
-    );
+    assert_eq!(error_of(res).await, "invalid_client");
 
     let res = flow::token(
         &s,
@@ -40,10 +35,7 @@ async fn token_endpoint_errors_are_exact() {
     )
     .await;
     assert_eq!(res.status(), 400);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"],
-        "unsupported_grant_type"
-    );
+    assert_eq!(error_of(res).await, "unsupported_grant_type");
 
     let res = flow::token(
         &s,
@@ -54,7 +46,7 @@ async fn token_endpoint_errors_are_exact() {
         ],
     )
     .await;
-    assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_scope");
+    assert_eq!(error_of(res).await, "invalid_scope");
 
     let res = http
         .post(s.url("/oauth2/token"))
@@ -64,15 +56,12 @@ async fn token_endpoint_errors_are_exact() {
         .await
         .unwrap();
     assert_eq!(
-        res.json::<Value>().await.unwrap()["error"],
+        error_of(res).await,
         "invalid_request",
         "JSON bodies are not form bodies"
     );
 
     let public = flow::public_client(&s).await;
     let res = flow::token(&s, &public, &[("grant_type", "client_credentials")]).await;
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"],
-        "unauthorized_client"
-    );
+    assert_eq!(error_of(res).await, "unauthorized_client");
 }

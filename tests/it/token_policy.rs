@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::device;
 use crate::flow::{self, ClientKind, Consent, TestClient, param};
-use crate::harness::TestServer;
+use crate::harness::{TestServer, error_of};
 
 const CODE_AND_REFRESH: &[&str] = &["authorization_code", "refresh_token"];
 
@@ -108,10 +108,7 @@ async fn with_no_reuse_grace_an_immediate_reuse_revokes_the_family() {
     // comparison once let through): no window at all.
     let reuse = refresh(&s, &c, rt1).await;
     assert_eq!(reuse.status(), 400);
-    assert_eq!(
-        reuse.json::<Value>().await.unwrap()["error"],
-        "invalid_grant"
-    );
+    assert_eq!(error_of(reuse).await, "invalid_grant");
     assert_eq!(
         refresh(&s, &c, rt2).await.json::<Value>().await.unwrap()["error"],
         "invalid_grant",
