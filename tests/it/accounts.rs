@@ -2,60 +2,8 @@ use entities::{memberships, organizations};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::harness::TestServer;
-
-pub const API: &str = "/.auth/api/v1/auth";
-
-/// POSTs JSON to the first-party API: the status and the JSON answer (or null).
-pub async fn post(s: &TestServer, b: &reqwest::Client, path: &str, body: Value) -> (u16, Value) {
-    let res = b
-        .post(s.url(&format!("{API}/{path}")))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-pub async fn sign_up(
-    s: &TestServer,
-    client: &reqwest::Client,
-    email: &str,
-    password: &str,
-) -> reqwest::Response {
-    client
-        .post(s.url(&format!("{API}/sign-up/email")))
-        .json(&json!({ "email": email, "password": password, "name": "Ada Lovelace" }))
-        .send()
-        .await
-        .unwrap()
-}
-
-pub async fn sign_in(
-    s: &TestServer,
-    client: &reqwest::Client,
-    email: &str,
-    password: &str,
-) -> reqwest::Response {
-    client
-        .post(s.url(&format!("{API}/sign-in/email")))
-        .json(&json!({ "email": email, "password": password }))
-        .send()
-        .await
-        .unwrap()
-}
-
-/// `GET get-session`: the session and user, or null when signed out.
-pub async fn get_session(s: &TestServer, client: &reqwest::Client) -> Value {
-    let res = client
-        .get(s.url(&format!("{API}/get-session")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
-}
+use crate::api::{API, get_session, sign_in, sign_up};
+use crate::harness::{TestServer, code_of};
 
 #[tokio::test]
 async fn sign_up_sign_in_get_session_sign_out() {
@@ -379,10 +327,7 @@ async fn sign_in_is_rate_limited_per_address_and_account() {
             .unwrap()
             >= 1
     );
-    assert_eq!(
-        limited.json::<Value>().await.unwrap()["code"],
-        "TOO_MANY_REQUESTS"
-    );
+    assert_eq!(code_of(limited).await, "TOO_MANY_REQUESTS");
     // A minute later the bucket has refilled.
     s.clock.advance(60);
     assert_eq!(
@@ -410,7 +355,7 @@ async fn a_cross_origin_post_with_a_session_cookie_is_refused() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    assert_eq!(res.json::<Value>().await.unwrap()["code"], "INVALID_ORIGIN");
+    assert_eq!(code_of(res).await, "INVALID_ORIGIN");
     let res = s
         .http
         .post(s.url(&format!("{API}/change-email")))
@@ -420,15 +365,7 @@ async fn a_cross_origin_post_with_a_session_cookie_is_refused() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    let session: Value = s
-        .http
-        .get(s.url(&format!("{API}/get-session")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session: Value = get_session(&s, &s.http).await;
     assert_eq!(
         session["user"]["email"], "csrf@example.com",
         "nothing changed, still signed in"

@@ -1,7 +1,8 @@
 //! Client ID Metadata Documents served by a local HTTP server, and the ways
 //! a document is refused.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, UdpSocket};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::flow::{self, follow, param};
-use crate::harness::TestServer;
+use crate::harness::{TestServer, get_json};
 
 fn doc(client_id: &str) -> String {
     json!({
@@ -29,15 +30,7 @@ async fn a_metadata_document_client_runs_the_code_flow() {
     let docs = Documents::serve().await;
     let client_id = docs.url("/client.json");
 
-    let d: Value = s
-        .http
-        .get(s.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d: Value = get_json(&s.http, s.url("/.well-known/oauth-authorization-server")).await;
     assert_eq!(d["client_id_metadata_document_supported"], true);
     assert!(
         d["token_endpoint_auth_methods_supported"]
@@ -46,11 +39,7 @@ async fn a_metadata_document_client_runs_the_code_flow() {
             .contains(&json!("none"))
     );
 
-    let client = flow::TestClient {
-        id: client_id.clone(),
-        secret: None,
-        redirect: "http://127.0.0.1:41234/callback".into(),
-    };
+    let client = document_client(&client_id);
     let b = flow::signed_in(&s, "doc@example.com").await;
     let resource = format!("{}/mcp", s.base);
     assert_eq!(docs.hits("/client.json"), 0);
@@ -91,6 +80,16 @@ async fn a_metadata_document_client_runs_the_code_flow() {
     assert!(t["refresh_token"].is_string());
 }
 
+/// A client known only by the URL of its metadata document (a public
+/// client: the draft's documents name no secret).
+fn document_client(client_id: &str) -> flow::TestClient {
+    flow::TestClient {
+        id: client_id.to_string(),
+        secret: None,
+        redirect: "http://127.0.0.1:41234/callback".into(),
+    }
+}
+
 /// A loopback HTTP server with a good document and bad ones (each naming
 /// its own URL), counting connections and requests.
 pub struct Documents {
@@ -101,8 +100,16 @@ pub struct Documents {
 
 impl Documents {
     pub async fn serve() -> Documents {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        Documents::serve_on(IpAddr::from([127, 0, 0, 1]))
+            .await
+            .expect("a loopback listener")
+    }
+
+    /// The same server listening on `ip` (`None` where it cannot listen).
+    pub async fn serve_on(ip: IpAddr) -> Option<Documents> {
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.ok()?;
+        let addr = listener.local_addr().ok()?;
+        let base = format!("http://{addr}");
         let big = json!({"client_id": format!("{base}/big.json"), "redirect_uris": ["http://127.0.0.1/callback"], "padding": "x".repeat(20_000)}).to_string();
         let mut bad_logout: Value =
             serde_json::from_str(&doc(&format!("{base}/bad-logout.json"))).unwrap();
@@ -171,11 +178,11 @@ impl Documents {
                 });
             }
         });
-        Documents {
+        Some(Documents {
             base,
             connections,
             hits,
-        }
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -198,11 +205,7 @@ impl Documents {
 }
 
 async fn refused(s: &TestServer, client_id: &str) {
-    let client = flow::TestClient {
-        id: client_id.to_string(),
-        secret: None,
-        redirect: "http://127.0.0.1:41234/callback".into(),
-    };
+    let client = document_client(client_id);
     let b = s.new_browser();
     let res = b
         .get(flow::authorize_url(s, &client, &[], Some(flow::VERIFIER)))
@@ -232,8 +235,9 @@ async fn metadata_documents_are_refused_when_unsafe_or_wrong() {
         assert_eq!(docs.hits(path), 1, "{path} is fetched once");
     }
     assert_eq!(docs.hits("/client.json"), 0, "the redirect is not followed");
-    // Addresses no test can listen on; that the address check refuses
-    // without connecting is shown on loopback below.
+    // Addresses no test can listen on (a refusal here could also be a failed
+    // connection); that the address check refuses without connecting is
+    // shown below on loopback and on this machine's own private addresses.
     refused(&s, "https://10.0.0.1/client.json").await;
     refused(&s, "https://169.254.169.254/latest/meta-data").await;
     refused(&s, "https://[fd00::1]/client.json").await;
@@ -248,11 +252,7 @@ async fn a_metadata_document_may_name_safe_post_logout_redirect_uris() {
     let s =
         TestServer::start_with(vec![("PORTCULLIS_CLIENT_METADATA__ALLOW_LOOPBACK", "true")]).await;
     let docs = Documents::serve().await;
-    let client = flow::TestClient {
-        id: docs.url("/good-logout.json"),
-        secret: None,
-        redirect: "http://127.0.0.1:41234/callback".into(),
-    };
+    let client = document_client(&docs.url("/good-logout.json"));
     let b = flow::signed_in(&s, "logout-doc@example.com").await;
     let res = b
         .get(flow::authorize_url(
@@ -269,7 +269,8 @@ async fn a_metadata_document_may_name_safe_post_logout_redirect_uris() {
 
 #[tokio::test]
 async fn documents_on_this_host_are_refused_before_any_connection() {
-    // Without ALLOW_LOOPBACK: each of these names the listener below.
+    // Without ALLOW_LOOPBACK: each of these names the listener below, so a
+    // fetch that got past the address check would be counted.
     let s = TestServer::start().await;
     let docs = Documents::serve().await;
     let port = docs.port();
@@ -281,8 +282,90 @@ async fn documents_on_this_host_are_refused_before_any_connection() {
         format!("http://127.0.0.1:{port}/client.json"),
     ] {
         refused(&s, &url).await;
+        assert_eq!(
+            docs.connections(),
+            0,
+            "{url}: the address check let a connection through"
+        );
     }
-    assert_eq!(docs.connections(), 0, "the address check made a connection");
+}
+
+#[tokio::test]
+async fn documents_on_this_machines_private_addresses_are_refused_before_any_connection() {
+    // Loopback may be allowed for development; private addresses never are.
+    let s =
+        TestServer::start_with(vec![("PORTCULLIS_CLIENT_METADATA__ALLOW_LOOPBACK", "true")]).await;
+    let mut tried = 0;
+    for ip in own_private_addresses() {
+        let Some(docs) = Documents::serve_on(ip).await else {
+            continue;
+        };
+        let url = match ip {
+            IpAddr::V4(_) => format!("https://{ip}:{}/client.json", docs.port()),
+            IpAddr::V6(_) => format!("https://[{ip}]:{}/client.json", docs.port()),
+        };
+        refused(&s, &url).await;
+        assert_eq!(
+            docs.connections(),
+            0,
+            "{url}: the address check let a connection through"
+        );
+        tried += 1;
+    }
+    if tried == 0 {
+        eprintln!("no private address on this machine to listen on: only loopback was tried");
+    }
+}
+
+/// This machine's own addresses in ranges a server-side fetch must never
+/// reach (private, unique local, shared, documentation), found by asking
+/// which source address a route into each range would use: a listener on
+/// one is a private host the test controls.
+fn own_private_addresses() -> Vec<IpAddr> {
+    let routes = [
+        "10.0.0.1:9",
+        "172.16.0.1:9",
+        "192.168.0.1:9",
+        "100.64.0.1:9",
+        "192.0.2.1:9",
+        "[fd00::1]:9",
+        "[fc00::1]:9",
+    ];
+    let mut found = BTreeSet::new();
+    for to in routes {
+        let any = if to.starts_with('[') {
+            "[::]:0"
+        } else {
+            "0.0.0.0:0"
+        };
+        let Ok(sock) = UdpSocket::bind(any) else {
+            continue;
+        };
+        // Connecting a UDP socket sends nothing; it picks the route.
+        if sock.connect(to).is_ok()
+            && let Ok(local) = sock.local_addr()
+            && is_private(local.ip())
+        {
+            found.insert(local.ip());
+        }
+    }
+    found.into_iter().collect()
+}
+
+fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_private()
+                || v4.is_link_local()
+                || v4.is_documentation()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            (s[0] & 0xfe00) == 0xfc00 || (s[0] == 0x2001 && s[1] == 0xdb8)
+        }
+    }
 }
 
 #[tokio::test]
@@ -339,11 +422,7 @@ async fn document_fetches_are_limited_per_minute_for_all_documents_together() {
     refused(&s, &docs.url("/client.json")).await;
     assert_eq!(docs.hits("/client.json"), 0);
     s.clock.advance(60);
-    let client = flow::TestClient {
-        id: docs.url("/client.json"),
-        secret: None,
-        redirect: "http://127.0.0.1:41234/callback".into(),
-    };
+    let client = document_client(&docs.url("/client.json"));
     let b = flow::signed_in(&s, "limited-doc@example.com").await;
     let res = b
         .get(flow::authorize_url(
@@ -368,11 +447,7 @@ async fn a_known_document_client_keeps_working_when_strangers_spend_the_fetch_bu
     ])
     .await;
     let docs = Documents::serve().await;
-    let client = flow::TestClient {
-        id: docs.url("/client.json"),
-        secret: None,
-        redirect: "http://127.0.0.1:41234/callback".into(),
-    };
+    let client = document_client(&docs.url("/client.json"));
     let resource = s.url("/mcp");
     let authorize = flow::authorize_url(
         &s,

@@ -212,7 +212,7 @@ async fn user_create_then_sign_in() {
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["organization_id"].is_string());
-    let res = crate::accounts::sign_in(&s, &s.http, "hal@example.com", "open the pod bay").await;
+    let res = crate::api::sign_in(&s, &s.http, "hal@example.com", "open the pod bay").await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["user"]["emailVerified"], true);

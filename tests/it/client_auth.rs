@@ -5,8 +5,8 @@ use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use sea_orm::{ActiveModelTrait, IntoActiveModel};
 use serde_json::{Value, json};
 
-use crate::flow::{self, TestClient};
-use crate::harness::TestServer;
+use crate::flow::{self, ClientKind, Consent, TestClient};
+use crate::harness::{TestServer, error_of};
 
 struct Signer {
     pair: EcdsaKeyPair,
@@ -40,7 +40,14 @@ impl Signer {
 }
 
 async fn private_key_jwt_client(s: &TestServer, jwks: Value) -> String {
-    let c = flow::client(s, false, false, &["client_credentials"], Some("api")).await;
+    let c = flow::client(
+        s,
+        ClientKind::Confidential,
+        Consent::Asked,
+        &["client_credentials"],
+        Some("api"),
+    )
+    .await;
     let row = portcullis::store::clients::find(&s.state.db, &c.id)
         .await
         .unwrap()
@@ -212,11 +219,10 @@ struct Holder {
     refresh_token: String,
 }
 
-async fn holder(s: &TestServer, public: bool, email: &str) -> Holder {
-    let client = if public {
-        flow::public_client(s).await
-    } else {
-        flow::confidential_client(s).await
+async fn holder(s: &TestServer, kind: ClientKind, email: &str) -> Holder {
+    let client = match kind {
+        ClientKind::Public => flow::public_client(s).await,
+        ClientKind::Confidential => flow::confidential_client(s).await,
     };
     let t = flow::tokens(s, &client, email, "openid offline_access").await;
     Holder {
@@ -242,8 +248,8 @@ async fn introspect_as(s: &TestServer, c: &TestClient, token: &str) -> (u16, Val
 #[tokio::test]
 async fn a_public_client_cannot_introspect_even_its_own_tokens() {
     let s = TestServer::start().await;
-    let victim = holder(&s, false, "victim@example.com").await;
-    let anonymous = holder(&s, true, "anon@example.com").await;
+    let victim = holder(&s, ClientKind::Confidential, "victim@example.com").await;
+    let anonymous = holder(&s, ClientKind::Public, "anon@example.com").await;
     for token in [
         &victim.access_token,
         &victim.refresh_token,
@@ -272,7 +278,7 @@ async fn a_public_client_cannot_introspect_even_its_own_tokens() {
 #[tokio::test]
 async fn a_confidential_client_learns_nothing_about_another_clients_tokens() {
     let s = TestServer::start().await;
-    let a = holder(&s, false, "a@example.com").await;
+    let a = holder(&s, ClientKind::Confidential, "a@example.com").await;
     let b = flow::confidential_client(&s).await;
     for token in [&a.access_token, &a.refresh_token] {
         assert_eq!(
@@ -291,7 +297,7 @@ async fn a_confidential_client_learns_nothing_about_another_clients_tokens() {
 #[tokio::test]
 async fn a_resource_server_made_with_the_cli_introspects_other_clients_access_tokens_for_it() {
     let s = TestServer::start().await;
-    let a = holder(&s, true, "rs@example.com").await;
+    let a = holder(&s, ClientKind::Public, "rs@example.com").await;
     let mcp = s.url("/mcp");
     // Without a resource there is nothing it may introspect.
     let out = s.cli(&[
@@ -380,8 +386,8 @@ async fn a_resource_server_made_with_the_cli_introspects_other_clients_access_to
 #[tokio::test]
 async fn a_public_client_cannot_revoke_another_clients_tokens() {
     let s = TestServer::start().await;
-    let a = holder(&s, true, "pa@example.com").await;
-    let b = holder(&s, true, "pb@example.com").await;
+    let a = holder(&s, ClientKind::Public, "pa@example.com").await;
+    let b = holder(&s, ClientKind::Public, "pb@example.com").await;
     for token in [&b.access_token, &b.refresh_token] {
         let res = reqwest::Client::new()
             .post(s.url("/oauth2/revoke"))
@@ -432,10 +438,7 @@ async fn a_public_client_cannot_revoke_another_clients_tokens() {
         ],
     )
     .await;
-    assert_eq!(
-        again.json::<Value>().await.unwrap()["error"],
-        "invalid_grant"
-    );
+    assert_eq!(error_of(again).await, "invalid_grant");
 }
 
 #[tokio::test]
@@ -454,10 +457,7 @@ async fn two_authentication_methods_at_once_are_refused() {
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"],
-        "invalid_request"
-    );
+    assert_eq!(error_of(res).await, "invalid_request");
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::accounts::{API, get_session, post, sign_in};
+use crate::api::{API, get_session, post, sign_in};
 use crate::flow::{self, PASSWORD};
 use crate::harness::{TestServer, install_tls};
 use crate::html::form;

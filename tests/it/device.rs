@@ -1,21 +1,19 @@
 use std::time::Duration;
 
-use openidconnect::core::{CoreClient, CoreDeviceAuthorizationResponse, CoreProviderMetadata};
-use openidconnect::{
-    ClientId, DeviceAuthorizationUrl, IssuerUrl, OAuth2TokenResponse, Scope, TokenResponse,
-};
+use openidconnect::core::{CoreClient, CoreDeviceAuthorizationResponse};
+use openidconnect::{ClientId, DeviceAuthorizationUrl, OAuth2TokenResponse, Scope, TokenResponse};
 use serde_json::Value;
 
-use crate::flow::{self, TestClient};
-use crate::harness::TestServer;
+use crate::flow::{self, ClientKind, Consent, TestClient};
+use crate::harness::{TestServer, error_of, get_text};
 use crate::html::form;
-use crate::rp::http_client;
+use crate::rp::{discover, http_for};
 
 pub async fn device_client(s: &TestServer) -> TestClient {
     flow::client(
         s,
-        true,
-        false,
+        ClientKind::Public,
+        Consent::Asked,
         &[
             "urn:ietf:params:oauth:grant-type:device_code",
             "refresh_token",
@@ -74,17 +72,8 @@ pub async fn answer(s: &TestServer, b: &reqwest::Client, complete_uri: &str, dec
 async fn device_flow_with_the_openidconnect_client() {
     let s = TestServer::start().await;
     let c = device_client(&s).await;
-    let http = http_client(
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .resolve("localhost", s.addr)
-            .build()
-            .unwrap(),
-    );
-    let metadata =
-        CoreProviderMetadata::discover_async(IssuerUrl::new(s.base.clone()).unwrap(), &http)
-            .await
-            .unwrap();
+    let http = http_for(&s);
+    let metadata = discover(&s, &http).await;
     let client = CoreClient::from_provider_metadata(metadata, ClientId::new(c.id.clone()), None)
         .set_device_authorization_url(
             DeviceAuthorizationUrl::new(s.url("/oauth2/device_authorization")).unwrap(),
@@ -134,7 +123,7 @@ async fn device_flow_with_the_openidconnect_client() {
         let b = b.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(300)).await;
-            let html = b.get(page_url).send().await.unwrap().text().await.unwrap();
+            let html = get_text(&b, page_url).await;
             let f = form(&html, "/device");
             b.post(post_url)
                 .form(&f.fill(&[("decision", "allow")]))
@@ -203,16 +192,8 @@ async fn denied_and_expired_device_codes_say_so() {
     );
 
     // The openidconnect device client reports the denial as access_denied too.
-    let http = http_client(
-        reqwest::Client::builder()
-            .resolve("localhost", s.addr)
-            .build()
-            .unwrap(),
-    );
-    let metadata =
-        CoreProviderMetadata::discover_async(IssuerUrl::new(s.base.clone()).unwrap(), &http)
-            .await
-            .unwrap();
+    let http = http_for(&s);
+    let metadata = discover(&s, &http).await;
     let client = CoreClient::from_provider_metadata(metadata, ClientId::new(c.id.clone()), None)
         .set_device_authorization_url(
             DeviceAuthorizationUrl::new(s.url("/oauth2/device_authorization")).unwrap(),
@@ -271,14 +252,7 @@ async fn device_screens_need_sign_in_and_limit_wrong_codes() {
     );
 
     let b = flow::signed_in(&s, "guess@example.com").await;
-    let html = b
-        .get(s.url("/device"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&b, s.url("/device")).await;
     let f = form(&html, "/device");
     let mut statuses = Vec::new();
     for _ in 0..11 {
@@ -302,14 +276,7 @@ async fn device_screens_need_sign_in_and_limit_wrong_codes() {
         .unwrap()
         .replace('-', " ")
         .to_lowercase();
-    let html = other
-        .get(s.url("/device"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&other, s.url("/device")).await;
     let f = form(&html, "/device");
     let res = other
         .post(s.url("/device"))
@@ -332,10 +299,7 @@ async fn device_authorization_needs_the_grant() {
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"],
-        "unauthorized_client"
-    );
+    assert_eq!(error_of(res).await, "unauthorized_client");
 }
 
 /// The row a device authorization's user code leads to under `codes`' key is

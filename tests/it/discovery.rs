@@ -2,7 +2,7 @@ use openidconnect::IssuerUrl;
 use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
 use serde_json::Value;
 
-use crate::harness::TestServer;
+use crate::harness::{TestServer, get_json, get_text};
 use crate::rp::http_client;
 
 #[tokio::test]
@@ -42,15 +42,7 @@ async fn both_well_known_documents_are_identical_and_cors_enabled() {
             .starts_with("application/json")
     );
     let oidc = oidc.text().await.unwrap();
-    let oauth = s
-        .http
-        .get(s.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let oauth = get_text(&s.http, s.url("/.well-known/oauth-authorization-server")).await;
     assert_eq!(oidc, oauth);
     let doc: Value = serde_json::from_str(&oidc).unwrap();
     assert_eq!(doc["issuer"], s.base);
@@ -118,15 +110,7 @@ async fn an_issuer_with_a_trailing_slash_is_kept_as_configured() {
     drop(probe);
     let issuer = format!("http://localhost:{port}/");
     let s = TestServer::start_with(vec![("PORTCULLIS_ISSUER", issuer.as_str())]).await;
-    let doc: Value = s
-        .http
-        .get(s.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = get_json(&s.http, s.url("/.well-known/openid-configuration")).await;
     assert_eq!(doc["issuer"], issuer);
     assert_eq!(
         doc["jwks_uri"],
@@ -216,7 +200,7 @@ async fn the_public_documents_answer_alike_from_either_layer() {
     let metrics = |s: &TestServer| {
         let url = s.url("/metrics");
         let http = s.http.clone();
-        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
+        async move { get_text(&http, url).await }
     };
     let before = responses_2xx(&metrics(&s).await);
     for _ in 0..5 {
@@ -224,4 +208,61 @@ async fn the_public_documents_answer_alike_from_either_layer() {
     }
     // The first scrape counts once it has been answered.
     assert_eq!(responses_2xx(&metrics(&s).await), before + 1 + 5);
+}
+
+#[tokio::test]
+async fn discovery_lists_every_endpoint_and_capability() {
+    let s = TestServer::start().await;
+    let d: Value = get_json(&s.http, s.url("/.well-known/openid-configuration")).await;
+    for (k, path) in [
+        ("authorization_endpoint", "/oauth2/authorize"),
+        ("token_endpoint", "/oauth2/token"),
+        ("userinfo_endpoint", "/oauth2/userinfo"),
+        ("jwks_uri", "/oauth2/jwks"),
+        ("registration_endpoint", "/oauth2/register"),
+        ("introspection_endpoint", "/oauth2/introspect"),
+        ("revocation_endpoint", "/oauth2/revoke"),
+        ("end_session_endpoint", "/oauth2/end_session"),
+    ] {
+        assert_eq!(d[k], format!("{}{path}", s.base), "{k}");
+    }
+    assert_eq!(
+        d["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(d["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(d["response_types_supported"], serde_json::json!(["code"]));
+    for m in [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    ] {
+        assert!(
+            d["token_endpoint_auth_methods_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from(m))
+        );
+    }
+    for g in ["authorization_code", "refresh_token", "client_credentials"] {
+        assert!(
+            d["grant_types_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from(g))
+        );
+    }
+    assert!(
+        d["scopes_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("offline_access"))
+    );
+    assert!(
+        d["claims_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("email_verified"))
+    );
 }

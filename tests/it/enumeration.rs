@@ -5,9 +5,9 @@
 
 use serde_json::{Value, json};
 
-use crate::accounts::{API, get_session, post, sign_in, sign_up};
+use crate::api::{API, get_session, post, sign_in, sign_up};
 use crate::flow;
-use crate::harness::TestServer;
+use crate::harness::{TestServer, get_text};
 use crate::mail::{forget, nth_mail, outbox};
 
 /// A JSON answer with what must differ between two answers (ids, times,
@@ -106,14 +106,7 @@ async fn the_sign_up_screen_answers_alike_for_a_taken_address() {
         let s = &s;
         async move {
             let b = s.new_browser();
-            let html = b
-                .get(s.url("/signup?return_to=/somewhere"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let html = get_text(&b, s.url("/signup?return_to=/somewhere")).await;
             let f = crate::html::form(&html, "/signup");
             let res = b
                 .post(s.url("/signup"))

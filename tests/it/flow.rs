@@ -15,11 +15,27 @@ pub struct TestClient {
     pub redirect: String,
 }
 
+/// Who holds the client's credentials (RFC 6749 §2.1): a public client has
+/// no secret, a confidential one authenticates with one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    Public,
+    Confidential,
+}
+
+/// Whether the person is asked before the client gets a code: skipped for
+/// a client the administrator marked trusted (first-party).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    Asked,
+    Skipped,
+}
+
 /// Registers a client the way `portcullis client create` does.
 pub async fn client(
     s: &TestServer,
-    public: bool,
-    trusted: bool,
+    kind: ClientKind,
+    consent: Consent,
     grants: &[&str],
     scope: Option<&str>,
 ) -> TestClient {
@@ -28,8 +44,8 @@ pub async fn client(
         NewClient {
             grant_types: grants.iter().map(|g| g.to_string()).collect(),
             scope: scope.map(str::to_string),
-            public,
-            trusted,
+            public: kind == ClientKind::Public,
+            trusted: consent == Consent::Skipped,
             ..Default::default()
         },
     )
@@ -62,8 +78,8 @@ pub async fn register(s: &TestServer, template: NewClient) -> TestClient {
 pub async fn public_client(s: &TestServer) -> TestClient {
     client(
         s,
-        true,
-        false,
+        ClientKind::Public,
+        Consent::Asked,
         &["authorization_code", "refresh_token"],
         None,
     )
@@ -73,8 +89,8 @@ pub async fn public_client(s: &TestServer) -> TestClient {
 pub async fn confidential_client(s: &TestServer) -> TestClient {
     client(
         s,
-        false,
-        false,
+        ClientKind::Confidential,
+        Consent::Asked,
         &["authorization_code", "refresh_token", "client_credentials"],
         None,
     )
@@ -84,7 +100,7 @@ pub async fn confidential_client(s: &TestServer) -> TestClient {
 /// A browser signed in as `email` (the account is created).
 pub async fn signed_in(s: &TestServer, email: &str) -> reqwest::Client {
     let b = s.new_browser();
-    let res = crate::accounts::sign_up(s, &b, email, PASSWORD).await;
+    let res = crate::api::sign_up(s, &b, email, PASSWORD).await;
     assert_eq!(res.status(), 200);
     b
 }
@@ -293,4 +309,16 @@ pub fn claims(jwt: &str) -> serde_json::Value {
             .unwrap(),
     )
     .unwrap()
+}
+
+/// Authorize and return the redirect back to the client (already signed in
+/// and consented where needed).
+pub async fn authorize(
+    s: &TestServer,
+    c: &TestClient,
+    b: &reqwest::Client,
+    extra: &[(&str, &str)],
+    verifier: Option<&str>,
+) -> Url {
+    follow(s, b, &authorize_url(s, c, extra, verifier), "", "allow").await
 }

@@ -206,3 +206,26 @@ pub fn drop_database(admin: String, name: String) {
     })
     .join();
 }
+
+/// GETs `url` with `b` and reads the answer as JSON, whatever its status.
+pub async fn get_json<T: serde::de::DeserializeOwned>(
+    b: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+) -> T {
+    b.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// GETs `url` with `b` and reads the answer as text, whatever its status.
+pub async fn get_text(b: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+    b.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// The `error` member of a JSON error answer (RFC 6749 §5.2).
+pub async fn error_of(res: reqwest::Response) -> serde_json::Value {
+    res.json::<serde_json::Value>().await.unwrap()["error"].clone()
+}
+
+/// The `code` member of a first-party API error answer.
+pub async fn code_of(res: reqwest::Response) -> serde_json::Value {
+    res.json::<serde_json::Value>().await.unwrap()["code"].clone()
+}

@@ -7,7 +7,7 @@ use entities::{
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::flow::{self, TestClient, VERIFIER, authorize_url};
+use crate::flow::{self, ClientKind, Consent, TestClient, VERIFIER, authorize_url};
 use crate::harness::TestServer;
 
 async fn count<E>(s: &TestServer) -> u64
@@ -18,17 +18,25 @@ where
     E::find().count(&s.state.db).await.unwrap()
 }
 
+/// Which rows [`leave_rows`] leaves: ones the clock will carry past their
+/// expiry, or ones that must stay.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Batch {
+    Old,
+    Live,
+}
+
 /// Rows of one kind of each table, made through the product where it can
 /// make them.
-async fn leave_rows(s: &TestServer, c: &TestClient, email: &str, live: bool) -> Value {
+async fn leave_rows(s: &TestServer, c: &TestClient, email: &str, batch: Batch) -> Value {
     let tokens = flow::tokens(s, c, email, "openid offline_access").await;
     let b = s.new_browser();
     let (status, _) =
-        crate::accounts::post(s, &b, "sign-in/magic-link", json!({ "email": email })).await;
+        crate::api::post(s, &b, "sign-in/magic-link", json!({ "email": email })).await;
     assert_eq!(status, 200);
     // Starting a ceremony sweeps abandoned ones, so the live one is stored
     // as a ceremony that has just started, without a sweep.
-    if live {
+    if batch == Batch::Live {
         let row = webauthn_ceremonies::Model {
             id_hash: format!("ceremony-{email}"),
             kind: "authentication".into(),
@@ -42,8 +50,7 @@ async fn leave_rows(s: &TestServer, c: &TestClient, email: &str, live: bool) -> 
             .await
             .unwrap();
     } else {
-        let (status, _) =
-            crate::accounts::post(s, &b, "passkey/authenticate/options", json!({})).await;
+        let (status, _) = crate::api::post(s, &b, "passkey/authenticate/options", json!({})).await;
         assert_eq!(status, 200);
     }
     // A consent request nobody answers.
@@ -103,8 +110,8 @@ async fn housekeeping_deletes_expired_rows_and_keeps_live_ones() {
     let s = TestServer::start().await;
     let c = flow::client(
         &s,
-        false,
-        false,
+        ClientKind::Confidential,
+        Consent::Asked,
         &["authorization_code", "refresh_token"],
         Some("openid profile offline_access"),
     )
@@ -112,7 +119,7 @@ async fn housekeeping_deletes_expired_rows_and_keeps_live_ones() {
     let ttl = s.state.settings.tokens.refresh_token_ttl;
     let grace = portcullis::housekeeping::EXPIRED_GRACE_SECS;
 
-    let old = leave_rows(&s, &c, "old@example.com", false).await;
+    let old = leave_rows(&s, &c, "old@example.com", Batch::Old).await;
     // A family that is rotated shortly before its first token expires: the
     // used token must stay while its successor lives (reuse detection).
     let rotated = flow::tokens(&s, &c, "rotated@example.com", "openid offline_access").await;
@@ -120,7 +127,7 @@ async fn housekeeping_deletes_expired_rows_and_keeps_live_ones() {
     let successor = refresh(&s, &c, rotated["refresh_token"].as_str().unwrap()).await;
     s.clock.advance(100 + grace + 60);
     let t_live = s.state.now();
-    let live = leave_rows(&s, &c, "live@example.com", true).await;
+    let live = leave_rows(&s, &c, "live@example.com", Batch::Live).await;
 
     macro_rules! made_since {
         ($m:ident) => {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::accounts::API;
+use crate::api::API;
 use crate::flow::{TestClient, confidential_client};
 use crate::harness::TestServer;
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::flow;
+use crate::flow::{self, ClientKind, Consent};
 use crate::harness::TestServer;
 
 /// RFC 8628 polling is normal load: 1,000 devices polling together must be
@@ -22,8 +22,8 @@ async fn thousand_devices_poll_without_writes() {
     .await;
     let c = flow::client(
         &s,
-        true,
-        false,
+        ClientKind::Public,
+        Consent::Asked,
         &["urn:ietf:params:oauth:grant-type:device_code"],
         Some("openid"),
     )
@@ -119,7 +119,7 @@ async fn thousand_devices_poll_without_writes() {
 #[ignore = "benchmark; run explicitly"]
 async fn sign_in_latency_unknown_vs_known_email() {
     let s = TestServer::start_with(vec![("PORTCULLIS_RATE_LIMIT__SIGN_IN", "100000")]).await;
-    crate::accounts::sign_up(&s, &s.http, "known@example.com", flow::PASSWORD).await;
+    crate::api::sign_up(&s, &s.http, "known@example.com", flow::PASSWORD).await;
     let http = reqwest::Client::new();
     let url = s.url("/.auth/api/v1/auth/sign-in/email");
     let time = |email: &'static str| {
@@ -206,7 +206,7 @@ async fn taken_and_free_addresses_cost_the_same() {
         ("PORTCULLIS_RATE_LIMIT__PASSKEY", "100000"),
     ])
     .await;
-    crate::accounts::sign_up(&s, &s.http, "known@example.com", flow::PASSWORD).await;
+    crate::api::sign_up(&s, &s.http, "known@example.com", flow::PASSWORD).await;
     let api = |path: &str| s.url(&format!("/.auth/api/v1/auth/{path}"));
     let post = |url: String, body: Value, b: reqwest::Client| async move {
         b.post(url).json(&body).send().await.unwrap()

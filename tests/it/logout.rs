@@ -4,7 +4,8 @@
 use portcullis::oauth::client::{NewClient, build_admin_client};
 use serde_json::Value;
 
-use crate::flow::{self, TestClient, VERIFIER, follow, param};
+use crate::api::get_session;
+use crate::flow::{self, TestClient, VERIFIER, authorize, follow, param};
 use crate::harness::TestServer;
 use crate::html::form;
 use crate::self_described::{claims_to_be_github, register, text};
@@ -31,14 +32,7 @@ async fn signed_in_through(
 }
 
 async fn signed_in_as(s: &TestServer, b: &reqwest::Client) -> Option<String> {
-    let v: Value = b
-        .get(s.url("/.auth/api/v1/auth/get-session"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = get_session(s, b).await;
     v["user"]["email"].as_str().map(str::to_string)
 }
 
@@ -262,4 +256,105 @@ async fn an_id_token_without_sid_does_not_speak_for_the_session_of_a_self_regist
         signed_in_as(&s, &b).await.as_deref(),
         Some("sidless@example.com")
     );
+}
+
+#[tokio::test]
+async fn end_session_with_a_hint_signs_out_and_redirects_only_to_registered_uris() {
+    let s = TestServer::start().await;
+    let c = flow::confidential_client(&s).await;
+    // Register a post-logout URI for the client.
+    let mut row = portcullis::store::clients::find(&s.state.db, &c.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut meta: Value = serde_json::from_str(&row.metadata).unwrap();
+    meta["post_logout_redirect_uris"] = serde_json::json!(["https://app.example/bye"]);
+    row.metadata = meta.to_string();
+    use sea_orm::{ActiveModelTrait, IntoActiveModel};
+    let mut am = row.into_active_model();
+    am.metadata = sea_orm::ActiveValue::Set(meta.to_string());
+    am.update(&s.state.db).await.unwrap();
+
+    let b = flow::signed_in(&s, "o@example.com").await;
+    let code = param(
+        &authorize(&s, &c, &b, &[("scope", "openid")], Some(flow::VERIFIER)).await,
+        "code",
+    )
+    .unwrap();
+    let t: Value = flow::exchange(&s, &c, &code).await.json().await.unwrap();
+    let hint = t["id_token"].as_str().unwrap();
+
+    let evil = b
+        .get(s.url("/oauth2/end_session"))
+        .query(&[
+            ("id_token_hint", hint),
+            ("post_logout_redirect_uri", "https://evil.example/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil.status(), 400);
+    assert!(evil.headers().get("location").is_none());
+
+    let res = b
+        .get(s.url("/oauth2/end_session"))
+        .query(&[
+            ("id_token_hint", hint),
+            ("post_logout_redirect_uri", "https://app.example/bye"),
+            ("state", "s9"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        "https://app.example/bye?state=s9"
+    );
+    let session: Value = get_session(&s, &b).await;
+    assert_eq!(session, Value::Null);
+
+    // Without a hint the user is asked first.
+    let b2 = flow::signed_in(&s, "o2@example.com").await;
+    let res = b2.get(s.url("/oauth2/end_session")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("action=\"/oauth2/end_session\"")
+    );
+    let still: Value = get_session(&s, &b2).await;
+    assert!(still.is_object());
+}
+
+#[tokio::test]
+async fn someone_elses_id_token_hint_does_not_sign_you_out_silently() {
+    let s = TestServer::start().await;
+    let c = flow::confidential_client(&s).await;
+    let attacker = flow::tokens(&s, &c, "mallory@example.com", "openid").await;
+    let victim = flow::signed_in(&s, "victim@example.com").await;
+    let res = victim
+        .get(s.url("/oauth2/end_session"))
+        .query(&[("id_token_hint", attacker["id_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "asks first");
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("action=\"/oauth2/end_session\"")
+    );
+    let still: Value = get_session(&s, &victim).await;
+    assert_eq!(still["user"]["email"], "victim@example.com");
+    // An access token is not an ID token hint.
+    let res = victim
+        .get(s.url("/oauth2/end_session"))
+        .query(&[("id_token_hint", attacker["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
 }

@@ -4,9 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::accounts::{API, get_session, post, sign_in, sign_up};
+use crate::api::{API, get_session, post, sign_in, sign_up};
 use crate::flow;
-use crate::harness::TestServer;
+use crate::harness::{TestServer, get_text};
 use crate::mail::{code_in, confirm_link, confirm_page, forget, magic, mailed_link, nth_mail};
 
 const VICTIM: &str = "victim@example.com";
@@ -119,7 +119,7 @@ async fn opening_a_reset_link_changes_nothing_until_the_form_is_posted() {
         200
     );
     let b = s.new_browser();
-    let html = b.get(&link).send().await.unwrap().text().await.unwrap();
+    let html = get_text(&b, &link).await;
     let f = crate::html::form(&html, "/reset-password");
     let res = b
         .post(s.url("/reset-password"))

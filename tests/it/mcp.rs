@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::flow::{self, follow, param};
-use crate::harness::TestServer;
+use crate::harness::{TestServer, get_json, get_text};
 
 /// A protected resource that answers every request with 401 and points at
 /// its metadata (RFC 9728 §5.1).
@@ -55,14 +55,7 @@ async fn an_mcp_client_finds_everything_from_a_401() {
         .trim_end_matches('"')
         .to_string();
 
-    let prm: Value = http
-        .get(&metadata_url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let prm: Value = get_json(&http, &metadata_url).await;
     assert_eq!(prm["resource"], resource);
     assert_eq!(
         prm["authorization_servers"],
@@ -73,14 +66,7 @@ async fn an_mcp_client_finds_everything_from_a_401() {
         "{}/.well-known/oauth-authorization-server",
         prm["authorization_servers"][0].as_str().unwrap()
     );
-    let meta: Value = http
-        .get(&as_url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta: Value = get_json(&http, &as_url).await;
     assert_eq!(meta["issuer"], s.base);
     assert!(
         meta["code_challenge_methods_supported"]
@@ -114,19 +100,16 @@ async fn an_mcp_client_finds_everything_from_a_401() {
 
     let b = flow::signed_in(&s, "mcp@example.com").await;
     // The consent screen warns about a self-registered client.
-    let consent = b
-        .get(flow::authorize_url(
+    let consent = get_text(
+        &b,
+        flow::authorize_url(
             &s,
             &client,
             &[("resource", &resource)],
             Some(flow::VERIFIER),
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert!(consent.contains("registered itself"), "{consent}");
     let back = follow(
         &s,
@@ -260,15 +243,7 @@ async fn clients_can_be_narrowed_to_some_resources() {
         "/.well-known/oauth-protected-resource/mcp",
         "/.well-known/oauth-protected-resource/api",
     ] {
-        let doc: Value = s
-            .http
-            .get(s.url(path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let doc: Value = get_json(&s.http, s.url(path)).await;
         assert_eq!(doc["authorization_servers"], json!([issuer]), "{path}");
     }
     let out = s.cli(&[

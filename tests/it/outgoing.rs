@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-use crate::accounts::API;
+use crate::api::API;
 use crate::binary::BinaryServer;
 use crate::cimd::Documents;
 use crate::flow::{self, follow, param};

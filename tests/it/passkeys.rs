@@ -12,10 +12,10 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs_proto::{AllowCredentials, ResidentKeyRequirement};
 
-use crate::flow;
-use crate::harness::TestServer;
+use crate::flow::{self, ClientKind, Consent};
+use crate::harness::{TestServer, get_json, get_text};
 
-use crate::accounts::{API, post};
+use crate::api::{API, post};
 
 /// A software authenticator; it claims user verification (it has no PIN).
 pub fn authenticator() -> SoftPasskey {
@@ -120,7 +120,7 @@ pub async fn finish(
 }
 
 async fn session_email(s: &TestServer, b: &reqwest::Client) -> Value {
-    crate::accounts::get_session(s, b).await["user"]["email"].clone()
+    crate::api::get_session(s, b).await["user"]["email"].clone()
 }
 
 #[tokio::test]
@@ -176,14 +176,7 @@ async fn register_then_sign_in_usernameless_and_refuse_a_clone() {
         (401, Some("PASSKEY_COUNTER_ROLLBACK")),
         "{v}"
     );
-    let listed: Value = b
-        .get(s.url(&format!("{API}/passkey/list-user-passkeys")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(&b, s.url(&format!("{API}/passkey/list-user-passkeys"))).await;
     // Four signatures were accepted (the refused one moved nothing).
     assert_eq!(listed[0]["counter"], 4, "{listed}");
 }
@@ -197,14 +190,7 @@ async fn passkey_first_sign_up_creates_the_account() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["user"]["email"], "fresh@example.com");
     assert_eq!(session_email(&s, &b).await, "fresh@example.com");
-    let home = b
-        .get(s.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = get_text(&b, s.url("/")).await;
     assert!(
         home.contains("<dt>Organisation</dt><dd>fresh"),
         "a personal organisation: {home}"
@@ -250,14 +236,7 @@ async fn rename_delete_and_the_tokens_of_a_passkey_session() {
     )
     .await;
     assert_eq!(status, 200);
-    let listed: Value = b
-        .get(s.url(&format!("{API}/passkey/list-user-passkeys")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(&b, s.url(&format!("{API}/passkey/list-user-passkeys"))).await;
     assert_eq!(listed[0]["name"], "Laptop");
 
     // A passkey session is multi-factor and phishing-resistant.
@@ -265,7 +244,14 @@ async fn rename_delete_and_the_tokens_of_a_passkey_session() {
     let (ceremony, options) = sign_in_options(&s, &pb, Some(email)).await;
     let assertion = sign(&s, &mut key, &resident, options);
     assert_eq!(finish(&s, &pb, &ceremony, &assertion).await.0, 200);
-    let c = flow::client(&s, false, true, &["authorization_code"], Some("openid")).await;
+    let c = flow::client(
+        &s,
+        ClientKind::Confidential,
+        Consent::Skipped,
+        &["authorization_code"],
+        Some("openid"),
+    )
+    .await;
     let url = flow::follow(
         &s,
         &pb,
@@ -387,7 +373,7 @@ async fn a_password_reset_takes_a_squatted_account_back() {
     );
     let (status, v) = finish(&s, &squatter, &ceremony, &late).await;
     assert_eq!((status, v["code"].as_str()), (401, Some("INVALID_PASSKEY")));
-    let res = crate::accounts::sign_in(&s, &owner, victim, flow::PASSWORD).await;
+    let res = crate::api::sign_in(&s, &owner, victim, flow::PASSWORD).await;
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["user"]["emailVerified"], true, "{body}");
 }

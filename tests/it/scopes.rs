@@ -5,8 +5,8 @@
 
 use serde_json::{Value, json};
 
-use crate::flow::{self, TestClient, VERIFIER, follow, param};
-use crate::harness::TestServer;
+use crate::flow::{self, ClientKind, Consent, TestClient, VERIFIER, follow, param};
+use crate::harness::{TestServer, error_of, get_json};
 use crate::self_described::{claims_to_be_github, register};
 
 const API: &str = "https://api.example/";
@@ -47,15 +47,7 @@ async fn set_stored_scope(s: &TestServer, id: &str, scope: &str) {
 #[tokio::test]
 async fn discovery_lists_exactly_the_offered_scopes() {
     let s = server().await;
-    let d: Value = s
-        .http
-        .get(s.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d: Value = get_json(&s.http, s.url("/.well-known/openid-configuration")).await;
     assert_eq!(
         d["scopes_supported"],
         json!(["openid", "email", "api:read"])
@@ -165,7 +157,7 @@ async fn authorize_and_device_refuse_scopes_outside_the_allowlist_even_for_old_c
     for scope in [Some("openid admin:all"), None, Some("openid api:read")] {
         let res = device(scope, None).await.unwrap();
         assert_eq!(res.status(), 400, "{scope:?}");
-        assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_scope");
+        assert_eq!(error_of(res).await, "invalid_scope");
     }
     let res = device(Some("openid api:read"), Some(API)).await.unwrap();
     assert_eq!(res.status(), 200);
@@ -277,8 +269,8 @@ async fn client_credentials_scopes_go_only_into_tokens_for_their_resource() {
     // An administrator may hand out scopes the deployment does not offer.
     let c: TestClient = flow::client(
         &s,
-        false,
-        false,
+        ClientKind::Confidential,
+        Consent::Asked,
         &["client_credentials"],
         Some("api:read admin:all"),
     )
@@ -293,7 +285,7 @@ async fn client_credentials_scopes_go_only_into_tokens_for_their_resource() {
     }
     let res = ask(&s, &c, "api:read", MCP).await;
     assert_eq!(res.status(), 400);
-    assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_scope");
+    assert_eq!(error_of(res).await, "invalid_scope");
     let res = ask(&s, &c, "api:read", API).await;
     assert_eq!(res.status(), 200);
     let t: Value = res.json().await.unwrap();

@@ -1,5 +1,5 @@
-use crate::accounts::sign_up;
-use crate::harness::TestServer;
+use crate::api::sign_up;
+use crate::harness::{TestServer, get_text};
 use crate::html::form;
 
 #[tokio::test]
@@ -78,15 +78,7 @@ async fn login_screen_signs_in_and_returns_to_a_same_origin_path() {
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/somewhere?x=1");
 
-    let home = s
-        .http
-        .get(s.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = get_text(&s.http, s.url("/")).await;
     assert!(home.contains("ivy@example.com"));
 }
 
@@ -139,15 +131,7 @@ async fn return_to_never_leaves_the_origin() {
 #[tokio::test]
 async fn signup_screen_creates_an_account_and_refuses_cross_site_posts() {
     let s = TestServer::start().await;
-    let html = s
-        .http
-        .get(s.url("/signup?return_to=/next"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&s.http, s.url("/signup?return_to=/next")).await;
     let f = form(&html, "/signup");
     let fields = f.fill(&[
         ("name", "Kim"),
@@ -179,14 +163,7 @@ async fn signup_screen_creates_an_account_and_refuses_cross_site_posts() {
     // A second sign-up with the same email answers as the first did (no
     // enumeration: the address's owner is told by mail) and creates nothing.
     let other = s.new_browser();
-    let html = other
-        .get(s.url("/signup"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&other, s.url("/signup")).await;
     let f = form(&html, "/signup");
     let res = other
         .post(s.url("/signup"))
@@ -201,7 +178,7 @@ async fn signup_screen_creates_an_account_and_refuses_cross_site_posts() {
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/");
     let res =
-        crate::accounts::sign_in(&s, &s.new_browser(), "kim@example.com", "another password").await;
+        crate::api::sign_in(&s, &s.new_browser(), "kim@example.com", "another password").await;
     assert_eq!(res.status(), 401, "no second account, no new password");
 }
 
@@ -209,15 +186,7 @@ async fn signup_screen_creates_an_account_and_refuses_cross_site_posts() {
 async fn logout_screen_ends_the_session() {
     let s = TestServer::start().await;
     sign_up(&s, &s.http, "lee@example.com", "correct horse battery").await;
-    let html = s
-        .http
-        .get(s.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&s.http, s.url("/")).await;
     let f = form(&html, "/logout");
     let res = s
         .http

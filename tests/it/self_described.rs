@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::flow::{self, TestClient, VERIFIER, follow, param};
-use crate::harness::TestServer;
+use crate::harness::{TestServer, error_of, get_text};
 
 /// Registers a client the way anyone on the internet can (RFC 7591).
 pub async fn register(s: &TestServer, metadata: Value) -> TestClient {
@@ -248,14 +248,7 @@ async fn the_consent_screen_names_where_the_code_goes_not_what_the_client_claims
 
     // An administrator's client is not marked, and names its own destination.
     let admin = flow::public_client(&s).await;
-    let html = b
-        .get(flow::authorize_url(&s, &admin, &[], Some(VERIFIER)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&b, flow::authorize_url(&s, &admin, &[], Some(VERIFIER))).await;
     assert_eq!(text(&html, ".destination strong"), "app.example");
     assert!(text(&html, ".unverified").is_empty());
 }
@@ -274,23 +267,13 @@ async fn client_names_reach_the_screens_without_direction_overrides() {
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"],
-        "invalid_client_metadata"
-    );
+    assert_eq!(error_of(res).await, "invalid_client_metadata");
 
     // …and stripped from rows stored before names were checked.
     let c = register(&s, claims_to_be_github()).await;
     rename_stored(&s, &c.id, "Evil\u{202E}moc.elgoog\u{200B}").await;
     let b = flow::signed_in(&s, "names@example.com").await;
-    let html = b
-        .get(flow::authorize_url(&s, &c, &[], Some(VERIFIER)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&b, flow::authorize_url(&s, &c, &[], Some(VERIFIER))).await;
     assert!(text(&html, "h1").contains("\u{201c}Evilmoc.elgoog\u{201d}"));
     assert!(!html.contains('\u{202E}') && !html.contains('\u{200B}'));
 

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::device;
-use crate::flow;
+use crate::flow::{self, ClientKind, Consent};
 use crate::harness::TestServer;
 
 /// (reads, writes) the server ran while `f` ran.
@@ -36,8 +36,8 @@ async fn statements_per_flow() {
     let b = flow::signed_in(&s, email).await;
     let c = flow::client(
         &s,
-        false,
-        true,
+        ClientKind::Confidential,
+        Consent::Skipped,
         &["authorization_code", "refresh_token", "client_credentials"],
         Some("openid offline_access api"),
     )

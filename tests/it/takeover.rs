@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::accounts::{API, get_session, post, sign_up};
+use crate::api::{API, get_session, post, sign_up};
 use crate::flow;
 use crate::harness::TestServer;
 use crate::mail::{code_in, confirm_link, confirm_page, forget, mailed_link, nth_mail, token_of};
@@ -81,7 +81,8 @@ async fn a_proof_of_the_old_address_does_not_verify_the_new_one() {
             .await
             .unwrap()
     );
-    let taken = portcullis::login::reclaim::take_back(&s.state, &before, ATTACKER, false)
+    let keep_password = false;
+    let taken = portcullis::login::reclaim::take_back(&s.state, &before, ATTACKER, keep_password)
         .await
         .unwrap();
     assert_eq!(taken, None);
@@ -233,7 +234,7 @@ async fn confirming_a_link_after_the_account_was_verified_signs_no_one_in() {
     assert!(res.text().await.unwrap().contains("already confirmed"));
     assert_eq!(get_session(&s, &victim).await, Value::Null);
     assert_eq!(
-        crate::accounts::sign_in(&s, &s.new_browser(), ATTACKER, flow::PASSWORD)
+        crate::api::sign_in(&s, &s.new_browser(), ATTACKER, flow::PASSWORD)
             .await
             .status(),
         200,
@@ -250,7 +251,7 @@ async fn a_code_checked_against_a_stale_session_takes_nothing_back_from_a_verifi
     sign_up(&s, &s.new_browser(), VICTIM, flow::PASSWORD).await;
     let other = s.new_browser();
     assert_eq!(
-        crate::accounts::sign_in(&s, &other, VICTIM, flow::PASSWORD)
+        crate::api::sign_in(&s, &other, VICTIM, flow::PASSWORD)
             .await
             .status(),
         200
@@ -268,7 +269,7 @@ async fn a_code_checked_against_a_stale_session_takes_nothing_back_from_a_verifi
     let (status, _) = post(&s, &other, "email-otp/verify-email", json!({ "otp": code })).await;
     assert_eq!(status, 200);
     assert_eq!(
-        crate::accounts::sign_in(&s, &s.new_browser(), VICTIM, flow::PASSWORD)
+        crate::api::sign_in(&s, &s.new_browser(), VICTIM, flow::PASSWORD)
             .await
             .status(),
         200,

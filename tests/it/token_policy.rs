@@ -6,8 +6,8 @@ use portcullis::oauth::client::NewClient;
 use serde_json::Value;
 
 use crate::device;
-use crate::flow::{self, TestClient, param};
-use crate::harness::TestServer;
+use crate::flow::{self, ClientKind, Consent, TestClient, param};
+use crate::harness::{TestServer, error_of};
 
 const CODE_AND_REFRESH: &[&str] = &["authorization_code", "refresh_token"];
 
@@ -29,7 +29,14 @@ async fn an_openid_sign_in_gets_a_refresh_token_only_when_it_asks_for_offline_ac
 #[tokio::test]
 async fn offline_access_gives_no_refresh_token_to_a_client_without_the_refresh_grant() {
     let s = TestServer::start().await;
-    let c = flow::client(&s, false, false, &["authorization_code"], None).await;
+    let c = flow::client(
+        &s,
+        ClientKind::Confidential,
+        Consent::Asked,
+        &["authorization_code"],
+        None,
+    )
+    .await;
     let t = flow::tokens(&s, &c, "nogrant@example.com", "openid offline_access").await;
     assert!(t["access_token"].is_string());
     assert!(t.get("refresh_token").is_none(), "{t}");
@@ -38,7 +45,14 @@ async fn offline_access_gives_no_refresh_token_to_a_client_without_the_refresh_g
 #[tokio::test]
 async fn a_plain_oauth_grant_gets_a_refresh_token_from_the_refresh_grant_alone() {
     let s = TestServer::start().await;
-    let c = flow::client(&s, true, false, CODE_AND_REFRESH, Some("mcp:tools")).await;
+    let c = flow::client(
+        &s,
+        ClientKind::Public,
+        Consent::Asked,
+        CODE_AND_REFRESH,
+        Some("mcp:tools"),
+    )
+    .await;
     let t = flow::tokens(&s, &c, "mcp@example.com", "mcp:tools").await;
     assert!(t.get("id_token").is_none());
     let refreshed = flow::token(
@@ -94,10 +108,7 @@ async fn with_no_reuse_grace_an_immediate_reuse_revokes_the_family() {
     // comparison once let through): no window at all.
     let reuse = refresh(&s, &c, rt1).await;
     assert_eq!(reuse.status(), 400);
-    assert_eq!(
-        reuse.json::<Value>().await.unwrap()["error"],
-        "invalid_grant"
-    );
+    assert_eq!(error_of(reuse).await, "invalid_grant");
     assert_eq!(
         refresh(&s, &c, rt2).await.json::<Value>().await.unwrap()["error"],
         "invalid_grant",

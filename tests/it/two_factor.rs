@@ -4,10 +4,10 @@
 
 use serde_json::{Value, json};
 
-use crate::flow::{self, PASSWORD};
-use crate::harness::TestServer;
+use crate::flow::{self, ClientKind, Consent, PASSWORD};
+use crate::harness::{TestServer, get_json, get_text};
 
-use crate::accounts::{API, get_session, post};
+use crate::api::{API, get_session, post};
 
 /// The code an authenticator app shows now, by the server's (test) clock.
 pub fn code_now(s: &TestServer, secret: &str) -> String {
@@ -43,7 +43,7 @@ pub async fn enable(s: &TestServer, b: &reqwest::Client) -> (String, Vec<String>
 }
 
 async fn sign_in(s: &TestServer, b: &reqwest::Client, email: &str) -> Value {
-    let res = crate::accounts::sign_in(s, b, email, PASSWORD).await;
+    let res = crate::api::sign_in(s, b, email, PASSWORD).await;
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
 }
@@ -246,15 +246,7 @@ async fn the_sign_in_screen_asks_for_the_code_and_the_id_token_says_so() {
         .collect();
     assert_eq!(amr, ["pwd", "otp", "mfa"]);
     assert_eq!(id["acr"], "2");
-    let discovery: Value = s
-        .http
-        .get(s.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery: Value = get_json(&s.http, s.url("/.well-known/openid-configuration")).await;
     assert!(
         discovery["acr_values_supported"]
             .as_array()
@@ -272,14 +264,7 @@ async fn a_wrong_code_on_the_screen_is_a_readable_page_and_codes_are_rate_limite
     s.clock.advance(60);
     let fresh = s.new_browser();
     sign_in(&s, &fresh, email).await;
-    let page = fresh
-        .get(s.url("/login/2fa"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(&fresh, s.url("/login/2fa")).await;
     let f = crate::html::form(&page, "/login/2fa");
     let res = fresh
         .post(s.url("/login/2fa"))
@@ -315,7 +300,14 @@ async fn acr_values_multi_factor_steps_an_existing_session_up() {
     let older = s.new_browser();
     sign_in(&s, &older, email).await;
     let (secret, _) = enable(&s, &b).await;
-    let c = flow::client(&s, false, true, &["authorization_code"], Some("openid")).await;
+    let c = flow::client(
+        &s,
+        ClientKind::Confidential,
+        Consent::Skipped,
+        &["authorization_code"],
+        Some("openid"),
+    )
+    .await;
 
     // Without acr_values, the one-factor session is enough, and says so.
     let url = flow::follow(

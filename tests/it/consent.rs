@@ -1,0 +1,105 @@
+//! The consent screen: remembered, denied, skipped for trusted clients, and
+//! answered only by the person it was shown to.
+
+use crate::flow::{self, ClientKind, Consent, authorize, follow, param};
+use crate::harness::{TestServer, get_text};
+
+#[tokio::test]
+async fn consent_is_remembered_denied_or_skipped_for_trusted_clients() {
+    let s = TestServer::start().await;
+    let c = flow::public_client(&s).await;
+    let b = flow::signed_in(&s, "c@example.com").await;
+    let denied = follow(
+        &s,
+        &b,
+        &flow::authorize_url(&s, &c, &[("state", "d")], Some(flow::VERIFIER)),
+        "",
+        "deny",
+    )
+    .await;
+    assert_eq!(param(&denied, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&denied, "state").as_deref(), Some("d"));
+
+    let allowed = authorize(&s, &c, &b, &[], Some(flow::VERIFIER)).await;
+    assert!(param(&allowed, "code").is_some());
+    // Remembered: straight back with a code, no consent screen.
+    let res = b
+        .get(flow::authorize_url(&s, &c, &[], Some(flow::VERIFIER)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    // prompt=consent asks again.
+    let res = b
+        .get(flow::authorize_url(
+            &s,
+            &c,
+            &[("prompt", "consent")],
+            Some(flow::VERIFIER),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("action=\"/oauth2/consent\"")
+    );
+
+    let trusted = flow::client(
+        &s,
+        ClientKind::Public,
+        Consent::Skipped,
+        &["authorization_code"],
+        None,
+    )
+    .await;
+    let res = b
+        .get(flow::authorize_url(&s, &trusted, &[], Some(flow::VERIFIER)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302, "trusted clients skip consent");
+}
+
+#[tokio::test]
+async fn consent_needs_csrf_and_is_single_use() {
+    let s = TestServer::start().await;
+    let c = flow::public_client(&s).await;
+    let b = flow::signed_in(&s, "k@example.com").await;
+    let html = get_text(&b, flow::authorize_url(&s, &c, &[], Some(flow::VERIFIER))).await;
+    let f = crate::html::form(&html, "/oauth2/consent");
+    let id = f.get("consent_id").unwrap().to_string();
+    let res = b
+        .post(s.url("/oauth2/consent"))
+        .form(&[
+            ("consent_id", id.as_str()),
+            ("decision", "allow"),
+            ("csrf_token", "forged"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // Another user cannot answer it.
+    let other = flow::signed_in(&s, "m@example.com").await;
+    let other_html = get_text(&other, s.url("/")).await;
+    let other_csrf = crate::html::form(&other_html, "/logout")
+        .get("csrf_token")
+        .unwrap()
+        .to_string();
+    let res = other
+        .post(s.url("/oauth2/consent"))
+        .form(&[
+            ("consent_id", id.as_str()),
+            ("decision", "allow"),
+            ("csrf_token", other_csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.headers().get("location").is_none());
+}
