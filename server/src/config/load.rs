@@ -1,7 +1,6 @@
 //! Loading: built-in defaults, then the file, then the environment
 //! (CONTRACT §2), and one line naming the variable when that fails.
 
-use super::validate::parse_trusted_proxies;
 use super::{ConfigError, Settings};
 
 const DEFAULTS: &str = r#"
@@ -184,4 +183,24 @@ fn describe(e: config::ConfigError, file: Option<&str>) -> ConfigError {
         Some(f) => ConfigError(format!("invalid configuration ({f}): {text}")),
         None => ConfigError(format!("invalid configuration: {text}")),
     }
+}
+
+/// Each entry a CIDR (`10.0.0.0/8`, `fd00::/8`) or a single address.
+pub(super) fn parse_trusted_proxies(entries: &[String]) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    entries
+        .iter()
+        .map(|e| e.trim())
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            e.parse::<ipnet::IpNet>()
+                .map(|n| n.trunc())
+                .or_else(|_| e.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError(format!(
+                        "invalid {}: {e:?} is not a CIDR like 10.0.0.0/8 or an address",
+                        env_name("trusted_proxies")
+                    ))
+                })
+        })
+        .collect()
 }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use url::Url;
 
+use super::load::parse_trusted_proxies;
 use super::{
     ConfigError, MAX_DEVICE_CODE_TTL_SECS, MailTransport, Settings, env_name, find_resource,
     parse_cidr,
@@ -302,24 +303,4 @@ impl Settings {
         }
         Ok(())
     }
-}
-
-/// Each entry a CIDR (`10.0.0.0/8`, `fd00::/8`) or a single address.
-pub(super) fn parse_trusted_proxies(entries: &[String]) -> Result<Vec<ipnet::IpNet>, ConfigError> {
-    entries
-        .iter()
-        .map(|e| e.trim())
-        .filter(|e| !e.is_empty())
-        .map(|e| {
-            e.parse::<ipnet::IpNet>()
-                .map(|n| n.trunc())
-                .or_else(|_| e.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| {
-                    ConfigError(format!(
-                        "invalid {}: {e:?} is not a CIDR like 10.0.0.0/8 or an address",
-                        env_name("trusted_proxies")
-                    ))
-                })
-        })
-        .collect()
 }

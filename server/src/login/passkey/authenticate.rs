@@ -7,7 +7,7 @@ use webauthn_rs::prelude::{
     PublicKeyCredential, RequestChallengeResponse, WebauthnError,
 };
 
-use super::{
+use super::ceremony::{
     AUTHENTICATE, ceremony_failed, cred_id_string, parse_state, save_ceremony, take_ceremony,
 };
 use crate::domain::amr::Amr;

@@ -9,7 +9,7 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
 
-use super::{
+use super::ceremony::{
     REGISTER, ceremony_failed, cred_id_string, expired, parse_state, save_ceremony, take_ceremony,
     user_handle,
 };
