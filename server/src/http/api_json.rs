@@ -4,8 +4,8 @@
 use actix_web::HttpResponse;
 use serde_json::{Value, json};
 
+use crate::http::cache_control::no_store;
 use crate::http::cookies;
-use crate::http::routes::no_store;
 use crate::login::session::SessionInfo;
 use crate::state::AppState;
 

@@ -3,10 +3,9 @@
 //!
 //! Every relying party and resource server fetches them, anonymously and
 //! often, and each answer is bytes prepared once. Through the App an answer
-//! also paid for the middleware's boxed future and clock reads, a walk of the
-//! route table, extractors and a `ServiceResponse`: 0.8 µs of the 5.3 µs a
-//! JWKS answer cost one core, most of the rest being the kernel's TCP work
-//! (perf, 64 keep-alive connections; 4.45 µs with this layer).
+//! would also pay for the middleware's boxed future and clock reads, a walk
+//! of the route table, extractors and a `ServiceResponse`: a sixth of what
+//! it costs (tests/perf/RESULTS.md, design notes).
 //!
 //! This layer answers a `GET` or `HEAD` of one of these paths itself, with the
 //! headers, metrics and log line the App would give, and passes every other

@@ -3,6 +3,7 @@
 
 pub mod api_json;
 pub mod body;
+pub mod cache_control;
 pub mod client_addr;
 pub mod cookies;
 pub mod documents;

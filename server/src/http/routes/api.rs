@@ -9,9 +9,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::no_store;
 use crate::error::ApiError;
 use crate::http::api_json::{self, session_json, signed_in_response};
+use crate::http::cache_control::no_store;
 use crate::http::cookies;
 use crate::http::extract::{
     ApiJson, CurrentSession, TrustedOrigin, client_info, client_ip, session_token,

@@ -7,9 +7,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::no_store;
 use crate::error::{ApiError, PageError};
 use crate::http::api_json::{self, status_ok};
+use crate::http::cache_control::no_store;
 use crate::http::extract::{ApiJson, SignedIn, TrustedOrigin, client_info, client_ip};
 use crate::http::fields::{self, Field, bounded};
 use crate::http::pages::{self, MAGIC_PATH, VERIFY_PATH};

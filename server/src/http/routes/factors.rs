@@ -7,10 +7,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
-use super::no_store;
 use crate::error::ApiError;
 use crate::http::api_json::{self, signed_in_response, stand_in_response, status_ok, user_json};
 use crate::http::body;
+use crate::http::cache_control::no_store;
 use crate::http::extract::{
     ApiJson, CurrentSession, SignedIn, SigningIn, TrustedOrigin, client_info, client_ip,
 };

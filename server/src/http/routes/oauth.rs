@@ -191,7 +191,7 @@ async fn authenticated(
 
 /// JSON that must not be cached (RFC 6749 §5.1), readable cross-origin.
 fn no_store_json(body: String) -> HttpResponse {
-    super::uncached(&mut HttpResponse::Ok())
+    crate::http::cache_control::uncached(&mut HttpResponse::Ok())
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .content_type("application/json")
         .body(body)

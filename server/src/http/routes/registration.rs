@@ -68,7 +68,7 @@ async fn preflight_manage() -> HttpResponse {
 /// A client information response: JSON, never cached (it carries secrets,
 /// RFC 7591 §3.2.1).
 fn client_information(status: StatusCode, body: &Value) -> HttpResponse {
-    super::uncached(&mut HttpResponse::build(status)).json(body)
+    crate::http::cache_control::uncached(&mut HttpResponse::build(status)).json(body)
 }
 
 /// The token of an `Authorization: Bearer …` header (RFC 6750 §2.1).
@@ -120,5 +120,5 @@ async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, OAuthError> {
     registration::delete(&state, &path, bearer(&req)).await?;
-    Ok(super::uncached(&mut HttpResponse::NoContent()).finish())
+    Ok(crate::http::cache_control::uncached(&mut HttpResponse::NoContent()).finish())
 }
