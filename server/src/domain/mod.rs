@@ -2,4 +2,5 @@
 //! is the ground floor of the crate: it imports nothing else from it, so
 //! `config`, `store`, `oauth` and `login` can all speak these types.
 
+pub mod resource;
 pub mod scope;
