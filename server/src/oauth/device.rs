@@ -108,7 +108,7 @@ pub async fn authorize<'a>(
     state
         .discovery
         .scopes
-        .check(client, &scopes, &resources)
+        .check(client.is_verified(), &scopes, &resources)
         .map_err(OAuthError::invalid_scope)?;
     let now = state.now();
     let ttl = state.settings.tokens.device_code_ttl;

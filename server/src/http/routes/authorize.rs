@@ -11,7 +11,7 @@ use crate::http::body::{AUTHORIZE_FORM, PageBody, SCREEN_FORM};
 use crate::http::extract::{CurrentSession, csrf_token, session_token, state as app_state};
 use crate::http::{cookies, form_action, pages};
 use crate::login::session::{self, SessionInfo};
-use crate::oauth::authorize::{self, ConsentMode, Outcome, Params, describe_scope};
+use crate::oauth::authorize::{self, Outcome, Params, describe_scope};
 use crate::oauth::end_session::{self, LogoutRequest};
 use crate::state::AppState;
 
@@ -65,7 +65,7 @@ async fn run(
     let state = app_state(req)?;
     let mut params = params;
     params.address = Some(super::api::client_ip(req));
-    let outcome = authorize::decide(&state, &params, session, ConsentMode::Check).await?;
+    let outcome = authorize::decide(&state, &params, session).await?;
     // The consent form's answer redirects to the client (see `form_action`).
     let targets = match (&outcome, params.client_id.as_deref()) {
         (Outcome::Consent(_), Some(client_id)) => {

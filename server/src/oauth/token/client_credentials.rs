@@ -45,7 +45,7 @@ pub async fn exchange(
     state
         .discovery
         .scopes
-        .check(client, &scopes, &resources)
+        .check(client.is_verified(), &scopes, &resources)
         .map_err(OAuthError::invalid_scope)?;
     let grant = Grant {
         client,

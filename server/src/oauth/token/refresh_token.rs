@@ -66,7 +66,7 @@ pub async fn exchange(
     state
         .discovery
         .scopes
-        .check(client, &scopes, &resources)
+        .check(client.is_verified(), &scopes, &resources)
         .map_err(OAuthError::invalid_scope)?;
     let user = user.ok_or_else(bad)?;
     let grant = Grant {
