@@ -137,8 +137,8 @@ async fn ask(
         destination: destination(&request.to.redirect_uri),
         verified: client.is_verified(),
         published_by: client.published_by(),
-        scopes: request.scopes.to_vec(),
-        resources: request.resources.to_vec(),
+        scopes: request.scopes.clone(),
+        resources: request.resources.clone(),
     })
 }
 

@@ -19,6 +19,13 @@
 //!               ▼
 //!            code ─► redirect with code, state, iss (RFC 9207)
 //! ```
+//!
+//! Each box is a named step: `checks.rs` (client, redirect URI, response
+//! type, scope, PKCE, resource, prompt and max_age), `session.rs` (sign-in,
+//! second factor), `consent.rs`, then the code. The checks run once: the
+//! consent screen keeps the checked request (`request::Request`) for its
+//! answer, which reads again only what may have changed meanwhile (the
+//! session, the client and its redirect URI).
 
 mod checks;
 mod consent;
@@ -30,6 +37,8 @@ use entities::authorization_codes;
 
 use self::consent::ConsentMode;
 use self::request::{Request, Stop, settle};
+use crate::domain::resource::Resources;
+use crate::domain::scope::Scopes;
 use crate::error::{Error, PageError};
 use crate::login::assurance;
 use crate::login::session::SessionInfo;
@@ -71,8 +80,8 @@ pub struct ConsentScreen {
     pub verified: bool,
     /// The host that served a metadata-document client's description.
     pub published_by: Option<String>,
-    pub scopes: Vec<String>,
-    pub resources: Vec<String>,
+    pub scopes: Scopes,
+    pub resources: Resources,
 }
 
 /// Runs the authorization request to its next step: the named checks in
