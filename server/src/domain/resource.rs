@@ -3,12 +3,13 @@
 //! ([`Resources::resolve`]); every "asked within granted" rule at the token
 //! endpoint is [`Resources::within`].
 
-use std::collections::HashSet;
 use std::fmt;
 use std::ops::Deref;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
+
+use super::scope::Scopes;
 
 /// Distinct resource URIs in first-seen order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,16 +18,9 @@ pub struct Resources(Vec<String>);
 
 impl Resources {
     /// From the space-separated form a grant row stores (a resource URI has
-    /// no spaces: RFC 3986 §2).
+    /// no spaces: RFC 3986 §2), which splits as a scope string does.
     pub fn parse(stored: &str) -> Self {
-        let mut seen: HashSet<&str> = HashSet::new();
-        Resources(
-            stored
-                .split(' ')
-                .filter(|r| !r.is_empty() && seen.insert(r))
-                .map(str::to_string)
-                .collect(),
-        )
+        Resources(Scopes::parse(stored).into_vec())
     }
 
     /// The requested `resource` values in their canonical (configured)
