@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::params::Params;
-use super::request::{Request, Stop};
+use super::request::{Prompt, Request, Stop};
 use super::{ConsentScreen, Outcome, checks};
 use crate::domain::resource::Resources;
 use crate::domain::scope::Scopes;
@@ -93,7 +93,7 @@ struct Carried {
     scope: String,
     resources: Resources,
     code_challenge: Option<String>,
-    prompt: super::request::Prompt,
+    prompt: Prompt,
     max_age: Option<i64>,
 }
 
