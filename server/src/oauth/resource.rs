@@ -2,17 +2,16 @@
 //! rules live in [`Resources`]; these list-shaped wrappers remain for the
 //! callers not yet converted to it.
 
-use crate::oauth::client::Client;
-
 pub use crate::domain::resource::{Resources, same};
 
-/// [`Resources::resolve`] against the resources `client` registered.
+/// [`Resources::resolve`], as a list; `registered` are the client's own
+/// (its metadata's `resources`).
 pub fn resolve(
     requested: &[String],
     deployment: &[String],
-    client: &Client,
+    registered: &[String],
 ) -> Result<Vec<String>, String> {
-    Resources::resolve(requested, deployment, &client.metadata.resources).map(Vec::from)
+    Resources::resolve(requested, deployment, registered).map(Vec::from)
 }
 
 /// [`Resources::within`], as a list.
