@@ -103,12 +103,8 @@ pub async fn authorize<'a>(
             "scope {bad:?} is not allowed for this client"
         )));
     }
-    let resources = resource::resolve(
-        resource_param,
-        &state.settings.resources(),
-        &client.metadata.resources,
-    )
-    .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
+    let resources = resource::resolve(resource_param, &state.settings, &client.metadata.resources)
+        .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
     state
         .discovery
         .scopes

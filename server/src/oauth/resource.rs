@@ -2,16 +2,18 @@
 //! rules live in [`Resources`]; these list-shaped wrappers remain for the
 //! callers not yet converted to it.
 
+use crate::config::Settings;
+
 pub use crate::domain::resource::{Resources, same};
 
-/// [`Resources::resolve`], as a list; `registered` are the client's own
-/// (its metadata's `resources`).
+/// [`Resources::resolve`] against the deployment's resources, as a list;
+/// `registered` are the client's own (its metadata's `resources`).
 pub fn resolve(
     requested: &[String],
-    deployment: &[String],
+    settings: &Settings,
     registered: &[String],
 ) -> Result<Vec<String>, String> {
-    Resources::resolve(requested, deployment, registered).map(Vec::from)
+    Resources::resolve(requested, &settings.resources(), registered).map(Vec::from)
 }
 
 /// [`Resources::within`], as a list.

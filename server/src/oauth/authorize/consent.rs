@@ -6,9 +6,10 @@ use entities::consent_requests;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::checks;
+use super::outcome::{ConsentScreen, Outcome};
 use super::params::Params;
 use super::request::{Prompt, Request, Stop};
-use super::{ConsentScreen, Outcome, checks};
 use crate::domain::resource::Resources;
 use crate::domain::scope::Scopes;
 use crate::error::{Error, OAuthErrorCode, PageError};

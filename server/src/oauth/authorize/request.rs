@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::Outcome;
+use super::outcome::Outcome;
 use super::params::Params;
 use crate::domain::resource::Resources;
 use crate::domain::scope::Scopes;
@@ -21,9 +21,8 @@ pub(super) struct Recipient {
     pub redirect_uri: String,
     /// Echoed exactly as received (RFC 6749 §4.1.2).
     pub state: Option<String>,
-    /// Whether errors go back to the redirect URI
-    /// ([`errors_may_redirect`](super::checks::errors_may_redirect));
-    /// otherwise they are shown here.
+    /// Whether errors go back to the redirect URI (see `errors_may_redirect`
+    /// in `checks.rs`); otherwise they are shown here.
     pub errors_redirect: bool,
 }
 

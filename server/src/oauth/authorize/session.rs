@@ -1,7 +1,7 @@
 //! Who is asking (OIDC Core §3.1.2.3): a session fresh enough for `prompt`
 //! and `max_age`, with a second factor when `acr_values` asks for one.
 
-use super::Outcome;
+use super::outcome::Outcome;
 use super::params::{AUTH_AFTER, Params};
 use super::request::{Request, Stop};
 use crate::error::{Error, OAuthErrorCode};

@@ -40,12 +40,8 @@ pub async fn exchange(
         }
         _ => allowed,
     };
-    let resources = resource::resolve(
-        &req.resource,
-        &state.settings.resources(),
-        &client.metadata.resources,
-    )
-    .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
+    let resources = resource::resolve(&req.resource, &state.settings, &client.metadata.resources)
+        .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
     state
         .discovery
         .scopes
