@@ -13,7 +13,7 @@ use crate::http::extract::{
 use crate::http::pages::{html, see_other};
 use crate::http::{cookies, form_action, pages};
 use crate::login::session::{self, SessionInfo};
-use crate::oauth::authorize::{self, ConsentMode, Outcome, Params, describe_scope};
+use crate::oauth::authorize::{self, Outcome, Params, describe_scope};
 use crate::oauth::end_session::{self, LogoutRequest};
 use crate::state::AppState;
 
@@ -69,7 +69,7 @@ async fn run(
 ) -> Result<HttpResponse, PageError> {
     let mut params = params;
     params.address = Some(client_ip(req));
-    let outcome = authorize::decide(state, &params, session, ConsentMode::Check).await?;
+    let outcome = authorize::decide(state, &params, session).await?;
     // The consent form's answer redirects to the client (see `form_action`).
     let targets = match (&outcome, params.client_id.as_deref()) {
         (Outcome::Consent(_), Some(client_id)) => {

@@ -116,12 +116,13 @@ pub fn scopes_and_resources(
     let scopes = Scopes::within(asked, allowed).map_err(|bad| {
         OAuthError::invalid_scope(format!("scope {bad:?} is not allowed for this client"))
     })?;
-    let resources = crate::oauth::resource::resolve(resource, &state.settings.resources(), client)
-        .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
+    let resources =
+        crate::oauth::resource::resolve(resource, &state.settings, &client.metadata.resources)
+            .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
     state
         .discovery
         .scopes
-        .check(client, &scopes, &resources)
+        .check(client.is_verified(), &scopes, &resources)
         .map_err(OAuthError::invalid_scope)?;
     Ok((scopes, resources))
 }

@@ -87,7 +87,7 @@ fn narrowed(
     state
         .discovery
         .scopes
-        .check(client, &scope, &resources)
+        .check(client.is_verified(), &scope, &resources)
         .map_err(OAuthError::invalid_scope)?;
     Ok((scope, resources))
 }
