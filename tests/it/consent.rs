@@ -103,3 +103,86 @@ async fn consent_needs_csrf_and_is_single_use() {
     assert_eq!(res.status(), 400);
     assert!(res.headers().get("location").is_none());
 }
+
+/// The consent screen carries the checked request to its answer; a client an
+/// administrator narrowed while the person read the screen does not get the
+/// scope it no longer has (RFC 6749 §4.1.2.1 `invalid_scope`), and a request
+/// whose meaning changed starts again instead of granting something unseen.
+#[tokio::test]
+async fn consent_answers_are_checked_against_the_client_as_it_is_now() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+
+    let s = TestServer::start().await;
+    let c = flow::client(
+        &s,
+        ClientKind::Public,
+        Consent::Asked,
+        &["authorization_code"],
+        Some("openid email"),
+    )
+    .await;
+    let b = flow::signed_in(&s, "n@example.com").await;
+    let narrow_to = |scope: &'static str| {
+        let s = &s;
+        let id = c.id.clone();
+        async move {
+            let row = portcullis::store::clients::find(&s.state.db, &id)
+                .await
+                .unwrap()
+                .unwrap();
+            let mut metadata: serde_json::Value = serde_json::from_str(&row.metadata).unwrap();
+            metadata["scope"] = scope.into();
+            entities::clients::ActiveModel {
+                id: Set(row.id.clone()),
+                metadata: Set(metadata.to_string()),
+                ..Default::default()
+            }
+            .update(&s.state.db)
+            .await
+            .unwrap();
+            portcullis::oauth::client::forget(&s.state, &id).await;
+        }
+    };
+    let answer = |b: &reqwest::Client, html: String| {
+        let f = crate::html::form(&html, "/oauth2/consent");
+        let form: Vec<(String, String)> = f
+            .fields
+            .into_iter()
+            .filter(|(k, _)| k != "decision")
+            .chain([("decision".to_string(), "allow".to_string())])
+            .collect();
+        b.post(s.url("/oauth2/consent")).form(&form).send()
+    };
+
+    // Asked for a scope the client loses before the answer: refused.
+    let html = get_text(
+        &b,
+        flow::authorize_url(
+            &s,
+            &c,
+            &[("scope", "openid email"), ("state", "x")],
+            Some(flow::VERIFIER),
+        ),
+    )
+    .await;
+    narrow_to("openid").await;
+    let res = answer(&b, html).await.unwrap();
+    assert_eq!(res.status(), 303, "the answer goes back to the client");
+    let to = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(param(&to, "error").as_deref(), Some("invalid_scope"));
+    assert_eq!(param(&to, "state").as_deref(), Some("x"));
+    assert!(param(&to, "code").is_none());
+
+    // Asked for no scope (the client's whole scope, as the screen showed it):
+    // once the client's scope changes, the same request means something else.
+    narrow_to("openid email").await;
+    let html = get_text(&b, flow::authorize_url(&s, &c, &[], Some(flow::VERIFIER))).await;
+    narrow_to("openid").await;
+    let res = answer(&b, html).await.unwrap();
+    assert_eq!(
+        res.status(),
+        400,
+        "start again: the screen showed another scope"
+    );
+    assert!(res.headers().get("location").is_none());
+}

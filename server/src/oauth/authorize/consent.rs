@@ -9,7 +9,7 @@ use url::Url;
 use super::checks;
 use super::outcome::{ConsentScreen, Outcome};
 use super::params::Params;
-use super::request::{Prompt, Request, Stop};
+use super::request::{Prompt, Refusal, Request, Stop};
 use crate::domain::resource::Resources;
 use crate::domain::scope::Scopes;
 use crate::error::{Error, OAuthErrorCode, PageError};
@@ -164,11 +164,11 @@ pub(super) async fn take(
     state: &AppState,
     request_id: &str,
     session: &SessionInfo,
-) -> Result<Result<Request, PageError>, Error> {
+) -> Result<Result<Request, Outcome>, Error> {
     let Some(row) = store::consents::take_request(&state.db, request_id).await? else {
-        return Ok(Err(PageError::bad_request(
+        return Ok(Err(Outcome::Page(PageError::bad_request(
             "This consent request has expired or was already answered. Start again from the application.",
-        )));
+        ))));
     };
     let expired = || {
         PageError::bad_request(
@@ -179,27 +179,57 @@ pub(super) async fn take(
         || row.user_id != session.user.id
         || row.expires_at < state.now()
     {
-        return Ok(Err(expired()));
+        return Ok(Err(Outcome::Page(expired())));
     }
     // A row another version of this server wrote may not read as one.
     let Ok(carried) = serde_json::from_str::<Carried>(&row.params) else {
-        return Ok(Err(expired()));
+        return Ok(Err(Outcome::Page(expired())));
     };
     let mut to = match checks::check_recipient(state, &carried.params).await? {
         Ok(to) => to,
-        Err(page) => return Ok(Err(page)),
+        Err(page) => return Ok(Err(Outcome::Page(page))),
     };
     // The screen named the destination: the answer may go there.
     to.errors_redirect = true;
+    let scopes = Scopes::parse(&carried.scope);
+    if let Err(refused) = check_client_unchanged(state, &to.client, &carried, &scopes) {
+        return Ok(Err(match refused {
+            Some(refusal) => to.error(state.settings.issuer.as_str(), refusal),
+            None => Outcome::Page(expired()),
+        }));
+    }
     Ok(Ok(Request {
         to,
-        scopes: Scopes::parse(&carried.scope),
+        scopes,
         resources: carried.resources,
         code_challenge: carried.code_challenge,
         prompt: carried.prompt,
         max_age: carried.max_age,
         params: carried.params,
     }))
+}
+
+/// The client may have changed while the person read the screen (an
+/// administrator narrowed its scope or resources, took away the code grant,
+/// lifted a PKCE exemption, or the deployment stopped offering a scope): the
+/// carried request must pass the parameter checks against the client as it
+/// is now, and come to what the screen showed. `Err(Some)` is the refusal the
+/// client gets (RFC 6749 §4.1.2.1); `Err(None)`: it now means something else,
+/// so the person starts again.
+fn check_client_unchanged(
+    state: &AppState,
+    client: &crate::oauth::client::Client,
+    carried: &Carried,
+    scopes: &Scopes,
+) -> Result<(), Option<Refusal>> {
+    let now = checks::check_parameters(state, &carried.params, client).map_err(Some)?;
+    if now.scopes != *scopes
+        || now.resources != carried.resources
+        || now.code_challenge != carried.code_challenge
+    {
+        return Err(None);
+    }
+    Ok(())
 }
 
 /// Records what was allowed, widening any earlier consent.

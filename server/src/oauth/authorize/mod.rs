@@ -86,7 +86,7 @@ pub async fn answer_consent(
 ) -> Result<Outcome, Error> {
     let request = match consent::take(state, request_id, session).await? {
         Ok(request) => request,
-        Err(page) => return Ok(Outcome::Page(page)),
+        Err(stop) => return Ok(stop),
     };
     let mode = if allow {
         consent::remember(state, &request, session).await?;
