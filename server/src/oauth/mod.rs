@@ -10,6 +10,7 @@ pub mod device;
 pub mod discovery;
 pub mod display_text;
 pub mod end_session;
+pub mod grant_scope;
 pub mod introspection;
 pub mod pkce;
 pub mod protected_resource;

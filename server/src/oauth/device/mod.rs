@@ -25,7 +25,6 @@ use crate::domain::scope::Scopes;
 use crate::error::{Error, OAuthError, OAuthErrorCode};
 use crate::login::session::SessionInfo;
 use crate::oauth::client::{self, Client};
-use crate::oauth::token;
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
@@ -60,8 +59,13 @@ pub async fn authorize<'a>(
         .map(Scopes::parse_requested)
         .transpose()
         .map_err(OAuthError::invalid_scope)?;
-    let (scopes, resources) =
-        token::scopes_and_resources(state, client, asked, &allowed, resource_param)?;
+    let (scopes, resources) = crate::oauth::grant_scope::scopes_and_resources(
+        state,
+        client,
+        asked,
+        &allowed,
+        resource_param,
+    )?;
     let now = state.now();
     let ttl = state.settings.tokens.device_code_ttl;
     let device_code = opaque::new_ordered_secret(state.clock.now_ms());

@@ -26,8 +26,13 @@ pub async fn exchange(
     }
     let allowed = Scopes::parse(&client.metadata.scope).without(USER_ONLY);
     let asked = req.requested_scopes()?;
-    let (scopes, resources) =
-        super::scopes_and_resources(state, client, asked, &allowed, &req.resource)?;
+    let (scopes, resources) = crate::oauth::grant_scope::scopes_and_resources(
+        state,
+        client,
+        asked,
+        &allowed,
+        &req.resource,
+    )?;
     let grant = Grant {
         client,
         user: None,

@@ -102,31 +102,6 @@ pub fn issues_refresh_token(client: &Client, granted: &[String]) -> bool {
     client.allows(GrantType::RefreshToken) && (!has("openid") || has("offline_access"))
 }
 
-/// What a request that starts a grant gets (client credentials, a device
-/// authorization): the scopes it asked for within `allowed` (all of them when
-/// it asked for none; RFC 6749 §3.3), the resources it named resolved for the
-/// client (RFC 8707 §2), and the deployment's scope rules checked for both.
-pub fn scopes_and_resources(
-    state: &AppState,
-    client: &Client,
-    asked: Option<Scopes>,
-    allowed: &Scopes,
-    resource: &[String],
-) -> Result<(Scopes, Vec<String>), OAuthError> {
-    let scopes = Scopes::within(asked, allowed).map_err(|bad| {
-        OAuthError::invalid_scope(format!("scope {bad:?} is not allowed for this client"))
-    })?;
-    let resources =
-        crate::oauth::resource::resolve(resource, &state.settings, &client.metadata.resources)
-            .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
-    state
-        .discovery
-        .scopes
-        .check(client.is_verified(), &scopes, &resources)
-        .map_err(OAuthError::invalid_scope)?;
-    Ok((scopes, resources))
-}
-
 /// A space-separated list as a grant stores it (its resources): distinct
 /// values in order, split like a scope.
 fn stored_list(stored: &str) -> Vec<String> {
