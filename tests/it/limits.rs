@@ -305,6 +305,55 @@ async fn the_api_answers_oversize_deep_or_long_input_with_code_and_message() {
     );
 }
 
+/// The routes that act for a signed-in person read their body first: a bad
+/// body is `400`/`413` whether or not a session came with it, and only a
+/// good one is then refused `401` without a session. (Refusing on the
+/// session first would make the answer depend on which of the two failed
+/// faster.)
+#[tokio::test]
+async fn signed_in_routes_judge_the_body_before_the_session() {
+    let s = TestServer::start().await;
+    let long = "x".repeat(300);
+    let very_long = "x".repeat(2000);
+    for (path, body, code) in [
+        ("two-factor/verify", json!({ "code": long }), "INVALID_CODE"),
+        (
+            "email-otp/verify-email",
+            json!({ "otp": long }),
+            "INVALID_CODE",
+        ),
+        ("change-email", json!({ "newEmail": long }), "INVALID_EMAIL"),
+        (
+            "passkey/delete-passkey",
+            json!({ "id": very_long }),
+            "INVALID_TOKEN",
+        ),
+    ] {
+        let (status, err) = api(&s, path, body.to_string()).await;
+        assert_eq!((status, err["code"].as_str()), (400, Some(code)), "{path}");
+        let (status, err) = api(&s, path, "not json".into()).await;
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (400, Some("INVALID_REQUEST_BODY")),
+            "{path}"
+        );
+        let padding = json!({ "padding": "x".repeat(20 * 1024) }).to_string();
+        let (status, err) = api(&s, path, padding).await;
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (413, Some("PAYLOAD_TOO_LARGE")),
+            "{path}"
+        );
+    }
+    let (status, err) = api(
+        &s,
+        "two-factor/verify",
+        json!({ "code": "123456" }).to_string(),
+    )
+    .await;
+    assert_eq!((status, err["code"].as_str()), (401, Some("UNAUTHORIZED")));
+}
+
 #[tokio::test]
 async fn screens_answer_oversize_forms_and_long_fields_with_a_page() {
     let s = TestServer::start().await;

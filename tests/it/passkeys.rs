@@ -377,3 +377,43 @@ async fn a_password_reset_takes_a_squatted_account_back() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["user"]["emailVerified"], true, "{body}");
 }
+
+/// Passkeys need the issuer on a domain name (the WebAuthn RP ID): under an
+/// IP address every ceremony says so first, before any ceremony row is
+/// taken or a credential looked up.
+#[tokio::test]
+async fn an_issuer_on_an_ip_address_has_no_passkeys_and_says_so_first() {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = probe.local_addr().unwrap().port();
+    drop(probe);
+    let issuer = format!("http://127.0.0.1:{port}");
+    let s =
+        crate::harness::TestServer::start_with(vec![("PORTCULLIS_ISSUER", issuer.as_str())]).await;
+    let b = s.new_browser();
+    let credential = serde_json::json!({
+        "id": "AAAA",
+        "rawId": "AAAA",
+        "response": {
+            "authenticatorData": "AAAA",
+            "clientDataJSON": "AAAA",
+            "signature": "AAAA",
+            "userHandle": null
+        },
+        "extensions": {},
+        "type": "public-key"
+    });
+    for (path, body) in [
+        ("passkey/authenticate/options", serde_json::json!({})),
+        (
+            "passkey/authenticate",
+            serde_json::json!({ "ceremony": "no-such-ceremony", "credential": credential }),
+        ),
+    ] {
+        let (status, err) = crate::api::post(&s, &b, path, body).await;
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (501, Some("PASSKEYS_UNAVAILABLE")),
+            "{path}: {err}"
+        );
+    }
+}

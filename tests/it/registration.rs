@@ -326,6 +326,14 @@ async fn redirect_uris_private_use_schemes_accepted_dangerous_ones_refused() {
     }
     let none = register(&s, json!({ "token_endpoint_auth_method": "none" })).await;
     assert_error(&none, 400, "invalid_redirect_uri");
+    // Wrong in two ways (no redirect URI, private_key_jwt without keys): the
+    // redirect URI is named first, as it always was.
+    let both = register(
+        &s,
+        json!({ "token_endpoint_auth_method": "private_key_jwt" }),
+    )
+    .await;
+    assert_error(&both, 400, "invalid_redirect_uri");
 }
 
 #[tokio::test]

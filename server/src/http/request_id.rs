@@ -1,7 +1,9 @@
-//! The request id (DESIGN §6: internal errors are logged with it): the one a
-//! proxy in front sent as `X-Request-Id` when it is short and plain, else a
-//! new one. Every answer carries it back, and every log line written while
-//! the request runs carries it in the `request` span.
+//! The request id (DESIGN §6: internal errors are logged with it): the one the
+//! caller (usually a proxy in front) sent as `X-Request-Id` when it is short
+//! and plain, else a new one. Every answer carries it back, and every log
+//! line written while the request runs carries it in the `request` span. It
+//! correlates lines, it proves nothing: any client may send an id that looks
+//! like another request's.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -43,8 +43,9 @@ const ORDER_PREFIX: usize = 12;
 /// A 256-bit secret led by the time it was made (`now_ms`, milliseconds since
 /// the epoch from [`Clock::now_ms`](crate::clock::Clock::now_ms), 12 hex
 /// digits), for rows found by their secret's hash (device codes, authorization
-/// codes, refresh tokens): see [`ordered_hash`]. The prefix only orders the
-/// stored keys; nothing checks it against the time.
+/// codes, refresh tokens): see [`ordered_hash`]. The prefix orders the
+/// stored keys, and lets housekeeping find the expired device codes by a key
+/// range (`store::devices::delete_expired`); nothing else reads it.
 pub fn new_ordered_secret(now_ms: u64) -> String {
     format!("{}{}", order_prefix(now_ms), new_secret())
 }

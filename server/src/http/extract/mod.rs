@@ -2,7 +2,7 @@
 //! and refused in the endpoint's own shape. The session behind the cookie
 //! ([`CurrentSession`], [`AnySession`], [`SignedIn`], [`SigningIn`]), a
 //! trusted origin for the JSON API ([`TrustedOrigin`]), an API body with its
-//! fields in bounds ([`ApiJson`]) and a CSRF-checked screen form
+//! fields in bounds ([`ApiJson`], and [`SignedJson`] with the session after it) and a CSRF-checked screen form
 //! ([`CsrfForm`]). Handlers take the app state as
 //! `web::Data<AppState>`; extractors reach it through [`state`].
 
@@ -12,8 +12,10 @@ mod session;
 
 pub(crate) use csrf::screen_form;
 pub use csrf::{CsrfForm, ScreenForm, TrustedOrigin, csrf_token, origin_allowed};
-pub use json::ApiJson;
-pub use session::{AnySession, CurrentSession, SignedIn, SigningIn, session_token};
+pub use json::{ApiJson, SignedJson};
+pub use session::{
+    AnySession, CurrentSession, SignedIn, SigningIn, current_session, session_token,
+};
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};

@@ -35,6 +35,13 @@ async fn lookup(req: HttpRequest, pending: bool) -> Result<Option<Arc<SessionInf
     })
 }
 
+/// The fully signed-in session behind the cookie, looked up where a handler
+/// needs it rather than before it runs (the mail-link pages read it only
+/// once the link or the form checked out).
+pub async fn current_session(req: &HttpRequest) -> Result<Option<Arc<SessionInfo>>, Error> {
+    lookup(req.clone(), false).await
+}
+
 /// An extractor's future: the session looked up, then handed to `done`.
 fn extract<T: 'static, E: From<Error> + 'static>(
     req: &HttpRequest,

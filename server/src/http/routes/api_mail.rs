@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::error::{ApiError, PageError};
 use crate::http::api_json::{self, status_ok};
 use crate::http::cache_control::no_store;
-use crate::http::extract::{ApiJson, SignedIn, TrustedOrigin, client_info, client_ip};
+use crate::http::extract::{ApiJson, SignedIn, SignedJson, TrustedOrigin, client_info, client_ip};
 use crate::http::fields::{self, Field, bounded};
 use crate::http::pages::{self, MAGIC_PATH, VERIFY_PATH};
 use crate::login::{email_code, email_verification, magic_link, mailbox, password_reset, session};
@@ -237,8 +237,7 @@ async fn email_code_verify(
     _: TrustedOrigin,
     req: HttpRequest,
     state: web::Data<AppState>,
-    SignedIn(info): SignedIn,
-    ApiJson(body): ApiJson<CodeBody>,
+    SignedJson(SignedIn(info), body): SignedJson<SignedIn, CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
     state.limit(
         Family::EmailCode,
@@ -279,8 +278,7 @@ async fn change_email(
     _: TrustedOrigin,
     req: HttpRequest,
     state: web::Data<AppState>,
-    SignedIn(info): SignedIn,
-    ApiJson(body): ApiJson<ChangeEmail>,
+    SignedJson(SignedIn(info), body): SignedJson<SignedIn, ChangeEmail>,
 ) -> Result<HttpResponse, ApiError> {
     limit_mail(&req, &state)?;
     email_code::change_email(&state, &info.user, &body.new_email).await?;

@@ -12,7 +12,7 @@ use crate::http::api_json::{self, signed_in_response, stand_in_response, status_
 use crate::http::body;
 use crate::http::cache_control::no_store;
 use crate::http::extract::{
-    ApiJson, CurrentSession, SignedIn, SigningIn, TrustedOrigin, client_info, client_ip,
+    ApiJson, CurrentSession, SignedIn, SignedJson, SigningIn, TrustedOrigin, client_info, client_ip,
 };
 use crate::http::fields::{self, Bounded, Field, bounded};
 use crate::login::email_password::SignedUp;
@@ -217,8 +217,7 @@ bounded!(Rename {
 async fn passkey_rename(
     _: TrustedOrigin,
     state: web::Data<AppState>,
-    SignedIn(info): SignedIn,
-    ApiJson(body): ApiJson<Rename>,
+    SignedJson(SignedIn(info), body): SignedJson<SignedIn, Rename>,
 ) -> Result<HttpResponse, ApiError> {
     let Some(name) = passkey::clean_name(Some(&body.name)) else {
         return Err(ApiError::bad_request(
@@ -250,8 +249,7 @@ bounded!(IdOnly { id: Token });
 async fn passkey_delete(
     _: TrustedOrigin,
     state: web::Data<AppState>,
-    SignedIn(info): SignedIn,
-    ApiJson(body): ApiJson<IdOnly>,
+    SignedJson(SignedIn(info), body): SignedJson<SignedIn, IdOnly>,
 ) -> Result<HttpResponse, ApiError> {
     if !store::passkeys::delete(&state.db, &info.user.id, &body.id).await? {
         return Err(no_such_passkey());
@@ -296,8 +294,7 @@ async fn two_factor_verify(
     _: TrustedOrigin,
     req: HttpRequest,
     state: web::Data<AppState>,
-    SigningIn(info): SigningIn,
-    ApiJson(body): ApiJson<CodeBody>,
+    SignedJson(SigningIn(info), body): SignedJson<SigningIn, CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let method = two_factor::check_code(&state, &info.user, &client_ip(&req), &body.code).await?;
     let body = |info: &session::SessionInfo| json!({ "status": true, "token": null, "user": user_json(&info.user) });
@@ -315,8 +312,7 @@ async fn two_factor_disable(
     _: TrustedOrigin,
     req: HttpRequest,
     state: web::Data<AppState>,
-    SignedIn(info): SignedIn,
-    ApiJson(body): ApiJson<CodeBody>,
+    SignedJson(SignedIn(info), body): SignedJson<SignedIn, CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
     two_factor::disable(&state, &info.user, &client_ip(&req), &body.code).await?;
     Ok(status_ok())
@@ -328,8 +324,7 @@ async fn two_factor_backup_codes(
     _: TrustedOrigin,
     req: HttpRequest,
     state: web::Data<AppState>,
-    SignedIn(info): SignedIn,
-    ApiJson(body): ApiJson<CodeBody>,
+    SignedJson(SignedIn(info), body): SignedJson<SignedIn, CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let codes =
         two_factor::regenerate_backup_codes(&state, &info.user, &client_ip(&req), &body.code)

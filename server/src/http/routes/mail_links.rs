@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::error::PageError;
 use crate::http::cookies;
-use crate::http::extract::{CsrfForm, CurrentSession, client_info, screen_form};
+use crate::http::extract::{CsrfForm, client_info, current_session, screen_form};
 use crate::http::pages::{self, MAGIC_PATH, VERIFY_PATH};
 use crate::login::mailbox::{self, Proved};
 use crate::login::session::{self, SessionInfo};
@@ -121,7 +121,6 @@ async fn verify_page(
     req: HttpRequest,
     state: web::Data<AppState>,
     q: web::Query<LinkQuery>,
-    current: CurrentSession,
 ) -> Result<HttpResponse, PageError> {
     let Some(user) = email_verification::peek(&state, &q.token).await? else {
         return Err(PageError::bad_request(USED_LINK));
@@ -129,7 +128,7 @@ async fn verify_page(
     if user.email_verified {
         return Ok(already_confirmed());
     }
-    let current = current.0;
+    let current = current_session(&req).await?;
     let mut notes = Vec::new();
     if !mailbox::by_creator(&user, current.as_deref()) {
         notes.push(SOMEONE_ELSES_LINK.to_string());
@@ -162,10 +161,10 @@ async fn verify_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<LinkForm>,
-    current: CurrentSession,
 ) -> Result<HttpResponse, PageError> {
+    let current = current_session(&req).await?;
     let Some((user, proved)) =
-        email_verification::confirm(&state, &form.token, current.0.as_deref()).await?
+        email_verification::confirm(&state, &form.token, current.as_deref()).await?
     else {
         return Err(PageError::bad_request(USED_LINK));
     };
@@ -198,13 +197,13 @@ async fn magic_page(
     req: HttpRequest,
     state: web::Data<AppState>,
     q: web::Query<LinkQuery>,
-    current: CurrentSession,
 ) -> Result<HttpResponse, PageError> {
     let Some(email) = magic_link::peek(&state, &q.token).await? else {
         return Err(PageError::bad_request(USED_MAGIC_LINK));
     };
+    let current = current_session(&req).await?;
     let mut notes = vec![SOMEONE_ELSES_LINK.to_string()];
-    notes.extend(switching_note(current.0.as_deref(), &email));
+    notes.extend(switching_note(current.as_deref(), &email));
     Ok(render(
         &req,
         &state,

@@ -4,7 +4,7 @@ use entities::{passkeys, users, webauthn_ceremonies as ceremonies};
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{
     AuthenticationResult, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
-    PublicKeyCredential, RequestChallengeResponse, WebauthnError,
+    PublicKeyCredential, RequestChallengeResponse, Webauthn, WebauthnError,
 };
 
 use super::ceremony::{
@@ -66,6 +66,9 @@ pub async fn authenticate(
     handle: &str,
     credential: &PublicKeyCredential,
 ) -> Result<(users::Model, Vec<Amr>), ApiError> {
+    // Passkeys off (an issuer on an IP address): said before any ceremony
+    // is taken or credential looked up.
+    let rp = state.passkeys.get()?;
     let row = take_ceremony(state, handle, AUTHENTICATE).await?;
     let id = cred_id_string(credential.raw_id.as_ref());
     let stored = store::passkeys::find(&state.db, &id)
@@ -73,7 +76,7 @@ pub async fn authenticate(
         .ok_or_else(unknown)?;
     let mut passkey: Passkey = serde_json::from_str(&stored.credential)
         .map_err(|e| Error::internal(format!("passkey: {e}")))?;
-    let result = verify(state, &row, &stored, credential, &passkey)?;
+    let result = verify(rp, &row, &stored, credential, &passkey)?;
     passkey.update_credential(&result);
     record_use(state, &stored, &passkey, &result).await?;
     let user = store::users::find(&state.db, &stored.user_id)
@@ -93,13 +96,12 @@ fn unknown() -> ApiError {
 /// Checks the assertion against the ceremony and the stored passkey: the
 /// signature, user verification, and a counter that moved forward.
 fn verify(
-    state: &AppState,
+    rp: &Webauthn,
     row: &ceremonies::Model,
     stored: &passkeys::Model,
     credential: &PublicKeyCredential,
     passkey: &Passkey,
 ) -> Result<AuthenticationResult, ApiError> {
-    let rp = state.passkeys.get()?;
     let result = match parse_state::<AuthState>(row)? {
         AuthState::Scoped(s) => {
             if row.user_id.as_deref() != Some(stored.user_id.as_str()) {

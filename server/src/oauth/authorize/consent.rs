@@ -159,11 +159,13 @@ fn destination(redirect_uri: &str) -> String {
 /// The request the screen answered, taken (deleted) so each is decided
 /// once, and only by the session that saw it. What may have changed since
 /// the screen is read again: the client and its redirect URI must still be
-/// registered; the parameters stand as checked.
+/// registered, and the parameters must still pass against the client as it
+/// is now ([`check_client_unchanged`]).
 pub(super) async fn take(
     state: &AppState,
     request_id: &str,
     session: &SessionInfo,
+    allow: bool,
 ) -> Result<Result<Request, Outcome>, Error> {
     let Some(row) = store::consents::take_request(&state.db, request_id).await? else {
         return Ok(Err(Outcome::Page(PageError::bad_request(
@@ -192,11 +194,12 @@ pub(super) async fn take(
     // The screen named the destination: the answer may go there.
     to.errors_redirect = true;
     let scopes = Scopes::parse(&carried.scope);
-    if let Err(refused) = check_client_unchanged(state, &to.client, &carried, &scopes) {
-        return Ok(Err(match refused {
-            Some(refusal) => to.error(state.settings.issuer.as_str(), refusal),
-            None => Outcome::Page(expired()),
-        }));
+    match check_client_unchanged(state, &to.client, &carried, &scopes) {
+        Ok(()) => {}
+        Err(Some(refusal)) => return Ok(Err(to.error(state.settings.issuer.as_str(), refusal))),
+        // Declining what the screen showed needs no second look.
+        Err(None) if !allow => {}
+        Err(None) => return Ok(Err(Outcome::Page(expired()))),
     }
     Ok(Ok(Request {
         to,

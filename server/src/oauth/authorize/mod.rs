@@ -84,7 +84,7 @@ pub async fn answer_consent(
     session: &SessionInfo,
     allow: bool,
 ) -> Result<Outcome, Error> {
-    let request = match consent::take(state, request_id, session).await? {
+    let request = match consent::take(state, request_id, session, allow).await? {
         Ok(request) => request,
         Err(stop) => return Ok(stop),
     };

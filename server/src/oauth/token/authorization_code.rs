@@ -24,10 +24,7 @@ pub async fn exchange(
     client: &Client,
     req: &TokenRequest,
 ) -> Result<String, OAuthError> {
-    let code = req
-        .code
-        .as_deref()
-        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let code = super::required(&req.code, "code")?;
     let hash = opaque::ordered_hash(code);
     let now = state.now();
     let (row, user) = store::grants::find_code(&state.db, &hash)

@@ -18,10 +18,7 @@ pub async fn exchange(
     client: &Client,
     req: &TokenRequest,
 ) -> Result<String, OAuthError> {
-    let code = req
-        .device_code
-        .as_deref()
-        .ok_or_else(|| OAuthError::invalid_request("device_code is required"))?;
+    let code = super::required(&req.device_code, "device_code")?;
     let Poll::Ready(row) = device::poll(state, client, code).await?;
     let used = || OAuthError::invalid_grant("the device_code was already used");
     let user_id = row.user_id.as_deref().ok_or_else(used)?;

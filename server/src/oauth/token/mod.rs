@@ -31,6 +31,13 @@ pub struct TokenRequest {
     pub device_code: Option<String>,
 }
 
+/// A parameter the grant cannot go without (`invalid_request`, RFC 6749 §5.2).
+pub fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthError> {
+    value
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+}
+
 impl TokenRequest {
     /// The `scope` parameter, parsed and bounded, when one was sent.
     pub fn requested_scopes(&self) -> Result<Option<Scopes>, OAuthError> {

@@ -32,10 +32,7 @@ pub async fn exchange(
     client: &Client,
     req: &TokenRequest,
 ) -> Result<String, OAuthError> {
-    let token = req
-        .refresh_token
-        .as_deref()
-        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let token = super::required(&req.refresh_token, "refresh_token")?;
     let hash = opaque::ordered_hash(token);
     let now = state.now();
     let (row, user) = store::grants::find_refresh_with_user(&state.db, &hash)

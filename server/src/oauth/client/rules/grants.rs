@@ -7,8 +7,7 @@ use crate::oauth::client::model::{AUTH_NONE, AUTH_PRIVATE_KEY_JWT};
 
 use super::{Policy, RESPONSE_TYPE_CODE, Requested, SELF_DESCRIBED_GRANTS, Violation, metadata};
 
-/// `token_endpoint_auth_method` (RFC 7591 §2): one the origin may use;
-/// `private_key_jwt` needs the client's keys.
+/// `token_endpoint_auth_method` (RFC 7591 §2): one the origin may use.
 pub(super) fn auth_method(req: &Requested, policy: &Policy) -> Result<String, Violation> {
     let (allowed, default) = policy.auth_methods();
     let method = req.token_endpoint_auth_method.as_deref().unwrap_or(default);
@@ -23,13 +22,24 @@ pub(super) fn auth_method(req: &Requested, policy: &Policy) -> Result<String, Vi
             ),
         }));
     }
-    if method == AUTH_PRIVATE_KEY_JWT && req.jwks.is_none() && req.jwks_uri.is_none() {
+    Ok(method.to_string())
+}
+
+/// `private_key_jwt` needs the client's keys (RFC 7523 §2.2). Checked after
+/// the redirect URIs, so a request wrong in both ways keeps getting
+/// `invalid_redirect_uri` (RFC 7591 §3.2.2) as it always has.
+pub(super) fn keys_for(
+    auth_method: &str,
+    req: &Requested,
+    policy: &Policy,
+) -> Result<(), Violation> {
+    if auth_method == AUTH_PRIVATE_KEY_JWT && req.jwks.is_none() && req.jwks_uri.is_none() {
         return Err(metadata(match policy.origin {
             ClientOrigin::MetadataDocument => "private_key_jwt needs inline jwks",
             _ => "private_key_jwt needs the client's keys in jwks or jwks_uri",
         }));
     }
-    Ok(method.to_string())
+    Ok(())
 }
 
 /// `grant_types`: ones the origin may use (`client_credentials` only for an

@@ -118,6 +118,7 @@ pub fn check(req: &Requested, policy: &Policy) -> Result<Checked, Violation> {
     let response_types = grants::response_types(req, policy, uses_code)?;
     let redirect_uris = uris::redirect_uris(req, policy, uses_code)?;
     let post_logout_redirect_uris = uris::post_logout_redirect_uris(req, policy)?;
+    grants::keys_for(&auth_method, req, policy)?;
     let (jwks, jwks_uri) = uris::client_keys(req, policy)?;
     let client_uri = uris::web_url(policy, "client_uri", req.client_uri.as_deref())?;
     let name = text::client_name(req, policy, &redirect_uris, client_uri.as_deref())?;
