@@ -102,7 +102,7 @@ fn verify(
     let rp = state.passkeys.get()?;
     let result = match parse_state::<AuthState>(row)? {
         AuthState::Scoped(s) => {
-            if row.user_id.as_deref() != Some(stored.user_id.as_str()) {
+            if row.user_id.as_ref() != Some(&stored.user_id) {
                 return Err(unknown());
             }
             rp.finish_passkey_authentication(credential, &s)
