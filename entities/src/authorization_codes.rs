@@ -1,12 +1,14 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{ClientId, GrantId, OrgId, UserId};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "authorization_codes")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub code_hash: String,
-    pub client_id: String,
-    pub user_id: String,
+    pub client_id: ClientId,
+    pub user_id: UserId,
     pub session_id: Option<String>,
     #[sea_orm(column_type = "Text")]
     pub redirect_uri: String,
@@ -23,12 +25,12 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub amr: String,
     pub acr: Option<String>,
-    pub organization_id: Option<String>,
+    pub organization_id: Option<OrgId>,
     pub created_at: i64,
     pub expires_at: i64,
     pub consumed_at: Option<i64>,
     #[sea_orm(indexed)]
-    pub grant_id: String,
+    pub grant_id: GrantId,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,11 +1,13 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::ClientId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "clients")]
 pub struct Model {
     /// The `client_id`.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: ClientId,
     pub name: String,
     pub secret_hash: Option<String>,
     /// Client metadata as a JSON document.

@@ -1,12 +1,14 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{ClientId, UserId};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "consents")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub user_id: String,
+    pub user_id: UserId,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Space separated.
     #[sea_orm(column_type = "Text")]
     pub scopes: String,

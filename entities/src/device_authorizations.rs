@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{ClientId, GrantId, OrgId, UserId};
+
 /// An RFC 8628 device authorization: pending until the user approves or
 /// denies it on `/device`, then consumed once by the token endpoint.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,19 +13,19 @@ pub struct Model {
     /// permutation of it (`tokens::user_codes`).
     #[sea_orm(unique)]
     pub user_code_seq: i64,
-    pub client_id: String,
+    pub client_id: ClientId,
     #[sea_orm(column_type = "Text")]
     pub scope: String,
     #[sea_orm(column_type = "Text")]
     pub resources: String,
     pub status: DeviceStatus,
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     pub session_id: Option<String>,
     pub auth_time: Option<i64>,
     #[sea_orm(column_type = "Text")]
     pub amr: String,
-    pub organization_id: Option<String>,
-    pub grant_id: String,
+    pub organization_id: Option<OrgId>,
+    pub grant_id: GrantId,
     pub created_at: i64,
     pub expires_at: i64,
     pub consumed_at: Option<i64>,

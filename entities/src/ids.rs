@@ -9,7 +9,7 @@ use sea_orm::DeriveValueType;
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, DeriveValueType)]
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, DeriveValueType)]
         pub struct $name(pub String);
 
         impl $name {
@@ -18,9 +18,16 @@ macro_rules! id_type {
             }
         }
 
+        /// As the string it wraps, so logs read as they did.
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.pad(&self.0)
             }
         }
 
@@ -48,9 +55,22 @@ macro_rules! id_type {
             }
         }
 
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                self.0 == *other
+            }
+        }
+
         impl PartialEq<&str> for $name {
             fn eq(&self, other: &&str) -> bool {
                 self.0 == *other
+            }
+        }
+
+        /// So a borrowed id can be compared with a column (`Column::UserId.eq(id)`).
+        impl From<&$name> for sea_orm::Value {
+            fn from(id: &$name) -> Self {
+                id.0.as_str().into()
             }
         }
 
@@ -64,6 +84,12 @@ macro_rules! id_type {
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <String as serde::Deserialize>::deserialize(d).map($name)
             }
         }
     };

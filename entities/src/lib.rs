@@ -1,7 +1,8 @@
 //! sea-orm entities for Portcullis' database tables.
 //!
-//! Conventions: ids and keys are strings, times are unix seconds (`i64`),
-//! JSON documents are stored as text and (de)serialised by the server.
+//! Conventions: ids are string newtypes (`ids`) stored as plain strings,
+//! keys are strings, times are unix seconds (`i64`), JSON documents are
+//! stored as text and (de)serialised by the server.
 
 pub mod attempt_counters;
 pub mod authorization_codes;

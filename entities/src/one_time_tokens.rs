@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::UserId;
+
 /// A single-use token sent by mail; only its SHA-256 is stored.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "one_time_tokens")]
@@ -9,7 +11,7 @@ pub struct Model {
     /// `verify-email`, `reset-password`, …
     pub kind: String,
     /// None for a magic link to an address without an account yet.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// The address the token was sent to.
     pub email: String,
     pub created_at: i64,

@@ -1,12 +1,14 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::UserId;
+
 /// A WebAuthn passkey. `id` is the credential ID (base64url).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "passkeys")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     /// The WebAuthn user handle (a UUID) the credential was created for.
     pub user_handle: String,
     pub name: String,

@@ -1,16 +1,18 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{ClientId, GrantId, OrgId, UserId};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "refresh_tokens")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub token_hash: String,
     #[sea_orm(indexed)]
-    pub grant_id: String,
+    pub grant_id: GrantId,
     pub parent_hash: Option<String>,
-    pub client_id: String,
+    pub client_id: ClientId,
     #[sea_orm(indexed)]
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     pub session_id: Option<String>,
     #[sea_orm(column_type = "Text")]
     pub scope: String,
@@ -22,7 +24,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub amr: String,
     pub acr: Option<String>,
-    pub organization_id: Option<String>,
+    pub organization_id: Option<OrgId>,
     pub created_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,

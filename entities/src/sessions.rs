@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{OrgId, UserId};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sessions")]
 pub struct Model {
@@ -7,8 +9,8 @@ pub struct Model {
     pub id: String,
     #[sea_orm(unique)]
     pub token_hash: String,
-    pub user_id: String,
-    pub active_organization_id: Option<String>,
+    pub user_id: UserId,
+    pub active_organization_id: Option<OrgId>,
     /// JSON array of authentication method references.
     #[sea_orm(column_type = "Text")]
     pub amr: String,

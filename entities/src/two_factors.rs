@@ -1,11 +1,13 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::UserId;
+
 /// A user's TOTP factor (RFC 6238) and backup codes.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "two_factors")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub user_id: String,
+    pub user_id: UserId,
     /// Base32 shared secret, sealed under the key-encryption key (`pcs1:…`).
     pub secret: String,
     /// False until a valid code confirms the enrolment.

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::UserId;
+
 /// A WebAuthn ceremony in progress: the challenge state stays here, the
 /// browser only holds a handle to it (stored as SHA-256).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,7 +13,7 @@ pub struct Model {
     pub kind: String,
     /// The signed-in user adding a passkey, or the account an email-scoped
     /// authentication is for.
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// Passkey-first sign-up: the address the new account gets.
     pub email: Option<String>,
     /// webauthn-rs' ceremony state, serialised.

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{LogFormat, Settings};
+use crate::domain::ids::ClientId;
 use crate::login::email::Email;
 use crate::oauth::client::{Client, NewClient, build_admin_client};
 use crate::state::{AppState, key_retention_secs};
@@ -363,7 +364,7 @@ async fn client(
         ClientCommand::Create(c) => create_client(&db, &settings, c, clock.now()).await,
         ClientCommand::List { json } => list_clients(&db, json).await,
         ClientCommand::Delete { id } => {
-            if store::clients::delete(&db, &id).await? {
+            if store::clients::delete(&db, &ClientId::from(id.as_str())).await? {
                 println!("deleted {id}");
                 Ok(())
             } else {

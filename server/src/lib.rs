@@ -20,7 +20,7 @@
 //! store                     every sea-orm query; single-use redemption
 //! error, ratelimit, db
 //! config
-//! domain                    typed values: scopes, resources, amr, grant types
+//! domain                    typed values: ids, scopes, resources, amr, grant types
 //! clock, metrics, tls       (and the `entities` crate below them all)
 //! ```
 //!

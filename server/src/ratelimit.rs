@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use moka::sync::Cache;
 
+use crate::domain::ids::ClientId;
+
 pub use crate::config::RateLimitSettings;
 
 /// What is being limited; each family has its own budget.
@@ -151,7 +153,7 @@ pub fn ip_key(ip: &str) -> String {
 }
 
 /// The bucket key of a client.
-pub fn client_key(client_id: &str) -> String {
+pub fn client_key(client_id: &ClientId) -> String {
     format!("client:{client_id}")
 }
 

@@ -174,7 +174,10 @@ async fn first_sign_in_creates_a_personal_organisation_once() {
         .await
         .unwrap()
         .expect("org row");
-    assert_eq!(org.personal_owner_id.as_deref(), Some(user_id.as_str()));
+    assert_eq!(
+        org.personal_owner_id.as_ref().map(|id| id.as_str()),
+        Some(user_id.as_str())
+    );
     let members = memberships::Entity::find()
         .filter(memberships::Column::UserId.eq(user_id.clone()))
         .all(&s.state.db)

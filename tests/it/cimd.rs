@@ -478,7 +478,11 @@ async fn a_known_document_client_keeps_working_when_strangers_spend_the_fetch_bu
     // The client cache has expired: the token endpoint still knows the client
     // (its own re-fetch budget is spent too, so the copy fetched a moment ago
     // is used).
-    portcullis::oauth::client::forget(&s.state, &client.id).await;
+    portcullis::oauth::client::forget(
+        &s.state,
+        &portcullis::domain::ids::ClientId::from(client.id.as_str()),
+    )
+    .await;
     let res = flow::token(
         &s,
         &client,
@@ -486,7 +490,11 @@ async fn a_known_document_client_keeps_working_when_strangers_spend_the_fetch_bu
     )
     .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    portcullis::oauth::client::forget(&s.state, &client.id).await;
+    portcullis::oauth::client::forget(
+        &s.state,
+        &portcullis::domain::ids::ClientId::from(client.id.as_str()),
+    )
+    .await;
     let res = b.get(&authorize).send().await.unwrap();
     let location = res
         .headers()

@@ -48,10 +48,13 @@ async fn private_key_jwt_client(s: &TestServer, jwks: Value) -> String {
         Some("api"),
     )
     .await;
-    let row = portcullis::store::clients::find(&s.state.db, &c.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let row = portcullis::store::clients::find(
+        &s.state.db,
+        &portcullis::domain::ids::ClientId::from(c.id.as_str()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let mut meta: Value = serde_json::from_str(&row.metadata).unwrap();
     meta["token_endpoint_auth_method"] = json!("private_key_jwt");
     meta["jwks"] = jwks;

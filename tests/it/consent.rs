@@ -124,7 +124,7 @@ async fn consent_answers_are_checked_against_the_client_as_it_is_now() {
     let b = flow::signed_in(&s, "n@example.com").await;
     let narrow_to = |scope: &'static str| {
         let s = &s;
-        let id = c.id.clone();
+        let id = portcullis::domain::ids::ClientId::from(c.id.as_str());
         async move {
             let row = portcullis::store::clients::find(&s.state.db, &id)
                 .await

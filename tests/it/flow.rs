@@ -69,7 +69,7 @@ pub async fn register(s: &TestServer, template: NewClient) -> TestClient {
         .await
         .unwrap();
     TestClient {
-        id: reg.client.id,
+        id: reg.client.id.to_string(),
         secret: reg.secret,
         redirect,
     }

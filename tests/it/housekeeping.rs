@@ -72,7 +72,7 @@ async fn leave_rows(s: &TestServer, c: &TestClient, email: &str, batch: Batch) -
     portcullis::store::clients::upsert_document_client(
         &s.state.db,
         clients::Model {
-            id: doc_client.clone(),
+            id: doc_client.clone().into(),
             name: "docs.example".into(),
             secret_hash: None,
             metadata: json!({

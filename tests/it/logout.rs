@@ -73,7 +73,7 @@ async fn admin_client(s: &TestServer) -> TestClient {
         .await
         .unwrap();
     TestClient {
-        id: reg.client.id,
+        id: reg.client.id.to_string(),
         secret: None,
         redirect: "https://app.example/callback".into(),
     }
@@ -263,10 +263,13 @@ async fn end_session_with_a_hint_signs_out_and_redirects_only_to_registered_uris
     let s = TestServer::start().await;
     let c = flow::confidential_client(&s).await;
     // Register a post-logout URI for the client.
-    let mut row = portcullis::store::clients::find(&s.state.db, &c.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let mut row = portcullis::store::clients::find(
+        &s.state.db,
+        &portcullis::domain::ids::ClientId::from(c.id.as_str()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let mut meta: Value = serde_json::from_str(&row.metadata).unwrap();
     meta["post_logout_redirect_uris"] = serde_json::json!(["https://app.example/bye"]);
     row.metadata = meta.to_string();

@@ -211,7 +211,7 @@ async fn clients_can_be_narrowed_to_some_resources() {
         .await
         .unwrap();
     let c = flow::TestClient {
-        id: reg.client.id,
+        id: reg.client.id.to_string(),
         secret: None,
         redirect: "https://app.example/callback".into(),
     };

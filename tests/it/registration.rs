@@ -450,7 +450,7 @@ async fn cors_preflight_allows_browser_clients() {
 async fn insert_user(s: &TestServer) -> String {
     let now = s.state.now();
     let user = users::Model {
-        id: portcullis::tokens::opaque::new_id(),
+        id: portcullis::tokens::opaque::new_id().into(),
         email: "consenting@example.com".into(),
         name: "Consenting Adult".into(),
         email_verified: true,
@@ -458,7 +458,7 @@ async fn insert_user(s: &TestServer) -> String {
         created_at: now,
         updated_at: now,
     };
-    let id = user.id.clone();
+    let id = user.id.to_string();
     user.into_active_model().insert(&s.state.db).await.unwrap();
     id
 }
@@ -478,8 +478,8 @@ async fn unconsented_dynamic_clients_are_removed_after_a_day() {
         .to_string();
     let user = insert_user(&s).await;
     consents::Model {
-        user_id: user,
-        client_id: consented.clone(),
+        user_id: user.into(),
+        client_id: consented.clone().into(),
         scopes: "openid".into(),
         resources: String::new(),
         created_at: s.state.now(),

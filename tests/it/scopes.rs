@@ -32,16 +32,17 @@ async fn server() -> TestServer {
 /// may hold.
 async fn set_stored_scope(s: &TestServer, id: &str, scope: &str) {
     use sea_orm::{ActiveModelTrait, ActiveValue, IntoActiveModel};
-    let row = portcullis::store::clients::find(&s.state.db, id)
-        .await
-        .unwrap()
-        .unwrap();
+    let row =
+        portcullis::store::clients::find(&s.state.db, &portcullis::domain::ids::ClientId::from(id))
+            .await
+            .unwrap()
+            .unwrap();
     let mut meta: Value = serde_json::from_str(&row.metadata).unwrap();
     meta["scope"] = json!(scope);
     let mut am = row.into_active_model();
     am.metadata = ActiveValue::Set(meta.to_string());
     am.update(&s.state.db).await.unwrap();
-    portcullis::oauth::client::forget(&s.state, id).await;
+    portcullis::oauth::client::forget(&s.state, &portcullis::domain::ids::ClientId::from(id)).await;
 }
 
 #[tokio::test]
@@ -78,10 +79,13 @@ async fn self_registered_clients_cannot_give_themselves_scopes() {
 
     // Without a scope, a client gets the general ones; resource scopes on request.
     let plain = register(&s, claims_to_be_github()).await;
-    let stored = portcullis::store::clients::find(&s.state.db, &plain.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = portcullis::store::clients::find(
+        &s.state.db,
+        &portcullis::domain::ids::ClientId::from(plain.id.as_str()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let meta: Value = serde_json::from_str(&stored.metadata).unwrap();
     assert_eq!(meta["scope"], "openid email");
     let mut api = claims_to_be_github();

@@ -91,14 +91,15 @@ async fn serve_document(build: impl Fn(&str) -> Value) -> String {
 /// were checked may hold.
 async fn rename_stored(s: &TestServer, id: &str, name: &str) {
     use sea_orm::{ActiveModelTrait, ActiveValue, IntoActiveModel};
-    let row = portcullis::store::clients::find(&s.state.db, id)
-        .await
-        .unwrap()
-        .unwrap();
+    let row =
+        portcullis::store::clients::find(&s.state.db, &portcullis::domain::ids::ClientId::from(id))
+            .await
+            .unwrap()
+            .unwrap();
     let mut am = row.into_active_model();
     am.name = ActiveValue::Set(name.to_string());
     am.update(&s.state.db).await.unwrap();
-    portcullis::oauth::client::forget(&s.state, id).await;
+    portcullis::oauth::client::forget(&s.state, &portcullis::domain::ids::ClientId::from(id)).await;
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! What a signed-in person owns: organisations (and later API keys, profile,
-//! linked accounts).
+//! What a signed-in person owns: organisations, the profile the API shows
+//! (and later API keys, linked accounts).
 
 pub mod organisations;
+pub mod profile;

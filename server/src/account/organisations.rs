@@ -5,6 +5,7 @@ use entities::users;
 use sea_orm::ConnectionTrait;
 use sea_orm::TransactionTrait;
 
+use crate::domain::ids::OrgId;
 use crate::error::Error;
 use crate::store;
 
@@ -14,7 +15,7 @@ pub async fn ensure_personal(
     db: &(impl ConnectionTrait + TransactionTrait),
     user: &users::Model,
     now: i64,
-) -> Result<String, Error> {
+) -> Result<OrgId, Error> {
     if let Some(org) = store::orgs::first_membership(db, &user.id).await? {
         return Ok(org);
     }
@@ -26,6 +27,6 @@ pub async fn ensure_personal(
     } else {
         format!("{}'s organisation", user.name.trim())
     };
-    let id = crate::tokens::opaque::new_id();
+    let id = OrgId::from(crate::tokens::opaque::new_id());
     store::orgs::create_personal(db, id, &user.id, &name, now).await
 }

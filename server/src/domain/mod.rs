@@ -7,6 +7,7 @@ pub mod amr;
 pub mod client_origin;
 pub mod device;
 pub mod grant_type;
+pub mod ids;
 pub mod resource;
 pub mod return_to;
 pub mod scope;

@@ -4,6 +4,7 @@
 use actix_web::HttpResponse;
 use serde_json::{Value, json};
 
+use crate::account::profile::Profile;
 use crate::http::cache_control::no_store;
 use crate::http::cookies;
 use crate::login::session::SessionInfo;
@@ -24,7 +25,7 @@ fn iso(t: i64) -> String {
         .unwrap_or_default()
 }
 
-pub fn user_json(u: &entities::users::Model) -> Value {
+pub fn user_json(u: &Profile) -> Value {
     json!({
         "id": u.id,
         "email": u.email,
@@ -49,7 +50,7 @@ pub fn session_json(info: &SessionInfo) -> Value {
             "ipAddress": s.ip,
             "userAgent": s.user_agent,
         },
-        "user": user_json(&info.user),
+        "user": user_json(&Profile::of(&info.user)),
     })
 }
 
@@ -63,21 +64,16 @@ pub fn with_session(state: &AppState, token: String, body: &Value) -> HttpRespon
 /// The answer to a successful sign-in: the session cookie and the user, or,
 /// when a second factor is owed, Better Auth's `twoFactorRedirect`.
 pub fn signed_in_response(state: &AppState, token: String, info: &SessionInfo) -> HttpResponse {
-    signed_in_body(state, token, &info.user, info.pending())
+    signed_in_body(state, token, &Profile::of(&info.user), info.pending())
 }
 
 /// [`signed_in_response`] for a sign-up whose address had an account: the
 /// same answer, with a stand-in user and a cookie that opens nothing.
-pub fn stand_in_response(state: &AppState, stand_in: &entities::users::Model) -> HttpResponse {
+pub fn stand_in_response(state: &AppState, stand_in: &Profile) -> HttpResponse {
     signed_in_body(state, crate::tokens::opaque::new_secret(), stand_in, false)
 }
 
-fn signed_in_body(
-    state: &AppState,
-    token: String,
-    user: &entities::users::Model,
-    pending: bool,
-) -> HttpResponse {
+fn signed_in_body(state: &AppState, token: String, user: &Profile, pending: bool) -> HttpResponse {
     let body = if pending {
         json!({ "twoFactorRedirect": true })
     } else {

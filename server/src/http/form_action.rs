@@ -15,6 +15,7 @@ use actix_web::HttpResponse;
 use actix_web::http::header::{self, HeaderValue};
 use url::Url;
 
+use crate::domain::ids::ClientId;
 use crate::oauth::client;
 use crate::oauth::redirect::{is_loopback, is_plain_host, matches};
 use crate::state::AppState;
@@ -70,7 +71,7 @@ pub fn allow(res: &mut HttpResponse, uris: &[String]) {
 /// URI it registered.
 pub async fn authorization_targets(
     state: &AppState,
-    client_id: &str,
+    client_id: &ClientId,
     redirect_uri: Option<&str>,
 ) -> Vec<String> {
     let Ok(Some(client)) = client::find(state, client_id).await else {
@@ -94,7 +95,7 @@ pub async fn return_to_targets(state: &AppState, return_to: &str) -> Vec<String>
     let mut redirect_uri = None;
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
         match k.as_ref() {
-            "client_id" => client_id = Some(v.into_owned()),
+            "client_id" => client_id = Some(ClientId::from(v.into_owned())),
             "redirect_uri" => redirect_uri = Some(v.into_owned()),
             _ => {}
         }

@@ -11,6 +11,7 @@
 
 use entities::users;
 
+use crate::domain::ids::UserId;
 use crate::error::{ApiError, Error};
 use crate::login::email::Email;
 use crate::login::{email_verification, magic_link, one_time, pace, password_reset, session};
@@ -26,7 +27,7 @@ const DAY: i64 = 24 * 3600;
 
 /// A code alone has 20 bits; hashing it with the account id keeps the stored
 /// value useless elsewhere, and attempts are capped.
-fn hash(user_id: &str, code: &str) -> String {
+fn hash(user_id: &UserId, code: &str) -> String {
     opaque::hash_secret(&format!("{KIND}:{user_id}:{code}"))
 }
 
@@ -88,7 +89,7 @@ pub async fn send(state: &AppState, user: &users::Model) -> Result<(), ApiError>
 /// `login::mailbox::proved`, which verifies it.
 pub async fn verify(
     state: &AppState,
-    user_id: &str,
+    user_id: &UserId,
     code: &str,
 ) -> Result<(users::Model, String), ApiError> {
     let invalid = || ApiError::bad_request("INVALID_CODE", "This code is wrong or has expired.");

@@ -5,6 +5,7 @@ use entities::users;
 
 use super::email::Email;
 use super::password::check_policy;
+use crate::domain::ids::UserId;
 use crate::error::ApiError;
 use crate::ratelimit::{Family, account_key, ip_key};
 use crate::state::AppState;
@@ -60,13 +61,13 @@ pub const ADDRESS_TAKEN: &str = "USER_ALREADY_EXISTS";
 /// A sign-up met an existing account: mails its owner (instead of telling
 /// the caller) and gives the stand-in the caller's answer is shaped from.
 pub fn address_taken(state: &AppState, email: &Email, name: &str) -> users::Model {
-    address_taken_as(state, opaque::new_id(), email, name)
+    address_taken_as(state, UserId::from(opaque::new_id()), email, name)
 }
 
 /// [`address_taken`] with the stand-in under `id`: the id a free address's
 /// account would have got, when the caller already showed something derived
 /// from it (a passkey ceremony's user handle), so the answers match.
-pub fn address_taken_as(state: &AppState, id: String, email: &Email, name: &str) -> users::Model {
+pub fn address_taken_as(state: &AppState, id: UserId, email: &Email, name: &str) -> users::Model {
     // The owner's per-account mail budget bounds these notices (no mail
     // bombing through sign-up); past it the attempt goes unmailed, with the
     // same answer.
@@ -95,7 +96,7 @@ pub fn address_taken_as(state: &AppState, id: String, email: &Email, name: &str)
 /// when something was already bound to it (a passkey's user handle).
 pub async fn create_user(
     state: &AppState,
-    id: Option<String>,
+    id: Option<UserId>,
     email: &Email,
     name: &str,
     password_hash: Option<String>,
@@ -103,7 +104,7 @@ pub async fn create_user(
 ) -> Result<users::Model, ApiError> {
     let now = state.now();
     let user = users::Model {
-        id: id.unwrap_or_else(opaque::new_id),
+        id: id.unwrap_or_else(|| UserId::from(opaque::new_id())),
         email: email.as_str().to_string(),
         name: name.to_string(),
         email_verified: verified,

@@ -64,7 +64,7 @@ async fn account_of(
     state: &AppState,
     row: &entities::one_time_tokens::Model,
 ) -> Result<Option<users::Model>, Error> {
-    let Some(user_id) = row.user_id.as_deref() else {
+    let Some(user_id) = row.user_id.as_ref() else {
         return Ok(None);
     };
     // The address may have changed since the link was sent.

@@ -37,7 +37,7 @@ pub async fn request(state: &AppState, email: &str, callback: Option<&str>) -> R
     let token = one_time::issue(
         state,
         KIND,
-        user.as_ref().map(|u| u.id.as_str()),
+        user.as_ref().map(|u| &u.id),
         email.as_str(),
         TTL,
     )
@@ -76,8 +76,8 @@ pub async fn verify(state: &AppState, token: &str) -> Result<Option<users::Model
     let existing = store::users::find_with_password(&state.db, &row.email)
         .await?
         .map(|(u, _)| u);
-    let user = match (existing, row.user_id.as_deref()) {
-        (Some(u), Some(id)) if u.id == id => u,
+    let user = match (existing, row.user_id.as_ref()) {
+        (Some(u), Some(id)) if u.id == *id => u,
         // The account changed address, or one was created meanwhile for it.
         (Some(u), None) => u,
         (Some(_), Some(_)) | (None, Some(_)) => return Ok(None),

@@ -2,6 +2,7 @@
 
 use entities::one_time_tokens;
 
+use crate::domain::ids::UserId;
 use crate::error::Error;
 use crate::state::AppState;
 use crate::store;
@@ -24,7 +25,7 @@ pub mod kind {
 pub async fn issue(
     state: &AppState,
     kind: &str,
-    user_id: Option<&str>,
+    user_id: Option<&UserId>,
     email: &str,
     ttl: i64,
 ) -> Result<String, Error> {
@@ -46,7 +47,7 @@ pub async fn issue(
 pub async fn store_hash(
     state: &AppState,
     kind: &str,
-    user_id: Option<&str>,
+    user_id: Option<&UserId>,
     email: &str,
     ttl: i64,
     token_hash: String,
@@ -57,7 +58,7 @@ pub async fn store_hash(
         one_time_tokens::Model {
             token_hash,
             kind: kind.into(),
-            user_id: user_id.map(str::to_string),
+            user_id: user_id.cloned(),
             email: email.to_string(),
             created_at: now,
             expires_at: now + ttl,

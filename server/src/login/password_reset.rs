@@ -59,7 +59,7 @@ pub async fn reset(state: &AppState, token: &str, new_password: &str) -> Result<
         return Err(invalid());
     };
     let password_hash = state.passwords.hash(new_password.to_string()).await?;
-    let Some(user_id) = row.user_id.as_deref() else {
+    let Some(user_id) = row.user_id.as_ref() else {
         return Err(invalid());
     };
     let Some(user) = store::users::find(&state.db, user_id).await? else {

@@ -8,6 +8,7 @@
 use entities::users;
 use sea_orm::TransactionTrait;
 
+use crate::domain::ids::UserId;
 use crate::error::Error;
 use crate::login::one_time::kind;
 use crate::state::AppState;
@@ -67,7 +68,7 @@ pub async fn take_back(
 /// day-long verification link must not live on as a sign-in link.
 pub async fn drop_verification(
     db: &impl sea_orm::ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<(), Error> {
     store::one_time::drop_for_user(db, user_id, &[kind::VERIFY_EMAIL, kind::EMAIL_CODE]).await
 }

@@ -18,6 +18,7 @@ use entities::{two_factors, users};
 use serde::Serialize;
 use totp_rs::{Builder, Secret, Totp};
 
+use crate::domain::ids::UserId;
 use crate::error::{ApiError, Error};
 use crate::login::assurance;
 use crate::login::session::SessionInfo;
@@ -119,13 +120,13 @@ fn normalise_backup(code: &str) -> String {
 
 /// A backup code's stored hash, salted with the account so one pass over a
 /// leaked table cannot test every account's codes at once.
-fn backup_hash(user_id: &str, code: &str) -> String {
+fn backup_hash(user_id: &UserId, code: &str) -> String {
     opaque::hash_secret(&format!("{user_id}:{}", normalise_backup(code)))
 }
 
 /// Ten codes of 50 bits each, shown once as `xxxxx-xxxxx`; their hashes as
 /// stored.
-fn new_backup_codes(user_id: &str) -> (Vec<String>, String) {
+fn new_backup_codes(user_id: &UserId) -> (Vec<String>, String) {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let codes: Vec<String> = (0..BACKUP_CODES)
         .map(|_| {
@@ -177,7 +178,7 @@ pub async fn enable(
             user_id: user.id.clone(),
             secret: state
                 .secrets
-                .seal(Slot::TotpSecret(&user.id), secret_b32.as_bytes())?,
+                .seal(Slot::TotpSecret(user.id.as_str()), secret_b32.as_bytes())?,
             enabled: false,
             backup_codes: stored,
             last_used_step: 0,
@@ -244,7 +245,10 @@ pub async fn check_code(
     ip: &str,
     code: &str,
 ) -> Result<Method, ApiError> {
-    state.limit(Family::SecondFactor, &[ip_key(ip), account_key(&user.id)])?;
+    state.limit(
+        Family::SecondFactor,
+        &[ip_key(ip), account_key(user.id.as_str())],
+    )?;
     let Some(row) = store::two_factors::find(&state.db, &user.id).await? else {
         return Err(not_enabled());
     };
@@ -286,7 +290,7 @@ async fn check_totp(
     let now = state.now();
     let secret = state
         .secrets
-        .open_text(Slot::TotpSecret(&row.user_id), &row.secret)
+        .open_text(Slot::TotpSecret(row.user_id.as_str()), &row.secret)
         .map_err(|e| Error::internal(format!("totp secret: {e}")))?;
     let secret = Secret::try_from_base32(secret.as_str())
         .map_err(|e| Error::internal(format!("totp secret: {e:?}")))?;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::domain::ids::ClientId;
 use crate::error::OAuthError;
 use crate::oauth::client::{self, Client};
 use crate::state::AppState;
@@ -101,11 +102,11 @@ pub async fn authenticate(
                 "client_id differs from the authenticated client",
             ));
         }
-        return by_secret(state, &id, &secret).await;
+        return by_secret(state, &ClientId::from(id), &secret).await;
     }
     if let Some(secret) = &p.client_secret {
         let id = p.client_id.as_deref().ok_or_else(invalid)?;
-        return by_secret(state, id, secret).await;
+        return by_secret(state, &ClientId::from(id), secret).await;
     }
     if let Some(assertion) = &p.client_assertion {
         if p.client_assertion_type.as_deref() != Some(JWT_BEARER_ASSERTION) {
@@ -117,7 +118,9 @@ pub async fn authenticate(
     }
     // `none`: a public client names itself.
     let id = p.client_id.as_deref().ok_or_else(invalid)?;
-    let client = client::find(state, id).await?.ok_or_else(invalid)?;
+    let client = client::find(state, &ClientId::from(id))
+        .await?
+        .ok_or_else(invalid)?;
     if !client.is_public() {
         return Err(invalid());
     }
@@ -156,7 +159,11 @@ fn fresh(iat: i64, exp: i64, nbf: Option<i64>, now: i64) -> bool {
             .is_some_and(|d| (0..=MAX_ASSERTION_LIFETIME_SECS).contains(&d))
 }
 
-async fn by_secret(state: &AppState, id: &str, secret: &str) -> Result<Arc<Client>, OAuthError> {
+async fn by_secret(
+    state: &AppState,
+    id: &ClientId,
+    secret: &str,
+) -> Result<Arc<Client>, OAuthError> {
     let client = client::find(state, id).await?.ok_or_else(invalid)?;
     let Some(stored) = &client.secret_hash else {
         return Err(invalid());
@@ -186,7 +193,9 @@ async fn by_assertion(
     if parsed.str_claim("sub") != Some(iss) || claimed.is_some_and(|c| c != iss) {
         return Err(invalid());
     }
-    let client = client::find(state, iss).await?.ok_or_else(invalid)?;
+    let client = client::find(state, &ClientId::from(iss))
+        .await?
+        .ok_or_else(invalid)?;
     if client.metadata.token_endpoint_auth_method != "private_key_jwt" {
         return Err(invalid());
     }

@@ -20,6 +20,7 @@
 
 use url::Url;
 
+use crate::domain::ids::ClientId;
 use crate::error::{Error, PageError};
 use crate::login::session::SessionInfo;
 use crate::oauth::client;
@@ -41,7 +42,7 @@ pub struct Plan {
     /// Ask on a page first; its POST carries on.
     pub confirm_first: bool,
     /// The client named by `client_id` or by the hint's audience.
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     /// Where to go once signed out (with `state`).
     pub redirect: Option<String>,
     /// The host of `redirect`, for the confirmation page.
@@ -55,7 +56,7 @@ type Checked<T> = Result<Result<T, PageError>, Error>;
 /// A valid `id_token_hint` (§2): the client it was issued to, and whether
 /// it speaks for the current session.
 struct Hint {
-    audience: String,
+    audience: ClientId,
     this_session: bool,
 }
 
@@ -78,8 +79,7 @@ pub async fn plan(
     // skips the question: anyone can hold some ID token of ours.
     let this_session = hint.as_ref().is_some_and(|h| h.this_session);
     let (redirect, destination) =
-        match check_post_logout_redirect_uri(state, req, client_id.as_deref(), this_session).await?
-        {
+        match check_post_logout_redirect_uri(state, req, client_id.as_ref(), this_session).await? {
             Ok(Some((redirect, destination))) => (Some(redirect), destination),
             Ok(None) => (None, None),
             Err(page) => return Ok(Err(page)),
@@ -117,9 +117,12 @@ async fn check_id_token_hint(
                 .as_deref()
                 .is_some_and(|t| t.eq_ignore_ascii_case("at+jwt"))
     });
-    let Some((parsed, audience)) =
-        parsed.and_then(|p| p.audiences().first().map(|a| a.to_string()).map(|a| (p, a)))
-    else {
+    let Some((parsed, audience)) = parsed.and_then(|p| {
+        p.audiences()
+            .first()
+            .map(|a| ClientId::from(*a))
+            .map(|a| (p, a))
+    }) else {
         return Ok(Err(PageError::bad_request(
             "The id_token_hint is not an ID token issued here.",
         )));
@@ -138,7 +141,7 @@ async fn check_id_token_hint(
 async fn names_this_session(
     state: &AppState,
     hint: &jwt::Parsed<'_>,
-    audience: &str,
+    audience: &ClientId,
     session: Option<&SessionInfo>,
 ) -> Result<bool, Error> {
     let sid = hint.str_claim("sid");
@@ -161,13 +164,13 @@ async fn names_this_session(
 fn check_client_id(
     client_id: Option<&str>,
     hint: Option<&Hint>,
-) -> Result<Option<String>, PageError> {
+) -> Result<Option<ClientId>, PageError> {
     match hint {
-        Some(h) if client_id.is_some_and(|c| c != h.audience) => Err(PageError::bad_request(
+        Some(h) if client_id.is_some_and(|c| h.audience != c) => Err(PageError::bad_request(
             "client_id does not match the id_token_hint.",
         )),
         Some(h) => Ok(Some(h.audience.clone())),
-        None => Ok(client_id.map(str::to_string)),
+        None => Ok(client_id.map(ClientId::from)),
     }
 }
 
@@ -177,7 +180,7 @@ fn check_client_id(
 async fn check_post_logout_redirect_uri(
     state: &AppState,
     req: &LogoutRequest,
-    client_id: Option<&str>,
+    client_id: Option<&ClientId>,
     this_session: bool,
 ) -> Checked<Option<(String, Option<String>)>> {
     let Some(uri) = req.post_logout_redirect_uri.as_deref() else {

@@ -94,7 +94,7 @@ async fn refresh(state: &AppState, caller: &Client, token: &str) -> Result<Optio
         || row.expires_at <= state.now()
         // The revocation list is the source of truth: a successor stored
         // while its grant was being revoked may not carry the mark itself.
-        || store::grants::any_revoked(&state.db, &[&row.grant_id]).await?
+        || store::grants::any_revoked(&state.db, &[row.grant_id.as_str()]).await?
     {
         return Ok(Some(inactive()));
     }

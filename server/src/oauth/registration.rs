@@ -28,6 +28,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value, json};
 
 use crate::domain::client_origin::ClientOrigin;
+use crate::domain::ids::ClientId;
 use crate::error::{Error, OAuthError, OAuthErrorCode};
 use crate::oauth::client::rules::{self, Checked, Fault, Policy, Requested, Violation};
 use crate::oauth::client::{self, Client, ClientMetadata, uses_client_secret};
@@ -180,7 +181,7 @@ pub async fn register(state: &AppState, ip: &str, body: &[u8]) -> Result<Value, 
         .then(|| opaque::new_prefixed_secret("pcs_"));
     let token = opaque::new_secret();
     let row = clients::Model {
-        id: opaque::new_id(),
+        id: ClientId::from(opaque::new_id()),
         name: valid.name,
         secret_hash: secret.as_deref().map(opaque::hash_secret),
         metadata: metadata_json(&valid.metadata)?,
@@ -222,10 +223,10 @@ fn client_information(
 }
 
 /// Where the client manages its registration (RFC 7592 §3).
-pub fn registration_client_uri(state: &AppState, client_id: &str) -> String {
+pub fn registration_client_uri(state: &AppState, client_id: &ClientId) -> String {
     state
         .settings
-        .endpoint(&["/oauth2/register/", client_id].concat())
+        .endpoint(&["/oauth2/register/", client_id.as_str()].concat())
 }
 
 // ---------------------------------------------------------------------------
@@ -236,7 +237,7 @@ pub fn registration_client_uri(state: &AppState, client_id: &str) -> String {
 /// otherwise 401 `invalid_token` (RFC 7592 §2.1), unknown clients included.
 async fn authorize(
     state: &AppState,
-    id: &str,
+    id: &ClientId,
     token: Option<&str>,
 ) -> Result<clients::Model, OAuthError> {
     let token = token.filter(|t| !t.is_empty()).ok_or_else(invalid_token)?;
@@ -257,7 +258,11 @@ async fn authorize(
 
 /// `GET /oauth2/register/{id}` (RFC 7592 §2.1): the current registration,
 /// without the client secret (only its hash is kept).
-pub async fn read(state: &AppState, id: &str, token: Option<&str>) -> Result<Value, OAuthError> {
+pub async fn read(
+    state: &AppState,
+    id: &ClientId,
+    token: Option<&str>,
+) -> Result<Value, OAuthError> {
     let row = authorize(state, id, token).await?;
     let client = Client::from_row(row)?;
     Ok(client_information(
@@ -275,7 +280,7 @@ pub async fn read(state: &AppState, id: &str, token: Option<&str>) -> Result<Val
 /// loses its secret.
 pub async fn update(
     state: &AppState,
-    id: &str,
+    id: &ClientId,
     token: Option<&str>,
     body: &[u8],
 ) -> Result<Value, OAuthError> {
@@ -355,7 +360,11 @@ fn secret_after_update(
 
 /// `DELETE /oauth2/register/{id}` (RFC 7592 §2.3): removes the client and,
 /// by cascade, its codes, tokens and consents.
-pub async fn delete(state: &AppState, id: &str, token: Option<&str>) -> Result<(), OAuthError> {
+pub async fn delete(
+    state: &AppState,
+    id: &ClientId,
+    token: Option<&str>,
+) -> Result<(), OAuthError> {
     authorize(state, id, token).await?;
     store::clients::delete(&state.db, id).await?;
     client::forget(state, id).await;

@@ -11,6 +11,7 @@
 //! and of a refresh family reused after its grace window
 //! (`store::redeem::replay_refresh`), whose callers drop the verdicts too.
 
+use crate::domain::ids::GrantId;
 use crate::error::Error;
 use crate::oauth::access_token;
 use crate::oauth::client::Client;
@@ -45,7 +46,7 @@ pub async fn revoke(state: &AppState, caller: &Client, token: &str) -> Result<()
 }
 
 /// Revokes a grant: its refresh tokens, and the access tokens carrying its `gid`.
-pub async fn revoke_grant(state: &AppState, grant_id: &str) -> Result<(), Error> {
+pub async fn revoke_grant(state: &AppState, grant_id: &GrantId) -> Result<(), Error> {
     let now = state.now();
     let keep = store::grants::revoked_until(&state.settings.tokens, now);
     store::grants::revoke_grant(&state.db, grant_id, now, keep).await?;

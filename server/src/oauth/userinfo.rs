@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::domain::ids::UserId;
 use crate::error::{OAuthError, OAuthErrorCode};
 use crate::oauth::access_token;
 use crate::oauth::token::issue::user_claims;
@@ -28,7 +29,7 @@ pub async fn userinfo(state: &AppState, bearer: Option<&str>) -> Result<Value, O
         ));
     }
     let sub = at.str("sub").ok_or_else(invalid)?;
-    let user = store::users::find(&state.db, sub)
+    let user = store::users::find(&state.db, &UserId::from(sub))
         .await?
         .ok_or_else(invalid)?;
     let mut claims = Map::new();

@@ -7,14 +7,18 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
 
+use crate::domain::ids::ClientId;
 use crate::error::Error;
 
 pub async fn insert(db: &impl ConnectionTrait, client: clients::Model) -> Result<(), Error> {
     Ok(super::insert(db, client).await?)
 }
 
-pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<clients::Model>, Error> {
-    Ok(super::unique(db, clients::Entity::find_by_id(id.to_string())).await?)
+pub async fn find(
+    db: &impl ConnectionTrait,
+    id: &ClientId,
+) -> Result<Option<clients::Model>, Error> {
+    Ok(super::unique(db, clients::Entity::find_by_id(id.clone())).await?)
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<clients::Model>, Error> {
@@ -26,8 +30,8 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<clients::Model>, Erro
 
 /// Deletes a client (and, by cascade, its codes, tokens and consents).
 /// Returns whether it existed.
-pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<bool, Error> {
-    Ok(clients::Entity::delete_by_id(id.to_string())
+pub async fn delete(db: &impl ConnectionTrait, id: &ClientId) -> Result<bool, Error> {
+    Ok(clients::Entity::delete_by_id(id.clone())
         .exec(db)
         .await?
         .rows_affected
@@ -38,7 +42,7 @@ pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<bool, Error> 
 /// Returns whether the client still existed.
 pub async fn update(
     db: &impl ConnectionTrait,
-    id: &str,
+    id: &ClientId,
     name: String,
     secret_hash: Option<String>,
     metadata: String,

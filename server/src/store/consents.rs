@@ -5,16 +5,17 @@ use entities::{consent_requests as requests, consents};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 
+use crate::domain::ids::{ClientId, UserId};
 use crate::error::Error;
 
 pub async fn find(
     db: &impl ConnectionTrait,
-    user_id: &str,
-    client_id: &str,
+    user_id: &UserId,
+    client_id: &ClientId,
 ) -> Result<Option<consents::Model>, Error> {
     Ok(super::unique(
         db,
-        consents::Entity::find_by_id((user_id.to_string(), client_id.to_string())),
+        consents::Entity::find_by_id((user_id.clone(), client_id.clone())),
     )
     .await?)
 }
@@ -58,7 +59,7 @@ pub async fn take_request(
 /// Drops a user's pending requests (the account was taken back).
 pub async fn delete_requests_for_user(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<(), Error> {
     requests::Entity::delete_many()
         .filter(requests::Column::UserId.eq(user_id))

@@ -5,6 +5,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 
 use crate::domain::device::DeviceStatus;
+use crate::domain::ids::UserId;
 use crate::error::Error;
 use crate::tokens::opaque;
 
@@ -105,7 +106,7 @@ pub async fn consume(db: &impl ConnectionTrait, hash: &str, now: i64) -> Result<
 /// account was taken back: whoever approved them is not its owner).
 pub async fn deny_unconsumed_for_user(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<(), Error> {
     devices::Entity::update_many()
         .col_expr(devices::Column::Status, Expr::value(DeviceStatus::Denied))

@@ -9,6 +9,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::config::TokenSettings;
+use crate::domain::ids::{GrantId, UserId};
 use crate::error::Error;
 
 pub async fn insert_code(db: &impl ConnectionTrait, code: codes::Model) -> Result<(), Error> {
@@ -41,7 +42,7 @@ pub async fn consume_code(db: &impl ConnectionTrait, hash: &str, now: i64) -> Re
 /// Deletes a user's unredeemed codes (the account was taken back).
 pub async fn delete_unredeemed_codes(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<(), Error> {
     codes::Entity::delete_many()
         .filter(codes::Column::UserId.eq(user_id))
@@ -90,7 +91,7 @@ pub async fn find_refresh_with_user(
 pub async fn claim_refresh(
     db: &impl ConnectionTrait,
     hash: &str,
-    grant_id: &str,
+    grant_id: &GrantId,
     now: i64,
     sealed: Vec<u8>,
 ) -> Result<bool, Error> {
@@ -122,7 +123,7 @@ pub fn revoked_until(tokens: &TokenSettings, now: i64) -> i64 {
 /// revocation list) every access token carrying its `gid`.
 pub async fn revoke_grant(
     db: &impl ConnectionTrait,
-    grant_id: &str,
+    grant_id: &GrantId,
     now: i64,
     keep_until: i64,
 ) -> Result<(), Error> {
@@ -132,7 +133,7 @@ pub async fn revoke_grant(
         .filter(refresh::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
-    revoke_id(db, grant_id, now, keep_until).await
+    revoke_id(db, grant_id.as_str(), now, keep_until).await
 }
 
 /// Puts a grant id or access-token `jti` on the revocation list.
@@ -143,7 +144,7 @@ pub async fn revoke_id(
     keep_until: i64,
 ) -> Result<(), Error> {
     let row = revoked::ActiveModel {
-        grant_id: sea_orm::ActiveValue::Set(id.to_string()),
+        grant_id: sea_orm::ActiveValue::Set(GrantId::from(id)),
         revoked_at: sea_orm::ActiveValue::Set(now),
         expires_at: sea_orm::ActiveValue::Set(keep_until),
     };
@@ -188,11 +189,11 @@ pub async fn record_assertion(
 /// refresh tokens and access tokens stop working.
 pub async fn revoke_user(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
     now: i64,
     keep_until: i64,
 ) -> Result<(), Error> {
-    let grants: Vec<String> = refresh::Entity::find()
+    let grants: Vec<GrantId> = refresh::Entity::find()
         .filter(refresh::Column::UserId.eq(user_id))
         .filter(refresh::Column::RevokedAt.is_null())
         .all(db)

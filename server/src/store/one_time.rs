@@ -4,6 +4,7 @@ use entities::one_time_tokens as ott;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
+use crate::domain::ids::UserId;
 use crate::error::Error;
 
 /// Stores a new token and drops the older unused ones of the same kind sent
@@ -54,7 +55,7 @@ pub async fn find_live(
 /// The newest live token of `kind` for a user.
 pub async fn pending_for_user(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
     kind: &str,
     now: i64,
 ) -> Result<Option<ott::Model>, Error> {
@@ -95,7 +96,7 @@ pub async fn take_attempt(
 /// Drops a user's unused tokens of the given kinds (their address changed).
 pub async fn drop_for_user(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
     kinds: &[&str],
 ) -> Result<(), Error> {
     ott::Entity::delete_many()

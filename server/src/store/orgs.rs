@@ -7,13 +7,14 @@ use sea_orm::{
 };
 
 use super::is_unique_violation;
+use crate::domain::ids::{OrgId, UserId};
 use crate::error::Error;
 
 /// The organisation of the user's oldest membership.
 pub async fn first_membership(
     db: &impl ConnectionTrait,
-    user_id: &str,
-) -> Result<Option<String>, Error> {
+    user_id: &UserId,
+) -> Result<Option<OrgId>, Error> {
     Ok(memberships::Entity::find()
         .filter(memberships::Column::UserId.eq(user_id))
         .order_by_asc(memberships::Column::CreatedAt)
@@ -27,21 +28,21 @@ pub async fn first_membership(
 /// `personal_owner_id`): then that one is returned.
 pub async fn create_personal(
     db: &(impl ConnectionTrait + TransactionTrait),
-    id: String,
-    user_id: &str,
+    id: OrgId,
+    user_id: &UserId,
     name: &str,
     now: i64,
-) -> Result<String, Error> {
+) -> Result<OrgId, Error> {
     let org = organizations::Model {
         id: id.clone(),
         name: name.to_string(),
         slug: format!("personal-{id}"),
-        personal_owner_id: Some(user_id.to_string()),
+        personal_owner_id: Some(user_id.clone()),
         created_at: now,
     };
     let membership = memberships::Model {
         organization_id: id.clone(),
-        user_id: user_id.to_string(),
+        user_id: user_id.clone(),
         role: "owner".to_string(),
         created_at: now,
     };
@@ -68,7 +69,7 @@ pub async fn create_personal(
 
 pub async fn find(
     db: &impl ConnectionTrait,
-    id: &str,
+    id: &OrgId,
 ) -> Result<Option<organizations::Model>, Error> {
-    Ok(super::unique(db, organizations::Entity::find_by_id(id.to_string())).await?)
+    Ok(super::unique(db, organizations::Entity::find_by_id(id.clone())).await?)
 }

@@ -4,6 +4,7 @@ use entities::{passkeys, webauthn_ceremonies as ceremonies};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
+use crate::domain::ids::UserId;
 use crate::error::Error;
 
 /// Stores a new passkey. `Ok(false)` when the credential ID is already
@@ -18,7 +19,7 @@ pub async fn insert(db: &impl ConnectionTrait, row: passkeys::Model) -> Result<b
 
 pub async fn for_user(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Vec<passkeys::Model>, Error> {
     Ok(passkeys::Entity::find()
         .filter(passkeys::Column::UserId.eq(user_id))
@@ -60,7 +61,7 @@ pub async fn record_use(
 /// Renames one of the user's passkeys; `false` if they have no such passkey.
 pub async fn rename(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
     id: &str,
     name: &str,
 ) -> Result<bool, Error> {
@@ -74,7 +75,7 @@ pub async fn rename(
 }
 
 /// Deletes one of the user's passkeys; `false` if they have no such passkey.
-pub async fn delete(db: &impl ConnectionTrait, user_id: &str, id: &str) -> Result<bool, Error> {
+pub async fn delete(db: &impl ConnectionTrait, user_id: &UserId, id: &str) -> Result<bool, Error> {
     let res = passkeys::Entity::delete_many()
         .filter(passkeys::Column::Id.eq(id))
         .filter(passkeys::Column::UserId.eq(user_id))
@@ -84,7 +85,7 @@ pub async fn delete(db: &impl ConnectionTrait, user_id: &str, id: &str) -> Resul
 }
 
 /// Drops every passkey of a user (an unproven account changing hands).
-pub async fn delete_for_user(db: &impl ConnectionTrait, user_id: &str) -> Result<(), Error> {
+pub async fn delete_for_user(db: &impl ConnectionTrait, user_id: &UserId) -> Result<(), Error> {
     passkeys::Entity::delete_many()
         .filter(passkeys::Column::UserId.eq(user_id))
         .exec(db)

@@ -20,6 +20,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 
 use super::{devices, grants};
 use crate::config::TokenSettings;
+use crate::domain::ids::GrantId;
 use crate::error::Error;
 
 /// Redeems an authorization code (RFC 6749 §4.1.3): stores the refresh token
@@ -44,7 +45,7 @@ pub async fn redeem_code(
 pub async fn rotate_refresh(
     db: &DatabaseConnection,
     hash: &str,
-    grant_id: &str,
+    grant_id: &GrantId,
     successor: Option<refresh::Model>,
     sealed: Vec<u8>,
     now: i64,
@@ -79,7 +80,7 @@ enum Claim<'a> {
     },
     Refresh {
         hash: &'a str,
-        grant_id: &'a str,
+        grant_id: &'a GrantId,
         sealed: Vec<u8>,
     },
     Device {
@@ -137,7 +138,7 @@ pub enum Replay {
     Sealed(Vec<u8>),
     /// After the window (or with no window at all): the token's whole family
     /// is revoked now.
-    FamilyRevoked { grant_id: String },
+    FamilyRevoked { grant_id: GrantId },
     /// Unknown or revoked: refused.
     Refused,
     /// The winner of the rotation has not stored its response yet.

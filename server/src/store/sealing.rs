@@ -144,7 +144,7 @@ pub async fn seal_at_rest(
         .all(&txn)
         .await?;
     for row in stale {
-        let slot = Slot::TotpSecret(&row.user_id);
+        let slot = Slot::TotpSecret(row.user_id.as_str());
         let value = kek.seal(slot, &plain(kek, slot, row.secret.as_bytes())?)?;
         let res = two_factors::Entity::update_many()
             .col_expr(two_factors::Column::Secret, Expr::value(value))

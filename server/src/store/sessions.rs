@@ -5,6 +5,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
 };
 
+use crate::domain::ids::UserId;
 use crate::error::Error;
 
 pub async fn insert(db: &impl ConnectionTrait, session: sessions::Model) -> Result<(), Error> {
@@ -52,7 +53,7 @@ pub async fn delete_by_hash(db: &impl ConnectionTrait, token_hash: &str) -> Resu
 }
 
 /// Ends every session of a user.
-pub async fn delete_for_user(db: &impl ConnectionTrait, user_id: &str) -> Result<(), Error> {
+pub async fn delete_for_user(db: &impl ConnectionTrait, user_id: &UserId) -> Result<(), Error> {
     sessions::Entity::delete_many()
         .filter(sessions::Column::UserId.eq(user_id))
         .exec(db)

@@ -6,17 +6,18 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionSession, TransactionTrait,
 };
 
+use crate::domain::ids::UserId;
 use crate::error::Error;
 
 pub async fn find(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Option<two_factors::Model>, Error> {
-    Ok(super::unique(db, two_factors::Entity::find_by_id(user_id.to_string())).await?)
+    Ok(super::unique(db, two_factors::Entity::find_by_id(user_id.clone())).await?)
 }
 
 /// Whether the user has a confirmed TOTP factor.
-pub async fn is_enabled(db: &impl ConnectionTrait, user_id: &str) -> Result<bool, Error> {
+pub async fn is_enabled(db: &impl ConnectionTrait, user_id: &UserId) -> Result<bool, Error> {
     Ok(find(db, user_id).await?.is_some_and(|t| t.enabled))
 }
 
@@ -48,7 +49,7 @@ pub async fn replace_pending(
 /// (or when the factor is gone), so parallel guesses cannot outrun the limit.
 pub async fn take_attempt(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
     limit: i32,
     now: i64,
     until: i64,
@@ -78,7 +79,7 @@ pub async fn take_attempt(
 /// A right code: the count of wrong ones starts again, and a lock that
 /// parallel wrong guesses set meanwhile is lifted (as it would be had the
 /// right code come first).
-pub async fn clear_failures(db: &impl ConnectionTrait, user_id: &str) -> Result<(), Error> {
+pub async fn clear_failures(db: &impl ConnectionTrait, user_id: &UserId) -> Result<(), Error> {
     two_factors::Entity::update_many()
         .col_expr(two_factors::Column::Failures, Expr::value(0))
         .col_expr(two_factors::Column::LockedUntil, Expr::value(0))
@@ -93,7 +94,7 @@ pub async fn clear_failures(db: &impl ConnectionTrait, user_id: &str) -> Result<
 /// code cannot both win). Enables the factor when it was pending.
 pub async fn accept_step(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
     step: i64,
     now: i64,
 ) -> Result<bool, Error> {
@@ -112,7 +113,7 @@ pub async fn accept_step(
 /// once even when two requests race).
 pub async fn swap_backup_codes(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
     expected: &str,
     codes: &str,
     now: i64,
@@ -127,7 +128,7 @@ pub async fn swap_backup_codes(
     Ok(res.rows_affected == 1)
 }
 
-pub async fn delete(db: &impl ConnectionTrait, user_id: &str) -> Result<(), Error> {
+pub async fn delete(db: &impl ConnectionTrait, user_id: &UserId) -> Result<(), Error> {
     two_factors::Entity::delete_many()
         .filter(two_factors::Column::UserId.eq(user_id))
         .exec(db)

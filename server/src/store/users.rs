@@ -7,6 +7,7 @@ use sea_orm::{
 };
 
 use super::is_unique_violation;
+use crate::domain::ids::UserId;
 use crate::error::Error;
 
 pub enum InsertError {
@@ -65,8 +66,8 @@ pub async fn find_with_password(
     Ok(Some((user, hash)))
 }
 
-pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<users::Model>, Error> {
-    Ok(super::unique(db, users::Entity::find_by_id(id.to_string())).await?)
+pub async fn find(db: &impl ConnectionTrait, id: &UserId) -> Result<Option<users::Model>, Error> {
+    Ok(super::unique(db, users::Entity::find_by_id(id.clone())).await?)
 }
 
 /// Marks the account verified while `email` is still its address (the one
@@ -74,7 +75,7 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<users::M
 /// and the proof then proves nothing about this account.
 pub async fn mark_verified(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
     email: &str,
     now: i64,
 ) -> Result<bool, Error> {
@@ -85,7 +86,7 @@ pub async fn mark_verified(
 /// for exactly one caller, the one that takes the account back.
 pub async fn claim_unverified(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
     email: &str,
     now: i64,
 ) -> Result<bool, Error> {
@@ -94,7 +95,7 @@ pub async fn claim_unverified(
 
 async fn set_verified(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
     email: &str,
     now: i64,
     only_unverified: bool,
@@ -114,13 +115,13 @@ async fn set_verified(
 /// Sets a new password hash (creating the credential if the account had none).
 pub async fn set_password(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
     hash: String,
     now: i64,
 ) -> Result<(), Error> {
     use sea_orm::sea_query::OnConflict;
     let row = credentials::Model {
-        user_id: user_id.to_string(),
+        user_id: user_id.clone(),
         password_hash: hash,
         updated_at: now,
     };
@@ -142,7 +143,7 @@ pub async fn set_password(
 /// address belongs to another account.
 pub async fn change_unverified_email(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    user_id: &UserId,
     email: &str,
     now: i64,
 ) -> Result<bool, Error> {
@@ -163,8 +164,8 @@ pub async fn change_unverified_email(
 }
 
 /// Removes a password (the account keeps its other ways in).
-pub async fn delete_password(db: &impl ConnectionTrait, user_id: &str) -> Result<(), Error> {
-    credentials::Entity::delete_by_id(user_id.to_string())
+pub async fn delete_password(db: &impl ConnectionTrait, user_id: &UserId) -> Result<(), Error> {
+    credentials::Entity::delete_by_id(user_id.clone())
         .exec(db)
         .await?;
     Ok(())

@@ -9,6 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::account::profile::Profile;
 use crate::error::ApiError;
 use crate::http::api_json::{self, session_json, signed_in_response};
 use crate::http::cache_control::no_store;
@@ -77,7 +78,7 @@ async fn sign_up(
             (crate::tokens::opaque::new_secret(), stand_in)
         }
     };
-    let body = json!({ "token": null, "user": api_json::user_json(&user) });
+    let body = json!({ "token": null, "user": api_json::user_json(&Profile::of(&user)) });
     Ok(api_json::with_session(&state, token, &body))
 }
 

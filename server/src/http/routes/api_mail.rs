@@ -213,7 +213,7 @@ async fn email_code_send(
 ) -> Result<HttpResponse, ApiError> {
     state.limit(
         Family::Mail,
-        &[ip_key(&client_ip(&req)), account_key(&info.user.id)],
+        &[ip_key(&client_ip(&req)), account_key(info.user.id.as_str())],
     )?;
     email_code::send(&state, &info.user).await?;
     Ok(status_ok())
@@ -241,7 +241,7 @@ async fn email_code_verify(
 ) -> Result<HttpResponse, ApiError> {
     state.limit(
         Family::EmailCode,
-        &[ip_key(&client_ip(&req)), account_key(&info.user.id)],
+        &[ip_key(&client_ip(&req)), account_key(info.user.id.as_str())],
     )?;
     // The account as stored now: the session's copy may be stale.
     let (user, email) = email_code::verify(&state, &info.user.id, &body.otp).await?;

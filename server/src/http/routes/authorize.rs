@@ -5,6 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+use crate::domain::ids::ClientId;
 use crate::error::PageError;
 use crate::http::body::{AUTHORIZE_FORM, PageBody};
 use crate::http::extract::{
@@ -73,8 +74,12 @@ async fn run(
     // The consent form's answer redirects to the client (see `form_action`).
     let targets = match (&outcome, params.client_id.as_deref()) {
         (Outcome::Consent(_), Some(client_id)) => {
-            form_action::authorization_targets(state, client_id, params.redirect_uri.as_deref())
-                .await
+            form_action::authorization_targets(
+                state,
+                &ClientId::from(client_id),
+                params.redirect_uri.as_deref(),
+            )
+            .await
         }
         _ => Vec::new(),
     };
@@ -201,7 +206,7 @@ async fn end_session_get(
         csrf_token: &csrf,
         signed_in: current.0.is_some(),
         destination: plan.destination.as_deref(),
-        client_id: plan.client_id.as_deref().unwrap_or(""),
+        client_id: plan.client_id.as_ref().map_or("", ClientId::as_str),
         // Carried on only where it will be followed.
         post_logout_redirect_uri: plan
             .redirect

@@ -69,7 +69,7 @@ async fn limit(
         &[
             crate::ratelimit::ip_key(&ip),
             format!("session:{}", session.session.id),
-            crate::ratelimit::account_key(&session.user.id),
+            crate::ratelimit::account_key(session.user.id.as_str()),
         ],
     )?;
     let key = wrong_codes_key(session);
@@ -122,7 +122,7 @@ async fn approval(
     typed: &str,
 ) -> Result<HttpResponse, PageError> {
     limit(req, state, session).await?;
-    let Some((row, client)) = device::lookup(state, typed).await? else {
+    let Some(request) = device::lookup(state, typed).await? else {
         return Ok(entry(
             req,
             state,
@@ -132,9 +132,10 @@ async fn approval(
         ));
     };
     right_code(state, session).await?;
-    let code = state.user_codes.code(row.user_code_seq as u64).display();
+    let client = &request.client;
+    let code = state.user_codes.code(request.user_code_seq()).display();
     let (csrf, cookie) = csrf_token(req, state);
-    let resources = scope::parse(&row.resources);
+    let resources = scope::parse(request.resources());
     // No redirect on this flow: the answer goes to the device, so no host is
     // named, and the client's self-asserted client_uri is not shown as one.
     let name = client.display_name();
@@ -146,7 +147,7 @@ async fn approval(
         published_by: published_by.as_deref(),
         issuer: &state.settings.issuer,
         email: &session.user.email,
-        scopes: scope::parse(&row.scope)
+        scopes: scope::parse(request.scope())
             .iter()
             .map(|s| describe_scope(s))
             .collect(),
@@ -187,7 +188,7 @@ async fn submit(
         Some(_) => return Err(PageError::bad_request("Choose Allow or Deny.")),
     };
     limit(&req, &state, &session).await?;
-    let Some((row, _)) = device::lookup(&state, &form.user_code).await? else {
+    let Some(request) = device::lookup(&state, &form.user_code).await? else {
         return Ok(entry(
             &req,
             &state,
@@ -197,7 +198,7 @@ async fn submit(
         ));
     };
     right_code(&state, &session).await?;
-    if !device::answer(&state, row, &session, allow).await? {
+    if !device::answer(&state, request, &session, allow).await? {
         return Err(PageError::bad_request(
             "This code was already answered or has expired.",
         ));

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
+use crate::account::profile::Profile;
 use crate::error::ApiError;
 use crate::http::api_json::{self, signed_in_response, stand_in_response, status_ok, user_json};
 use crate::http::body;
@@ -16,6 +17,7 @@ use crate::http::extract::{
 };
 use crate::http::fields::{self, Bounded, Field, bounded};
 use crate::login::email_password::SignedUp;
+use crate::login::passkey::PasskeyInfo;
 use crate::login::{pace, passkey, session, two_factor};
 use crate::state::AppState;
 use crate::store;
@@ -71,7 +73,7 @@ fn options_json(
     Ok(no_store(&mut HttpResponse::Ok()).json(body))
 }
 
-fn passkey_json(p: &entities::passkeys::Model) -> Value {
+fn passkey_json(p: &PasskeyInfo) -> Value {
     json!({
         "id": p.id,
         "credentialID": p.id,
@@ -154,9 +156,9 @@ async fn passkey_register(
         // with a cookie that opens nothing; its owner was told by mail.
         Some(SignedUp::AddressTaken(stand_in)) => {
             pace::PASSKEY_SIGN_UP.light(started).await;
-            Ok(stand_in_response(&state, &stand_in))
+            Ok(stand_in_response(&state, &Profile::of(&stand_in)))
         }
-        None => Ok(HttpResponse::Ok().json(passkey_json(&done.passkey))),
+        None => Ok(HttpResponse::Ok().json(passkey_json(&PasskeyInfo::of(&done.passkey)))),
     }
 }
 
@@ -200,7 +202,11 @@ async fn passkey_list(
     SignedIn(info): SignedIn,
 ) -> Result<HttpResponse, ApiError> {
     let keys = store::passkeys::for_user(&state.db, &info.user.id).await?;
-    Ok(HttpResponse::Ok().json(keys.iter().map(passkey_json).collect::<Vec<_>>()))
+    let keys: Vec<Value> = keys
+        .iter()
+        .map(|p| passkey_json(&PasskeyInfo::of(p)))
+        .collect();
+    Ok(HttpResponse::Ok().json(keys))
 }
 
 #[derive(Deserialize)]
@@ -297,7 +303,7 @@ async fn two_factor_verify(
     SignedJson(SigningIn(info), body): SignedJson<SigningIn, CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let method = two_factor::check_code(&state, &info.user, &client_ip(&req), &body.code).await?;
-    let body = |info: &session::SessionInfo| json!({ "status": true, "token": null, "user": user_json(&info.user) });
+    let body = |info: &session::SessionInfo| json!({ "status": true, "token": null, "user": user_json(&Profile::of(&info.user)) });
     if method == two_factor::Method::Enrolment {
         return Ok(no_store(&mut HttpResponse::Ok()).json(body(&info)));
     }

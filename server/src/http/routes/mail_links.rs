@@ -88,16 +88,15 @@ fn render(req: &HttpRequest, state: &AppState, q: &LinkQuery, page: Confirm) -> 
     })
 }
 
-/// Starts a session for `user` from a mail link and sends the browser on:
-/// to `return_to` (or the second-factor screen first), else to `fallback`.
-async fn sign_in(
-    req: &HttpRequest,
+/// Sends the browser on with the cookie of the session a mail link just
+/// started: to `return_to` (or the second-factor screen first), else to
+/// `fallback`.
+fn signed_in(
     state: &AppState,
-    user: entities::users::Model,
+    (token, info): (String, SessionInfo),
     return_to: Option<&str>,
     fallback: impl FnOnce() -> HttpResponse,
 ) -> Result<HttpResponse, PageError> {
-    let (token, info) = session::start(state, user, &[magic_link::AMR], client_info(req)).await?;
     let res = match (info.pending(), return_to) {
         (true, to) => pages::see_other(&pages::second_factor_path(to.unwrap_or("/"))),
         (false, Some(to)) => pages::see_other(to),
@@ -181,7 +180,8 @@ async fn verify_submit(
             ),
         });
     }
-    sign_in(&req, &state, user, return_to.as_deref(), || {
+    let started = session::start(&state, user, &[magic_link::AMR], client_info(&req)).await?;
+    signed_in(&state, started, return_to.as_deref(), || {
         pages::message(
             "Email verified",
             "Your address is confirmed and you are signed in. Whatever was set up on the \
@@ -189,7 +189,6 @@ async fn verify_submit(
              with a password, choose one with \"Forgot your password?\".",
         )
     })
-    .await
 }
 
 /// `GET /login/magic/confirm?token=…`: names the account the link signs in to.
@@ -229,8 +228,8 @@ async fn magic_submit(
         return Err(PageError::bad_request(USED_MAGIC_LINK));
     };
     let return_to = safe_return_to(form.return_to.as_deref());
-    sign_in(&req, &state, user, return_to.as_deref(), || {
+    let started = session::start(&state, user, &[magic_link::AMR], client_info(&req)).await?;
+    signed_in(&state, started, return_to.as_deref(), || {
         pages::see_other("/")
     })
-    .await
 }

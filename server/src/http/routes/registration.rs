@@ -10,6 +10,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
+use crate::domain::ids::ClientId;
 use crate::error::OAuthError;
 use crate::http::body::{OAuthBody, REGISTRATION_JSON};
 use crate::http::extract::client_info;
@@ -98,7 +99,7 @@ async fn read(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, OAuthError> {
-    let info = registration::read(&state, &path, bearer(&req)).await?;
+    let info = registration::read(&state, &ClientId::from(path.into_inner()), bearer(&req)).await?;
     Ok(client_information(StatusCode::OK, &info))
 }
 
@@ -109,7 +110,13 @@ async fn update(
     path: web::Path<String>,
     body: OAuthBody<REGISTRATION_JSON>,
 ) -> Result<HttpResponse, OAuthError> {
-    let info = registration::update(&state, &path, bearer(&req), &body.0).await?;
+    let info = registration::update(
+        &state,
+        &ClientId::from(path.into_inner()),
+        bearer(&req),
+        &body.0,
+    )
+    .await?;
     Ok(client_information(StatusCode::OK, &info))
 }
 
@@ -119,6 +126,6 @@ async fn delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, OAuthError> {
-    registration::delete(&state, &path, bearer(&req)).await?;
+    registration::delete(&state, &ClientId::from(path.into_inner()), bearer(&req)).await?;
     Ok(crate::http::cache_control::uncached(&mut HttpResponse::NoContent()).finish())
 }

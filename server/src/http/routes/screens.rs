@@ -12,7 +12,8 @@ use crate::http::extract::{
 };
 use crate::http::{cookies, pages};
 use crate::login::assurance::PWD;
-use crate::login::{email_password, pace, session};
+use crate::login::session::{self, SessionInfo};
+use crate::login::{email_password, pace};
 use crate::oauth::redirect::safe_return_to;
 use crate::state::AppState;
 use crate::store;
@@ -178,23 +179,17 @@ async fn login_submit(
         }
         Err(e) => return Err(PageError::from_api(e)),
     };
-    signed_in_redirect(&req, &state, user, return_to.as_deref(), false).await
+    let signed_in = session::start(&state, user, &[PWD], client_info(&req)).await?;
+    signed_in_redirect(&state, signed_in, return_to.as_deref())
 }
 
-/// Starts a password session and sends the browser on (303) with its cookie.
-/// `after_sign_up`: the account was just created (the creator's session).
-async fn signed_in_redirect(
-    req: &HttpRequest,
+/// Sends the browser on (303) with the cookie of the password session just
+/// started.
+fn signed_in_redirect(
     state: &AppState,
-    user: entities::users::Model,
+    (token, info): (String, SessionInfo),
     return_to: Option<&str>,
-    after_sign_up: bool,
 ) -> Result<HttpResponse, PageError> {
-    let (token, info) = if after_sign_up {
-        session::start_after_sign_up(state, user, &[PWD], client_info(req)).await?
-    } else {
-        session::start(state, user, &[PWD], client_info(req)).await?
-    };
     let to = return_to.unwrap_or("/");
     let res = if info.pending() {
         pages::see_other(&pages::second_factor_path(to))
@@ -235,9 +230,12 @@ async fn signup_submit(
     };
     match signed_up {
         email_password::SignedUp::Created(user) => {
-            let res = signed_in_redirect(&req, &state, user, return_to.as_deref(), true).await;
+            // The creator's session (see `login::mailbox`).
+            let res = session::start_after_sign_up(&state, user, &[PWD], client_info(&req))
+                .await
+                .map(|signed_in| signed_in_redirect(&state, signed_in, return_to.as_deref()));
             pace::SIGN_UP.heavy(started);
-            res
+            res?
         }
         // The same answer as a new account's (its owner was told by mail): on
         // with a cookie that opens nothing.

@@ -104,7 +104,7 @@ fn verify(
 ) -> Result<AuthenticationResult, ApiError> {
     let result = match parse_state::<AuthState>(row)? {
         AuthState::Scoped(s) => {
-            if row.user_id.as_deref() != Some(stored.user_id.as_str()) {
+            if row.user_id.as_ref() != Some(&stored.user_id) {
                 return Err(unknown());
             }
             rp.finish_passkey_authentication(credential, &s)

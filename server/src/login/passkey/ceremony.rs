@@ -7,6 +7,7 @@ use entities::webauthn_ceremonies as ceremonies;
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{Uuid, WebauthnError};
 
+use crate::domain::ids::UserId;
 use crate::error::{ApiError, Error};
 use crate::state::AppState;
 use crate::store;
@@ -18,7 +19,7 @@ pub(super) const AUTHENTICATE: &str = "authenticate";
 
 /// A user's WebAuthn user handle: stable for the account, derived so it needs
 /// no column, and not the account ID itself.
-pub fn user_handle(user_id: &str) -> Uuid {
+pub fn user_handle(user_id: &UserId) -> Uuid {
     let digest = ring::digest::digest(
         &ring::digest::SHA256,
         format!("webauthn-user-handle:{user_id}").as_bytes(),
@@ -50,7 +51,7 @@ pub(super) fn expired() -> ApiError {
 pub(super) async fn save_ceremony(
     state: &AppState,
     kind: &str,
-    user_id: Option<String>,
+    user_id: Option<UserId>,
     email: Option<String>,
     ceremony_state: &impl Serialize,
 ) -> Result<String, Error> {

@@ -18,10 +18,12 @@
 
 mod authenticate;
 mod ceremony;
+mod info;
 mod register;
 pub mod relying_party;
 
 pub use self::authenticate::{amr_of, authenticate, authenticate_options};
 pub use self::ceremony::user_handle;
+pub use self::info::PasskeyInfo;
 pub use self::register::{Registered, clean_name, register, register_options};
 pub use self::relying_party::RelyingParty;

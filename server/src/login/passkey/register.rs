@@ -13,6 +13,7 @@ use super::ceremony::{
     REGISTER, ceremony_failed, cred_id_string, expired, parse_state, save_ceremony, take_ceremony,
     user_handle,
 };
+use crate::domain::ids::UserId;
 use crate::error::{ApiError, Error};
 use crate::login::assurance;
 use crate::login::email::Email;
@@ -53,7 +54,12 @@ pub async fn register_options(
             // Whether the address has an account shows only at the end, in
             // the same answer as a new account's (see `register`).
             let e = email.as_str().to_string();
-            (opaque::new_id(), e.clone(), e.clone(), Some(e))
+            (
+                UserId::from(opaque::new_id()),
+                e.clone(),
+                e.clone(),
+                Some(e),
+            )
         }
     };
     let existing = store::passkeys::for_user(&state.db, &user_id).await?;

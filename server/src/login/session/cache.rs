@@ -9,6 +9,7 @@ use entities::{sessions, users};
 use moka::future::Cache;
 
 use crate::domain::amr::Amr;
+use crate::domain::ids::UserId;
 
 /// A signed-in session and its user.
 #[derive(Debug, Clone)]
@@ -65,8 +66,8 @@ impl SessionCache {
     }
 
     /// Forgets every cached session of a user.
-    pub fn forget_user(&self, user_id: &str) {
-        let uid = user_id.to_string();
+    pub fn forget_user(&self, user_id: &UserId) {
+        let uid = user_id.clone();
         let _ = self
             .by_hash
             .invalidate_entries_if(move |_, info| info.user.id == uid);

@@ -21,6 +21,7 @@ use entities::{sessions, users};
 pub use self::cache::{SessionCache, SessionInfo};
 use crate::account::organisations;
 use crate::domain::amr::Amr;
+use crate::domain::ids::UserId;
 use crate::error::Error;
 use crate::login::assurance;
 use crate::state::AppState;
@@ -165,12 +166,12 @@ pub async fn end(state: &AppState, token: &str) -> Result<(), Error> {
 }
 
 /// Ends every session of a user (after a password reset).
-pub async fn end_all(state: &AppState, user_id: &str) -> Result<(), Error> {
+pub async fn end_all(state: &AppState, user_id: &UserId) -> Result<(), Error> {
     forget_user(state, user_id);
     store::sessions::delete_for_user(&state.db, user_id).await
 }
 
 /// Drops this instance's cached sessions of a user after their account changed.
-pub fn forget_user(state: &AppState, user_id: &str) {
+pub fn forget_user(state: &AppState, user_id: &UserId) {
     state.caches.sessions.forget_user(user_id);
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::params::Params;
 use super::request::{Prompt, Recipient, Refusal, refuse};
 use crate::domain::grant_type::GrantType;
+use crate::domain::ids::ClientId;
 use crate::domain::resource::Resources;
 use crate::domain::scope::Scopes;
 use crate::error::{Error, OAuthErrorCode, PageError};
@@ -62,11 +63,13 @@ async fn check_client(
             "The request names no client (client_id is missing).",
         )));
     };
-    Ok(client::find_for(state, client_id, p.address.as_deref())
-        .await?
-        .ok_or_else(|| {
-            PageError::bad_request("The application that sent you here is not registered.")
-        }))
+    Ok(
+        client::find_for(state, &ClientId::from(client_id), p.address.as_deref())
+            .await?
+            .ok_or_else(|| {
+                PageError::bad_request("The application that sent you here is not registered.")
+            }),
+    )
 }
 
 /// `redirect_uri` is one the client registered (RFC 6749 §3.1.2.3; loopback

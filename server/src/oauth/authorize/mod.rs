@@ -38,6 +38,7 @@ use entities::authorization_codes;
 
 use self::consent::ConsentMode;
 use self::request::{Request, Stop, settle};
+use crate::domain::ids::GrantId;
 use crate::error::Error;
 use crate::login::assurance;
 use crate::login::session::SessionInfo;
@@ -140,7 +141,7 @@ async fn issue_code(
         created_at: now,
         expires_at: now + state.settings.tokens.code_ttl,
         consumed_at: None,
-        grant_id: opaque::new_id(),
+        grant_id: GrantId::from(opaque::new_id()),
     };
     store::grants::insert_code(&state.db, row).await?;
     Ok(Outcome::Redirect(request.to.redirect_with(

@@ -5,6 +5,7 @@
 use entities::clients;
 
 use crate::domain::client_origin::ClientOrigin;
+use crate::domain::ids::ClientId;
 use crate::oauth::client::model::{AUTH_CLIENT_SECRET_BASIC, AUTH_NONE, Client};
 use crate::oauth::client::rules::{self, Policy, Requested};
 use crate::tokens::opaque;
@@ -86,7 +87,7 @@ pub fn build_admin_client(req: NewClient, now: i64) -> Result<Registered, String
     let checked = rules::check(&req.requested(), &Policy::admin()).map_err(|v| v.message)?;
     let secret = (!req.public).then(|| opaque::new_prefixed_secret("pcs_"));
     let row = clients::Model {
-        id: opaque::new_id(),
+        id: ClientId::from(opaque::new_id()),
         name: checked.name,
         secret_hash: secret.as_deref().map(opaque::hash_secret),
         metadata: serde_json::to_string(&checked.metadata).map_err(|e| e.to_string())?,

@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
+use crate::domain::ids::ClientId;
 use crate::error::Error;
 use crate::oauth::client::model::Client;
 use crate::oauth::client_metadata;
 use crate::state::AppState;
 
 /// A registered client by `client_id`.
-pub async fn find(state: &AppState, id: &str) -> Result<Option<Arc<Client>>, Error> {
+pub async fn find(state: &AppState, id: &ClientId) -> Result<Option<Arc<Client>>, Error> {
     find_for(state, id, None).await
 }
 
@@ -17,7 +18,7 @@ pub async fn find(state: &AppState, id: &str) -> Result<Option<Arc<Client>>, Err
 /// that address first.
 pub async fn find_for(
     state: &AppState,
-    id: &str,
+    id: &ClientId,
     address: Option<&str>,
 ) -> Result<Option<Arc<Client>>, Error> {
     if let Some(c) = state.caches.clients.get(id).await {
@@ -28,7 +29,7 @@ pub async fn find_for(
     if client_metadata::is_document_url(id) {
         let found = client_metadata::resolve(state, id, address).await?;
         if let Some(c) = &found {
-            state.caches.clients.insert(id.to_string(), c.clone()).await;
+            state.caches.clients.insert(id.clone(), c.clone()).await;
         }
         return Ok(found);
     }
@@ -39,12 +40,12 @@ pub async fn find_for(
     state
         .caches
         .clients
-        .insert(id.to_string(), client.clone())
+        .insert(id.clone(), client.clone())
         .await;
     Ok(Some(client))
 }
 
 /// Drops a client from this instance's cache after it changed.
-pub async fn forget(state: &AppState, id: &str) {
+pub async fn forget(state: &AppState, id: &ClientId) {
     state.caches.clients.invalidate(id).await;
 }

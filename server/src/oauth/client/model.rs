@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::domain::client_origin::ClientOrigin;
 use crate::domain::grant_type::GrantType;
+use crate::domain::ids::ClientId;
 use crate::error::Error;
 
 /// The client metadata we keep (RFC 7591 §2); stored as JSON.
@@ -51,7 +52,7 @@ pub struct ClientMetadata {
 /// A client as the protocol code sees it.
 #[derive(Debug, Clone)]
 pub struct Client {
-    pub id: String,
+    pub id: ClientId,
     pub name: String,
     pub secret_hash: Option<String>,
     pub metadata: ClientMetadata,
@@ -113,7 +114,7 @@ impl Client {
         if self.origin != ClientOrigin::MetadataDocument {
             return None;
         }
-        url::Url::parse(&self.id)
+        url::Url::parse(self.id.as_str())
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))
     }
@@ -143,7 +144,7 @@ impl Client {
 /// another instance is seen within [`CLIENT_CACHE_SECS`].
 pub const CLIENT_CACHE_SECS: u64 = 30;
 
-pub type ClientCache = moka::future::Cache<String, std::sync::Arc<Client>>;
+pub type ClientCache = moka::future::Cache<ClientId, std::sync::Arc<Client>>;
 
 pub fn new_cache() -> ClientCache {
     moka::future::Cache::builder()

@@ -20,6 +20,7 @@ use entities::clients;
 use serde_json::{Map, Value};
 
 use crate::domain::client_origin::ClientOrigin;
+use crate::domain::ids::ClientId;
 use crate::error::Error;
 use crate::oauth::client::Client;
 use crate::oauth::client::rules::{self, Policy, Requested};
@@ -38,7 +39,8 @@ pub use refused::{REFUSED_CACHE_SECS, Reach, RefusedDocuments};
 pub const CACHE_SECS: u64 = 300;
 
 /// Whether a `client_id` is meant as a metadata document URL.
-pub fn is_document_url(client_id: &str) -> bool {
+pub fn is_document_url(client_id: &ClientId) -> bool {
+    let client_id = client_id.as_str();
     client_id.starts_with("https://") || client_id.starts_with("http://")
 }
 
@@ -64,7 +66,7 @@ fn to_client(
     let checked = rules::check(&requested(url, obj)?, &Policy::document(url, offered))
         .map_err(|v| refuse(url, v.message))?;
     let row = clients::Model {
-        id: url.to_string(),
+        id: ClientId::from(url),
         name: checked.name,
         secret_hash: None,
         metadata: serde_json::to_string(&checked.metadata)
@@ -117,11 +119,11 @@ fn requested(url: &str, obj: &Map<String, Value>) -> Result<Requested, Refused> 
 /// authorization request): its own budget comes before the shared one.
 pub async fn resolve(
     state: &AppState,
-    client_id: &str,
+    client_id: &ClientId,
     address: Option<&str>,
 ) -> Result<Option<Arc<Client>>, Error> {
     let allow_loopback = state.settings.client_metadata.allow_loopback;
-    let url = match check_url(client_id, allow_loopback) {
+    let url = match check_url(client_id.as_str(), allow_loopback) {
         Ok(url) => url,
         Err(refused) => {
             tracing::warn!(%refused, "client metadata document refused");
@@ -132,17 +134,22 @@ pub async fn resolve(
         .await?
         .filter(|row| row.origin == ClientOrigin::MetadataDocument);
     let attempt = async {
-        if let Some((why, reach)) = state.caches.refused_documents.get(client_id).await {
+        if let Some((why, reach)) = state.caches.refused_documents.get(client_id.as_str()).await {
             return Err((
-                refuse(client_id, format!("refused recently ({why})")),
+                refuse(client_id.as_str(), format!("refused recently ({why})")),
                 reach,
             ));
         }
         may_fetch(state, client_id, address, stored.is_none())
             .map_err(|r| (r, Reach::Unreachable))?;
         let fetched = match fetch(&url, allow_loopback).await {
-            Ok(doc) => to_client(client_id, &doc, state.now(), &state.discovery.scopes)
-                .map_err(|r| (r, Reach::Refused)),
+            Ok(doc) => to_client(
+                client_id.as_str(),
+                &doc,
+                state.now(),
+                &state.discovery.scopes,
+            )
+            .map_err(|r| (r, Reach::Refused)),
             Err(r) => Err((r, Reach::Unreachable)),
         };
         if let Err((refused, reach)) = &fetched {
@@ -181,7 +188,7 @@ pub async fn resolve(
 /// outgoing requests, nor spend the budget known clients need.
 fn may_fetch(
     state: &AppState,
-    client_id: &str,
+    client_id: &ClientId,
     address: Option<&str>,
     new: bool,
 ) -> Result<(), Refused> {
@@ -196,5 +203,10 @@ fn may_fetch(
     by_address()
         .and_then(|()| state.limit(Family::DocumentFetch, &[format!("document:{client_id}")]))
         .and_then(|()| shared())
-        .map_err(|_| refuse(client_id, "too many fetches; try again in a minute"))
+        .map_err(|_| {
+            refuse(
+                client_id.as_str(),
+                "too many fetches; try again in a minute",
+            )
+        })
 }

@@ -21,6 +21,7 @@ use entities::device_authorizations as devices;
 use serde::Serialize;
 
 use crate::domain::device::DeviceStatus;
+use crate::domain::ids::GrantId;
 use crate::domain::scope::Scopes;
 use crate::error::{Error, OAuthError, OAuthErrorCode};
 use crate::login::session::SessionInfo;
@@ -86,7 +87,7 @@ pub async fn authorize<'a>(
             auth_time: None,
             amr: "[]".into(),
             organization_id: None,
-            grant_id: opaque::new_id(),
+            grant_id: GrantId::from(opaque::new_id()),
             created_at: now,
             expires_at: now + ttl,
             consumed_at: None,
@@ -163,11 +164,34 @@ pub async fn poll(
     }
 }
 
+/// A pending device authorization as the person on `/device` is asked about
+/// it (RFC 8628 §3.3): the client, the scopes and resources it asks for, and
+/// the user code to compare with the device's. The row stays here, for
+/// [`answer`].
+pub struct DeviceRequest {
+    row: devices::Model,
+    pub client: Arc<Client>,
+}
+
+impl DeviceRequest {
+    /// The user code's sequence number (`tokens::user_codes`).
+    pub fn user_code_seq(&self) -> u64 {
+        self.row.user_code_seq as u64
+    }
+
+    /// The scopes asked for, as stored (space-separated).
+    pub fn scope(&self) -> &str {
+        &self.row.scope
+    }
+
+    /// The resources asked for, as stored (space-separated).
+    pub fn resources(&self) -> &str {
+        &self.row.resources
+    }
+}
+
 /// A pending, unexpired authorization for what a person typed on `/device`.
-pub async fn lookup(
-    state: &AppState,
-    input: &str,
-) -> Result<Option<(devices::Model, Arc<Client>)>, Error> {
+pub async fn lookup(state: &AppState, input: &str) -> Result<Option<DeviceRequest>, Error> {
     let Some(code) = UserCode::parse(input) else {
         return Ok(None);
     };
@@ -181,13 +205,13 @@ pub async fn lookup(
     let Some(client) = client::find(state, &row.client_id).await? else {
         return Ok(None);
     };
-    Ok(Some((row, client)))
+    Ok(Some(DeviceRequest { row, client }))
 }
 
 /// Records the person's answer. False if it was already answered or expired.
 pub async fn answer(
     state: &AppState,
-    row: devices::Model,
+    request: DeviceRequest,
     session: &SessionInfo,
     allow: bool,
 ) -> Result<bool, Error> {
@@ -202,7 +226,7 @@ pub async fn answer(
         auth_time: Some(session.session.auth_time),
         amr: session.session.amr.clone(),
         organization_id: session.session.active_organization_id.clone(),
-        ..row
+        ..request.row
     };
     store::devices::decide(&state.db, decided, state.now()).await
 }

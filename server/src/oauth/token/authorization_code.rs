@@ -5,6 +5,7 @@ use entities::{authorization_codes as codes, users};
 
 use super::TokenRequest;
 use super::issue::{Grant, mint};
+use crate::domain::ids::GrantId;
 use crate::domain::scope::Scopes;
 use crate::error::{OAuthError, OAuthErrorCode};
 use crate::oauth::client::Client;
@@ -127,7 +128,7 @@ fn grant<'a>(
 }
 
 /// A code used twice: what the first use issued is revoked (RFC 9700 §4.5).
-async fn replayed(state: &AppState, grant_id: &str) -> Result<OAuthError, OAuthError> {
+async fn replayed(state: &AppState, grant_id: &GrantId) -> Result<OAuthError, OAuthError> {
     crate::oauth::revocation::revoke_grant(state, grant_id).await?;
     Ok(bad())
 }

@@ -4,6 +4,7 @@
 
 use super::TokenRequest;
 use super::issue::{Grant, mint};
+use crate::domain::ids::GrantId;
 use crate::domain::scope::Scopes;
 use crate::error::{OAuthError, OAuthErrorCode};
 use crate::oauth::client::Client;
@@ -38,7 +39,7 @@ pub async fn exchange(
         user: None,
         scope: scopes,
         resources,
-        grant_id: opaque::new_id(),
+        grant_id: GrantId::from(opaque::new_id()),
         session_id: None,
         auth_time: None,
         amr: vec![],

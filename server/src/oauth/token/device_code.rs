@@ -21,7 +21,7 @@ pub async fn exchange(
     let code = super::required(&req.device_code, "device_code")?;
     let Poll::Ready(row) = device::poll(state, client, code).await?;
     let used = || OAuthError::invalid_grant("the device_code was already used");
-    let user_id = row.user_id.as_deref().ok_or_else(used)?;
+    let user_id = row.user_id.as_ref().ok_or_else(used)?;
     let user = store::users::find(&state.db, user_id)
         .await?
         .ok_or_else(used)?;

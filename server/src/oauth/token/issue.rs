@@ -9,6 +9,7 @@ use ring::digest::{SHA256, SHA512, digest};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::domain::ids::{GrantId, OrgId};
 use crate::domain::scope::Scopes;
 use crate::error::Error;
 use crate::oauth::client::Client;
@@ -22,12 +23,12 @@ pub struct Grant<'a> {
     pub user: Option<&'a users::Model>,
     pub scope: Scopes,
     pub resources: Vec<String>,
-    pub grant_id: String,
+    pub grant_id: GrantId,
     pub session_id: Option<String>,
     pub auth_time: Option<i64>,
     pub amr: Vec<String>,
     pub acr: Option<String>,
-    pub org_id: Option<String>,
+    pub org_id: Option<OrgId>,
     pub nonce: Option<String>,
 }
 
@@ -164,21 +165,20 @@ pub async fn mint(
     let scope = grant.scope.join(" ");
     let sub = grant
         .user
-        .map(|u| u.id.clone())
-        .unwrap_or_else(|| grant.client.id.clone());
+        .map_or(grant.client.id.as_str(), |u| u.id.as_str());
 
     let jti = opaque::new_id();
     let at = AccessClaims {
         iss: &state.settings.issuer,
-        sub: &sub,
+        sub,
         aud: Audience::of(&state.settings.issuer, &grant.resources),
-        client_id: &grant.client.id,
+        client_id: grant.client.id.as_str(),
         scope: &scope,
         iat: now,
         exp: now + ttl,
         jti: &jti,
-        gid: &grant.grant_id,
-        org_id: grant.org_id.as_deref(),
+        gid: grant.grant_id.as_str(),
+        org_id: grant.org_id.as_ref().map(OrgId::as_str),
         auth_time: grant.auth_time,
         sid: grant.session_id.as_deref(),
     };
