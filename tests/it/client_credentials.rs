@@ -3,20 +3,13 @@
 
 use serde_json::Value;
 
-use crate::flow::{self, ClientKind, Consent};
+use crate::flow;
 use crate::harness::TestServer;
 
 #[tokio::test]
 async fn client_credentials_issue_rfc9068_access_tokens() {
     let s = TestServer::start().await;
-    let c = flow::client(
-        &s,
-        ClientKind::Confidential,
-        Consent::Asked,
-        &["client_credentials"],
-        Some("mcp:tools"),
-    )
-    .await;
+    let c = flow::service_client(&s, Some("mcp:tools")).await;
     // client_secret_post works as well as basic.
     let res = reqwest::Client::new()
         .post(s.url("/oauth2/token"))

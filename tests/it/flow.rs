@@ -97,6 +97,19 @@ pub async fn confidential_client(s: &TestServer) -> TestClient {
     .await
 }
 
+/// A confidential client that may use only `client_credentials`: a service
+/// acting for itself, registered with `scope` (the default when `None`).
+pub async fn service_client(s: &TestServer, scope: Option<&str>) -> TestClient {
+    client(
+        s,
+        ClientKind::Confidential,
+        Consent::Asked,
+        &["client_credentials"],
+        scope,
+    )
+    .await
+}
+
 /// A browser signed in as `email` (the account is created).
 pub async fn signed_in(s: &TestServer, email: &str) -> reqwest::Client {
     let b = s.new_browser();

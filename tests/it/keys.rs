@@ -7,7 +7,7 @@ use portcullis::{AppState, Settings, TestClock};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
-use crate::flow::{self, ClientKind, Consent};
+use crate::flow;
 use crate::harness::{TestServer, fresh_database, get_json, key_file};
 
 async fn kids(s: &TestServer) -> Vec<String> {
@@ -95,14 +95,7 @@ fn count(keys: &[(String, String, String)], status: &str) -> usize {
 #[tokio::test]
 async fn a_rotated_key_is_published_first_and_signs_only_after_the_delay() {
     let s = TestServer::start().await;
-    let c = flow::client(
-        &s,
-        ClientKind::Confidential,
-        Consent::Asked,
-        &["client_credentials"],
-        None,
-    )
-    .await;
+    let c = flow::service_client(&s, None).await;
     let before = kids(&s).await;
     assert_eq!(before.len(), 3);
     let (old_token, old_kid) = access_token(&s, &c).await;
@@ -181,14 +174,7 @@ async fn a_rotated_key_is_published_first_and_signs_only_after_the_delay() {
 #[tokio::test]
 async fn an_emergency_rotation_signs_with_the_new_key_at_the_next_reload() {
     let s = TestServer::start().await;
-    let c = flow::client(
-        &s,
-        ClientKind::Confidential,
-        Consent::Asked,
-        &["client_credentials"],
-        None,
-    )
-    .await;
+    let c = flow::service_client(&s, None).await;
     let (old_token, old_kid) = access_token(&s, &c).await;
     let out = s.cli(&["keys", "rotate", "--now"]);
     assert!(
@@ -212,14 +198,7 @@ async fn an_emergency_rotation_signs_with_the_new_key_at_the_next_reload() {
 async fn a_published_key_that_does_not_open_is_left_out_and_the_others_sign() {
     use sea_orm::sea_query::Expr;
     let s = TestServer::start().await;
-    let c = flow::client(
-        &s,
-        ClientKind::Confidential,
-        Consent::Asked,
-        &["client_credentials"],
-        None,
-    )
-    .await;
+    let c = flow::service_client(&s, None).await;
     let out = s.cli(&["keys", "rotate", "--now"]);
     assert!(out.status.success());
     let damage = |status: &'static str| {

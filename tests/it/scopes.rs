@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::flow::{self, ClientKind, Consent, TestClient, VERIFIER, follow, param};
+use crate::flow::{self, TestClient, VERIFIER, follow, param};
 use crate::harness::{TestServer, error_of, get_json};
 use crate::self_described::{claims_to_be_github, register};
 
@@ -271,14 +271,7 @@ async fn refresh_refuses_a_scope_the_deployment_no_longer_offers_until_narrowed(
 async fn client_credentials_scopes_go_only_into_tokens_for_their_resource() {
     let s = server().await;
     // An administrator may hand out scopes the deployment does not offer.
-    let c: TestClient = flow::client(
-        &s,
-        ClientKind::Confidential,
-        Consent::Asked,
-        &["client_credentials"],
-        Some("api:read admin:all"),
-    )
-    .await;
+    let c: TestClient = flow::service_client(&s, Some("api:read admin:all")).await;
     async fn ask(s: &TestServer, c: &TestClient, scope: &str, resource: &str) -> reqwest::Response {
         let form = [
             ("grant_type", "client_credentials"),
