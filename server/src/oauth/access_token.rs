@@ -27,7 +27,7 @@ impl AccessToken {
         self.claims.get(name).and_then(Value::as_str)
     }
     pub fn scopes(&self) -> Vec<String> {
-        crate::oauth::scope::parse(self.str("scope").unwrap_or(""))
+        crate::domain::scope::Scopes::parse(self.str("scope").unwrap_or("")).into_vec()
     }
 }
 

@@ -1,6 +1,6 @@
 //! Resource indicators (RFC 8707): which audiences a token may carry. The
-//! rules live in [`Resources`]; these list-shaped wrappers remain for the
-//! callers not yet converted to it.
+//! rules live in [`Resources`]; this list-shaped wrapper serves the callers
+//! that hold resources as lists (a client's metadata, a new grant).
 
 use crate::config::Settings;
 
@@ -14,9 +14,4 @@ pub fn resolve(
     registered: &[String],
 ) -> Result<Vec<String>, String> {
     Resources::resolve(requested, &settings.resources(), registered).map(Vec::from)
-}
-
-/// [`Resources::within`], as a list.
-pub fn narrow(requested: &[String], granted: &[String]) -> Result<Vec<String>, String> {
-    Resources::within(requested, &Resources::parse(&granted.join(" "))).map(Vec::from)
 }

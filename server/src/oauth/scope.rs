@@ -112,13 +112,3 @@ impl Allowlist {
 }
 
 pub use crate::domain::scope::{DEFAULT_SCOPES, MAX_SCOPES, Scopes, is_valid_token};
-
-/// Splits a scope string into distinct tokens ([`Scopes::parse`]).
-pub fn parse(scope: &str) -> Vec<String> {
-    Scopes::parse(scope).into_vec()
-}
-
-/// [`Scopes::parse_requested`], as a list.
-pub fn parse_requested(scope: &str) -> Result<Vec<String>, String> {
-    Scopes::parse_requested(scope).map(Scopes::into_vec)
-}

@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+use crate::domain::scope::Scopes;
 use crate::error::PageError;
 use crate::http::extract::{CsrfForm, CurrentSession, client_ip, csrf_token, screen_form};
 use crate::http::fields::{self, Field};
@@ -11,7 +12,6 @@ use crate::http::pages::{self, html, see_other};
 use crate::login::session::SessionInfo;
 use crate::oauth::authorize::describe_scope;
 use crate::oauth::device;
-use crate::oauth::scope;
 use crate::ratelimit::{Family, RetryAfter};
 use crate::state::AppState;
 use crate::store;
@@ -135,7 +135,7 @@ async fn approval(
     let client = &request.client;
     let code = state.user_codes.code(request.user_code_seq()).display();
     let (csrf, cookie) = csrf_token(req, state);
-    let resources = scope::parse(request.resources());
+    let resources = Scopes::parse(request.resources()).into_vec();
     // No redirect on this flow: the answer goes to the device, so no host is
     // named, and the client's self-asserted client_uri is not shown as one.
     let name = client.display_name();
@@ -147,7 +147,7 @@ async fn approval(
         published_by: published_by.as_deref(),
         issuer: &state.settings.issuer,
         email: &session.user.email,
-        scopes: scope::parse(request.scope())
+        scopes: Scopes::parse(request.scope())
             .iter()
             .map(|s| describe_scope(s))
             .collect(),

@@ -7,9 +7,9 @@ use super::TokenRequest;
 use super::issue::{Grant, mint};
 use crate::domain::ids::GrantId;
 use crate::domain::scope::Scopes;
-use crate::error::{OAuthError, OAuthErrorCode};
+use crate::error::OAuthError;
 use crate::oauth::client::Client;
-use crate::oauth::{pkce, redirect, resource};
+use crate::oauth::{pkce, redirect};
 use crate::state::AppState;
 use crate::store;
 use crate::tokens::opaque;
@@ -110,8 +110,7 @@ fn grant<'a>(
     row: &codes::Model,
     req: &TokenRequest,
 ) -> Result<Grant<'a>, OAuthError> {
-    let resources = resource::narrow(&req.resource, &super::stored_list(&row.resources))
-        .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
+    let resources = super::narrowed_resources(req, &row.resources)?;
     Ok(Grant {
         client,
         user: Some(user),

@@ -8,6 +8,7 @@ pub mod refresh_token;
 
 use std::sync::Arc;
 
+use crate::domain::resource::Resources;
 use crate::domain::scope::Scopes;
 use crate::error::{OAuthError, OAuthErrorCode};
 use crate::oauth::client::Client;
@@ -113,6 +114,15 @@ pub fn issues_refresh_token(client: &Client, granted: &[String]) -> bool {
 /// values in order, split like a scope.
 fn stored_list(stored: &str) -> Vec<String> {
     Scopes::parse(stored).into_vec()
+}
+
+/// The resources a token request may have from what its grant stored: a
+/// narrower set may be asked for, never another (RFC 8707 §2,
+/// `invalid_target`).
+fn narrowed_resources(req: &TokenRequest, stored: &str) -> Result<Vec<String>, OAuthError> {
+    Resources::within(&req.resource, &Resources::parse(stored))
+        .map(Vec::from)
+        .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))
 }
 
 #[cfg(test)]

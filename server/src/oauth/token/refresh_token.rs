@@ -15,7 +15,6 @@ use crate::domain::scope::Scopes;
 use crate::error::{OAuthError, OAuthErrorCode};
 use crate::oauth::access_token;
 use crate::oauth::client::Client;
-use crate::oauth::resource;
 use crate::state::AppState;
 use crate::store;
 use crate::store::redeem::Replay;
@@ -76,8 +75,7 @@ fn narrowed(
     let granted = Scopes::parse(&row.scope);
     let scope = Scopes::within(req.requested_scopes()?, &granted)
         .map_err(|x| OAuthError::invalid_scope(format!("scope {x:?} was not granted")))?;
-    let resources = resource::narrow(&req.resource, &super::stored_list(&row.resources))
-        .map_err(|d| OAuthError::new(OAuthErrorCode::InvalidTarget, d))?;
+    let resources = super::narrowed_resources(req, &row.resources)?;
     // Checked again like every request (`scope`): a scope this deployment no
     // longer offers to a self-described client, or one whose resource was
     // narrowed away, is refused; the client may ask for a narrower scope.
