@@ -295,3 +295,51 @@ async fn codes_expire_after_sixty_seconds() {
     let res = flow::exchange(&s, &c, &code).await;
     assert_eq!(error_of(res).await, "invalid_grant");
 }
+
+/// One authorization code exchanged three hundred times at once gets tokens
+/// once (RFC 6749 §4.1.2): the store's conditional claim decides, and the
+/// losers are `invalid_grant`.
+#[tokio::test]
+async fn a_code_exchanged_three_hundred_times_at_once_issues_tokens_once() {
+    let s = TestServer::start().await;
+    let c = flow::confidential_client(&s).await;
+    let b = flow::signed_in(&s, "once@example.com").await;
+    let to = authorize(
+        &s,
+        &c,
+        &b,
+        &[("scope", "openid offline_access")],
+        Some(flow::VERIFIER),
+    )
+    .await;
+    let code = param(&to, "code").unwrap();
+    // One client (one connection pool) for all, as in token_policy.rs.
+    let http = reqwest::Client::new();
+    let secret = c.secret.clone().unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", c.redirect.as_str()),
+        ("code_verifier", flow::VERIFIER),
+    ];
+    let answers = futures_util::future::join_all((0..300).map(|_| {
+        http.post(s.url("/oauth2/token"))
+            .basic_auth(&c.id, Some(&secret))
+            .form(&form)
+            .send()
+    }))
+    .await;
+    let statuses: Vec<u16> = answers
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 400),
+        "{statuses:?}"
+    );
+}

@@ -507,3 +507,48 @@ async fn device_authorization_is_rate_limited_per_address_and_per_self_registere
     let (ok, _) = burst(&s, &admin_made).await;
     assert_eq!(ok, 300, "no per-client limit");
 }
+
+/// An approved device code polled three hundred times at once issues tokens
+/// once (RFC 8628 §3.5): the store's conditional claim decides, and every
+/// other poll is told the code was used.
+#[tokio::test]
+async fn an_approved_device_code_polled_three_hundred_times_at_once_issues_once() {
+    let s = TestServer::start().await;
+    let c = device_client(&s).await;
+    let d = start(&s, &c).await;
+    let b = flow::signed_in(&s, "once@example.com").await;
+    answer(
+        &s,
+        &b,
+        d["verification_uri_complete"].as_str().unwrap(),
+        "allow",
+    )
+    .await;
+    let code = d["device_code"].as_str().unwrap();
+    // One client (one connection pool) for all, as in token_policy.rs.
+    let http = reqwest::Client::new();
+    let form = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("device_code", code),
+        ("client_id", c.id.as_str()),
+    ];
+    let answers = futures_util::future::join_all((0..300).map(|_| async {
+        let res = http
+            .post(s.url("/oauth2/token"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json::<Value>().await.unwrap())
+    }))
+    .await;
+    let issued = answers.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!(issued, 1, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(status, _)| *status != 200) {
+        assert_eq!(
+            (*status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+    }
+}
