@@ -10,6 +10,7 @@ mod m20261207_000009_sign_up_sessions;
 mod m20261207_000010_create_attempt_counters;
 mod m20261207_000011_signing_key_lifecycle;
 mod m20261207_000013_client_policies;
+mod m20261208_000014_social_sign_in;
 
 /// Runs the schema migrations in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000010_create_attempt_counters::Migration),
             Box::new(m20261207_000011_signing_key_lifecycle::Migration),
             Box::new(m20261207_000013_client_policies::Migration),
+            Box::new(m20261208_000014_social_sign_in::Migration),
         ]
     }
 }

@@ -59,6 +59,14 @@ pub async fn run_once(state: &AppState) {
         "ended attempt counters",
         crate::store::counters::delete_expired(db, now).await,
     );
+    report(
+        "expired upstream sign-ins",
+        crate::store::upstream_logins::delete_expired(db, now).await,
+    );
+    report(
+        "expired identity transfers",
+        crate::store::identities::delete_expired_transfers(db, now).await,
+    );
     report("expired sessions", expired::sessions(db, past_grace).await);
     report(
         "expired authorization codes",

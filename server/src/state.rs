@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::login::passkey::relying_party::RelyingParty;
 use crate::login::password::PasswordHasher;
 use crate::login::session::cache::SessionCache;
+use crate::login::social::providers::Upstreams;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::oauth::discovery::Discovery;
@@ -40,6 +41,8 @@ pub struct Inner {
     pub mailer: Mailer,
     pub discovery: Discovery,
     pub passkeys: RelyingParty,
+    /// Upstream sign-in providers and the client that calls them.
+    pub upstreams: Upstreams,
     pub caches: Caches,
     pub limits: Limits,
     /// Device authorizations: user codes and the batched writer of new ones.
@@ -104,6 +107,7 @@ impl AppState {
             discovery: Discovery::new(&settings)?,
             mailer: Mailer::start(&settings)?,
             passkeys: RelyingParty::from_issuer(&settings.issuer),
+            upstreams: Upstreams::new(&settings)?,
             caches: Caches {
                 sessions: SessionCache::new(),
                 clients: crate::oauth::client::model::new_cache(),

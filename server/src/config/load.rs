@@ -33,6 +33,7 @@ device_poll_interval = 5
 
 [session]
 ttl = 604800
+fresh_age = 900
 
 [password]
 max_concurrent_hashes = 4
@@ -77,6 +78,12 @@ const UNPREFIXED: &[(&str, &str)] = &[
     ("SMTP_PASSWORD", "smtp.password"),
     ("SMTP_FROM", "smtp.from"),
     ("SMTP_TLS", "smtp.tls"),
+    ("GITHUB_CLIENT_ID", "github.client_id"),
+    ("GITHUB_CLIENT_SECRET", "github.client_secret"),
+    ("GOOGLE_CLIENT_ID", "google.client_id"),
+    ("GOOGLE_CLIENT_SECRET", "google.client_secret"),
+    ("MICROSOFT_CLIENT_ID", "microsoft.client_id"),
+    ("MICROSOFT_CLIENT_SECRET", "microsoft.client_secret"),
 ];
 
 /// Keys whose value is a comma-separated list in the environment.

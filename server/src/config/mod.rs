@@ -6,6 +6,7 @@
 //! `login` or `state`; bounds other modules rely on are defined here.
 
 mod load;
+pub mod providers;
 mod validate;
 
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use serde::Deserialize;
 use url::Url;
 
 pub use load::env_name;
+pub use providers::{GithubSettings, OidcProviderSettings, OidcSocialSettings, SsoSettings};
 
 /// The longest a device code may live (`tokens.device_code_ttl`). A user code
 /// is looked up in the lap of its sequence that is under way and the two
@@ -67,6 +69,17 @@ pub struct Settings {
     pub secrets: SecretsSettings,
     pub keys: KeysSettings,
     pub metrics: MetricsSettings,
+    /// Upstream sign-in (`providers`).
+    #[serde(default)]
+    pub github: GithubSettings,
+    #[serde(default)]
+    pub google: OidcSocialSettings,
+    #[serde(default)]
+    pub microsoft: OidcSocialSettings,
+    #[serde(default)]
+    pub oidc_providers: Vec<OidcProviderSettings>,
+    #[serde(default)]
+    pub sso: SsoSettings,
 }
 
 /// The header a trusted proxy adds the address it received a request from to.
@@ -217,6 +230,9 @@ pub struct TokenSettings {
 pub struct SessionSettings {
     /// Seconds a session lives.
     pub ttl: i64,
+    /// Seconds after signing in during which a session may add a way to
+    /// sign in (link a provider, set a password) without signing in again.
+    pub fresh_age: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

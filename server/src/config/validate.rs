@@ -30,6 +30,7 @@ impl Settings {
         self.check_secrets()?;
         self.check_keys()?;
         self.check_metrics()?;
+        self.check_providers()?;
         self.check_password()
     }
 

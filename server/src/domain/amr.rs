@@ -50,10 +50,13 @@ pub enum Amr {
     Vbm,
     /// Windows integrated authentication.
     Wia,
+    /// A federated assertion: signed in through an upstream provider. Not in
+    /// RFC 8176's registry; Microsoft's identity platform uses this value.
+    Fed,
 }
 
 impl Amr {
-    pub const ALL: [Amr; 20] = [
+    pub const ALL: [Amr; 21] = [
         Amr::Face,
         Amr::Fpt,
         Amr::Geo,
@@ -74,6 +77,7 @@ impl Amr {
         Amr::User,
         Amr::Vbm,
         Amr::Wia,
+        Amr::Fed,
     ];
 
     /// The registered string.
@@ -99,6 +103,7 @@ impl Amr {
             Amr::User => "user",
             Amr::Vbm => "vbm",
             Amr::Wia => "wia",
+            Amr::Fed => "fed",
         }
     }
 

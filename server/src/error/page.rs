@@ -8,6 +8,8 @@ pub struct PageError {
     pub status: u16,
     pub title: String,
     pub message: String,
+    /// A same-origin path the page offers as the way on (default `/`).
+    pub back: Option<String>,
 }
 
 impl PageError {
@@ -16,7 +18,13 @@ impl PageError {
             status,
             title: title.into(),
             message: message.into(),
+            back: None,
         }
+    }
+    /// The page links to `path` instead of `/`.
+    pub fn with_back(mut self, path: impl Into<String>) -> Self {
+        self.back = Some(path.into());
+        self
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "This request cannot be completed", message)

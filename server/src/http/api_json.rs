@@ -15,7 +15,7 @@ pub fn status_ok() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": true }))
 }
 
-fn iso(t: i64) -> String {
+pub fn iso(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
         .and_then(|d| {

@@ -61,3 +61,16 @@ pub fn clear_session(settings: &Settings) -> Cookie<'static> {
 pub fn csrf(settings: &Settings, value: String) -> Cookie<'static> {
     build(settings, csrf_name(settings), value, None)
 }
+
+const UPSTREAM: &str = "portcullis_upstream";
+
+pub fn upstream_name(settings: &Settings) -> String {
+    name(settings, UPSTREAM)
+}
+
+/// Binds sign-ins started at an upstream provider to this browser (its hash
+/// is stored with each attempt). `Lax`: the upstream sends the browser back
+/// with a top-level GET.
+pub fn upstream(settings: &Settings, value: String) -> Cookie<'static> {
+    build(settings, upstream_name(settings), value, Some(3600))
+}

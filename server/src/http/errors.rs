@@ -99,6 +99,10 @@ impl ResponseError for PageError {
         HttpResponse::build(self.status_code())
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .content_type(ContentType::html())
-            .body(pages::error_page(&self.title, &self.message))
+            .body(pages::error_page(
+                &self.title,
+                &self.message,
+                self.back.as_deref(),
+            ))
     }
 }

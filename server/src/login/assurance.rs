@@ -114,3 +114,13 @@ mod tests {
         assert_eq!(add_factor(&v(&["pwd"]), OTP), v(&["pwd", "otp", "mfa"]));
     }
 }
+
+/// The `amr` of a sign-in through an upstream: `fed`, and `mfa` when the
+/// upstream reported more than one factor and is trusted to (`trust_mfa`).
+pub fn federated(upstream_mfa: bool) -> Vec<Amr> {
+    if upstream_mfa {
+        vec![Amr::Fed, MFA]
+    } else {
+        vec![Amr::Fed]
+    }
+}

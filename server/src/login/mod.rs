@@ -15,4 +15,6 @@ pub mod password;
 pub mod password_reset;
 pub mod reclaim;
 pub mod session;
+pub mod social;
+pub mod sso;
 pub mod two_factor;

@@ -48,6 +48,7 @@ pub async fn take_back(
         store::users::delete_password(&txn, &user.id).await?;
     }
     store::passkeys::delete_for_user(&txn, &user.id).await?;
+    store::identities::delete_for_user(&txn, &user.id).await?;
     store::two_factors::delete(&txn, &user.id).await?;
     // Approved by the creator but not redeemed yet: redeemed after this,
     // they would hand the creator tokens for the owner's account.

@@ -8,6 +8,7 @@ pub mod device_writer;
 pub mod devices;
 pub mod expired;
 pub mod grants;
+pub mod identities;
 pub mod keys;
 pub mod one_time;
 pub mod orgs;
@@ -17,6 +18,7 @@ pub mod sealing;
 pub mod secrets;
 pub mod sessions;
 pub mod two_factors;
+pub mod upstream_logins;
 pub mod users;
 
 use sea_orm::error::SqlErr;

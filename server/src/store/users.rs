@@ -170,3 +170,23 @@ pub async fn delete_password(db: &impl ConnectionTrait, user_id: &UserId) -> Res
         .await?;
     Ok(())
 }
+
+/// Gives a password to an account that has none; `false` when it has one
+/// (the insert, not a prior read, decides: parallel calls set one password).
+pub async fn add_password(
+    db: &impl ConnectionTrait,
+    user_id: &UserId,
+    hash: String,
+    now: i64,
+) -> Result<bool, Error> {
+    let row = credentials::Model {
+        user_id: user_id.clone(),
+        password_hash: hash,
+        updated_at: now,
+    };
+    match super::insert(db, row).await {
+        Ok(()) => Ok(true),
+        Err(e) if is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}

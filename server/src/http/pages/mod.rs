@@ -27,6 +27,7 @@ pub const MAGIC_PATH: &str = "/login/magic/confirm";
 struct ErrorPage<'a> {
     title: &'a str,
     message: &'a str,
+    back: Option<&'a str>,
 }
 
 /// Renders a template; a rendering failure (a bug) becomes a plain page.
@@ -37,8 +38,12 @@ pub fn render(t: &impl Template) -> String {
     })
 }
 
-pub fn error_page(title: &str, message: &str) -> String {
-    render(&ErrorPage { title, message })
+pub fn error_page(title: &str, message: &str, back: Option<&str>) -> String {
+    render(&ErrorPage {
+        title,
+        message,
+        back,
+    })
 }
 
 /// An uncached HTML page, with the CSRF cookie when the form on it set one.

@@ -15,12 +15,27 @@ macro_rules! page {
     };
 }
 
+/// A "Continue with …" button: an upstream provider's sign-in link.
+pub struct ProviderLink {
+    pub id: String,
+    pub name: String,
+    pub href: String,
+}
+
+/// A connected upstream account on the account page.
+pub struct Connection {
+    pub provider: String,
+    pub name: String,
+    pub email: String,
+}
+
 page!(Login = "login.html" {
     csrf_token: &'a str,
     return_to: &'a str,
     return_query: String,
     email: &'a str,
     error: Option<&'a str>,
+    providers: &'a [ProviderLink],
 });
 
 page!(Signup = "signup.html" {
@@ -30,6 +45,7 @@ page!(Signup = "signup.html" {
     name: &'a str,
     email: &'a str,
     error: Option<&'a str>,
+    providers: &'a [ProviderLink],
 });
 
 page!(Home = "home.html" {
@@ -39,6 +55,9 @@ page!(Home = "home.html" {
     csrf_token: &'a str,
     passkeys: usize,
     two_factor: bool,
+    connections: &'a [Connection],
+    /// Providers not connected yet.
+    connectable: &'a [ProviderLink],
 });
 
 page!(Consent = "consent.html" {
@@ -102,3 +121,18 @@ page!(
         csrf_token: &'a str,
     }
 );
+
+page!(Continue = "continue.html" {
+    title: &'a str,
+    message: &'a str,
+    href: &'a str,
+    label: &'a str,
+});
+
+page!(Transfer = "transfer.html" {
+    provider: &'a str,
+    /// The other account's address, masked.
+    other_account: &'a str,
+    transfer_token: &'a str,
+    csrf_token: &'a str,
+});

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod api_mail;
 pub mod authorize;
+pub mod connections;
 pub mod device;
 pub mod email_screens;
 pub mod factors;
@@ -12,6 +13,7 @@ pub mod ops;
 pub mod registration;
 pub mod screens;
 pub mod second_factor;
+pub mod social;
 
 use actix_web::web::{self, ServiceConfig};
 
@@ -40,10 +42,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(api::configure)
             .configure(api_mail::configure)
             .configure(factors::configure)
+            .configure(social::configure)
             .default_service(web::to(api::not_found)),
     );
     screens::configure(cfg);
     second_factor::configure(cfg);
     email_screens::configure(cfg);
     mail_links::configure(cfg);
+    connections::configure(cfg);
 }

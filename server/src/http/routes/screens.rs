@@ -75,6 +75,7 @@ async fn home(
         .await?
         .len();
     let two_factor = store::two_factors::is_enabled(&state.db, &info.user.id).await?;
+    let (connections, connectable) = connections_of(&state, &info.user.id).await?;
     Ok(pages::form(&req, &state, 200, |csrf| {
         pages::render(&pages::Home {
             name: &info.user.name,
@@ -83,8 +84,69 @@ async fn home(
             csrf_token: csrf,
             passkeys,
             two_factor,
+            connections: &connections,
+            connectable: &connectable,
         })
     }))
+}
+
+/// The account's connected upstream accounts, and the providers it could
+/// still connect.
+async fn connections_of(
+    state: &AppState,
+    user_id: &crate::domain::ids::UserId,
+) -> Result<(Vec<pages::Connection>, Vec<pages::ProviderLink>), crate::error::Error> {
+    let linked = store::identities::for_user(&state.db, user_id).await?;
+    let providers = state.upstreams.providers.all();
+    let name_of = |id: &str| {
+        providers
+            .iter()
+            .find(|p| p.id == id)
+            .map_or_else(|| id.to_string(), |p| p.name.clone())
+    };
+    let connections = linked
+        .iter()
+        .map(|l| pages::Connection {
+            provider: l.provider.clone(),
+            name: name_of(&l.provider),
+            email: l.email.clone().unwrap_or_default(),
+        })
+        .collect();
+    let connectable = providers
+        .iter()
+        .filter(|p| !linked.iter().any(|l| l.provider == p.id))
+        .map(|p| pages::ProviderLink {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            href: String::new(),
+        })
+        .collect();
+    Ok((connections, connectable))
+}
+
+/// "Continue with …" links for every enabled provider, leading back to
+/// `return_to`.
+fn provider_links(state: &AppState, return_to: &str) -> Vec<pages::ProviderLink> {
+    state
+        .upstreams
+        .providers
+        .all()
+        .iter()
+        .map(|p| {
+            let mut href = format!("{}/sign-in/{}", crate::http::routes::api::PREFIX, p.id);
+            if !return_to.is_empty() {
+                href.push('?');
+                href.push_str(
+                    &serde_urlencoded::to_string([("callbackURL", return_to)]).unwrap_or_default(),
+                );
+            }
+            pages::ProviderLink {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                href,
+            }
+        })
+        .collect()
 }
 
 /// The sign-in page, or with `name` the sign-up page: what was typed
@@ -99,6 +161,7 @@ async fn render_entry(
     error: Option<&str>,
 ) -> HttpResponse {
     let return_query = pages::return_query(return_to);
+    let providers = provider_links(state, return_to);
     let res = pages::form(req, state, status, |csrf_token| match name {
         None => pages::render(&pages::Login {
             csrf_token,
@@ -106,6 +169,7 @@ async fn render_entry(
             return_query,
             email,
             error,
+            providers: &providers,
         }),
         Some(name) => pages::render(&pages::Signup {
             csrf_token,
@@ -114,6 +178,7 @@ async fn render_entry(
             name,
             email,
             error,
+            providers: &providers,
         }),
     });
     pages::leading_to(state, return_to, res).await
@@ -165,9 +230,19 @@ async fn login_submit(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<EntryForm>,
 ) -> Result<HttpResponse, PageError> {
+    let return_to = form.return_to();
+    if let Some(route) = crate::login::sso::route_for(&state, &form.email).await? {
+        return Ok(sso_hand_off(&route, return_to.as_deref().unwrap_or("")));
+    }
+    if form.password.is_empty() {
+        let (rt, typed) = (
+            return_to.as_deref().unwrap_or(""),
+            (None, form.email.trim()),
+        );
+        return Ok(render_entry(&req, &state, 400, rt, typed, Some("Enter your password.")).await);
+    }
     let signed_in =
         email_password::sign_in(&state, &client_ip(&req), &form.email, &form.password).await;
-    let return_to = form.return_to();
     let user = match signed_in {
         Ok(u) => u,
         Err(e) if matches!(e.status, 401 | 429) => {
@@ -181,6 +256,32 @@ async fn login_submit(
     };
     let signed_in = session::start(&state, user, &[PWD], client_info(&req)).await?;
     signed_in_redirect(&state, signed_in, return_to.as_deref())
+}
+
+/// The page that sends an address whose domain signs in through its
+/// organisation's SSO on there (a link: the upstream is another site).
+fn sso_hand_off(route: &crate::login::sso::SsoRoute, return_to: &str) -> HttpResponse {
+    let mut href = format!(
+        "{}/sign-in/{}",
+        crate::http::routes::api::PREFIX,
+        route.provider_id
+    );
+    if !return_to.is_empty() {
+        href.push('?');
+        href.push_str(
+            &serde_urlencoded::to_string([("callbackURL", return_to)]).unwrap_or_default(),
+        );
+    }
+    let body = pages::render(&pages::Continue {
+        title: "Single sign-on",
+        message: &format!(
+            "{} signs in through its organisation's single sign-on.",
+            route.domain
+        ),
+        href: &href,
+        label: "Continue to single sign-on",
+    });
+    pages::html(200, body, None)
 }
 
 /// Sends the browser on (303) with the cookie of the password session just

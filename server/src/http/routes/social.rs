@@ -1,0 +1,337 @@
+//! Signing in through upstream providers (CONTRACT §4, Better Auth's names):
+//! `sign-in/<provider>` (GET, a button's link; POST `sign-in/social` for
+//! Better Auth's client), `callback/<provider>`, and the signed-in user's
+//! `list-accounts`, `link-social`, `unlink-account`, `set-password`; plus
+//! `login-methods`, what this deployment offers.
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::{ApiError, PageError};
+use crate::http::api_json::status_ok;
+use crate::http::cache_control::no_store;
+use crate::http::extract::{ApiJson, SignedIn, TrustedOrigin, client_info};
+use crate::http::fields::bounded;
+use crate::http::{cookies, pages};
+use crate::login::session;
+use crate::login::social::accounts::{self, Landing};
+use crate::login::social::flow::{self, Callback, Purpose, Started};
+use crate::login::social::{Failed, Provider, Refusal};
+use crate::state::AppState;
+use crate::store;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/sign-in/social", web::post().to(sign_in_social))
+        .route("/sign-in/{provider}", web::get().to(sign_in))
+        .route("/callback/{provider}", web::get().to(callback))
+        .route("/list-accounts", web::get().to(list_accounts))
+        .route("/link-social", web::post().to(link_social))
+        .route("/unlink-account", web::post().to(unlink_account))
+        .route("/set-password", web::post().to(set_password))
+        .route("/login-methods", web::get().to(login_methods));
+}
+
+/// The sign-in screen, leading back to `return_to`.
+fn login_back(return_to: Option<&str>) -> String {
+    pages::login_path(return_to.unwrap_or(""))
+}
+
+/// A refusal as a page with a way back.
+pub fn refusal_page(provider: &str, failed: Failed, return_to: Option<&str>) -> PageError {
+    match failed {
+        Failed::Refused(r) => {
+            PageError::new(r.status(), "Sign-in did not complete", r.message(provider))
+                .with_back(login_back(return_to))
+        }
+        Failed::Internal(e) => PageError::from(e).with_back(login_back(return_to)),
+    }
+}
+
+fn refusal_json(failed: Failed) -> ApiError {
+    match failed {
+        Failed::Refused(r) => ApiError::new(r.status(), r.code(), r.message("The provider")),
+        Failed::Internal(e) => e.into(),
+    }
+}
+
+fn binding(req: &HttpRequest, state: &AppState) -> Option<String> {
+    req.cookie(&cookies::upstream_name(&state.settings))
+        .map(|c| c.value().to_string())
+}
+
+fn provider(state: &AppState, id: &str) -> Result<Arc<Provider>, Refusal> {
+    state
+        .upstreams
+        .providers
+        .get(id)
+        .ok_or(Refusal::UnknownProvider)
+}
+
+/// 303 to the upstream, binding the attempt to this browser.
+fn to_upstream(state: &AppState, started: Started) -> HttpResponse {
+    let mut res = pages::see_other(&started.url);
+    let _ = res.add_cookie(&cookies::upstream(&state.settings, started.binding));
+    no_store_response(res)
+}
+
+fn no_store_response(mut res: HttpResponse) -> HttpResponse {
+    res.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    res
+}
+
+#[derive(Deserialize)]
+struct SignInQuery {
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
+}
+
+/// `GET sign-in/<provider>?callbackURL=/…`: off to the upstream.
+async fn sign_in(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<SignInQuery>,
+) -> Result<HttpResponse, PageError> {
+    let back = query.callback_url.as_deref();
+    let p = provider(&state, &path).map_err(|r| refusal_page("this provider", r.into(), back))?;
+    let started = flow::start(
+        &state,
+        &p,
+        back,
+        Purpose::SignIn,
+        binding(&req, &state).as_deref(),
+    )
+    .await
+    .map_err(|f| refusal_page(&p.name, f, back))?;
+    Ok(to_upstream(&state, started))
+}
+
+#[derive(Deserialize)]
+struct SocialBody {
+    provider: String,
+    #[serde(rename = "callbackURL", default)]
+    callback_url: Option<String>,
+}
+
+bounded!(SocialBody { provider: Name });
+
+/// Better Auth's `POST sign-in/social`: the URL to send the browser to.
+async fn sign_in_social(
+    _: TrustedOrigin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ApiJson(body): ApiJson<SocialBody>,
+) -> Result<HttpResponse, ApiError> {
+    let p = provider(&state, &body.provider).map_err(|r| refusal_json(r.into()))?;
+    let started = flow::start(
+        &state,
+        &p,
+        body.callback_url.as_deref(),
+        Purpose::SignIn,
+        binding(&req, &state).as_deref(),
+    )
+    .await
+    .map_err(refusal_json)?;
+    Ok(started_json(&state, started))
+}
+
+fn started_json(state: &AppState, started: Started) -> HttpResponse {
+    no_store(&mut HttpResponse::Ok())
+        .cookie(cookies::upstream(&state.settings, started.binding))
+        .json(json!({ "url": started.url, "redirect": true }))
+}
+
+/// `GET callback/<provider>`: the upstream sends the browser back here.
+async fn callback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<Callback>,
+) -> Result<HttpResponse, PageError> {
+    let p = provider(&state, &path).map_err(|r| refusal_page("this provider", r.into(), None))?;
+    let landed = flow::finish(&state, &p, &query, binding(&req, &state).as_deref())
+        .await
+        .map_err(|f| refusal_page(&p.name, f, None))?;
+    let back = landed.return_to.as_deref();
+    let landing = accounts::land(&state, &landed.identity, landed.link_user.as_ref())
+        .await
+        .map_err(|f| refusal_page(&p.name, f, back))?;
+    match landing {
+        Landing::SignIn(user) => {
+            let amr = crate::login::assurance::federated(landed.identity.mfa);
+            let (token, info) = session::start(&state, user, &amr, client_info(&req)).await?;
+            let to = back.unwrap_or("/");
+            let res = if info.pending() {
+                pages::see_other(&pages::second_factor_path(to))
+            } else {
+                pages::see_other(to)
+            };
+            pages::with_cookie(
+                no_store_response(res),
+                &cookies::session(&state.settings, token),
+            )
+        }
+        Landing::Linked => Ok(no_store_response(pages::see_other(back.unwrap_or("/")))),
+        Landing::TransferOffered { token } => {
+            crate::http::routes::connections::transfer_page(
+                &req,
+                &state,
+                &p.name,
+                &token,
+                landed.link_user.as_ref(),
+            )
+            .await
+        }
+    }
+}
+
+/// `GET list-accounts`: Better Auth's account list; a password shows as
+/// the `credential` provider.
+async fn list_accounts(
+    state: web::Data<AppState>,
+    SignedIn(info): SignedIn,
+) -> Result<HttpResponse, ApiError> {
+    let mut accounts = Vec::new();
+    if let Some((_, Some(_))) =
+        store::users::find_with_password(&state.db, &info.user.email).await?
+    {
+        accounts.push(json!({
+            "id": format!("credential-{}", info.user.id),
+            "providerId": "credential",
+            "accountId": info.user.id,
+            "userId": info.user.id,
+            "createdAt": crate::http::api_json::iso(info.user.created_at),
+            "updatedAt": crate::http::api_json::iso(info.user.updated_at),
+            "scopes": [],
+        }));
+    }
+    for i in store::identities::for_user(&state.db, &info.user.id).await? {
+        accounts.push(json!({
+            "id": i.id,
+            "providerId": i.provider,
+            "accountId": i.subject,
+            "userId": i.user_id,
+            "email": i.email,
+            "createdAt": crate::http::api_json::iso(i.created_at),
+            "updatedAt": crate::http::api_json::iso(i.updated_at),
+            "scopes": [],
+        }));
+    }
+    Ok(no_store(&mut HttpResponse::Ok()).json(accounts))
+}
+
+/// `POST link-social {provider, callbackURL}`: the URL that links the
+/// provider to the signed-in user (a recent sign-in needed).
+async fn link_social(
+    _: TrustedOrigin,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    SignedIn(info): SignedIn,
+    ApiJson(body): ApiJson<SocialBody>,
+) -> Result<HttpResponse, ApiError> {
+    accounts::require_fresh(&state, &info)?;
+    let p = provider(&state, &body.provider).map_err(|r| refusal_json(r.into()))?;
+    let started = flow::start(
+        &state,
+        &p,
+        body.callback_url.as_deref(),
+        Purpose::Link(info.user.id.clone()),
+        binding(&req, &state).as_deref(),
+    )
+    .await
+    .map_err(refusal_json)?;
+    Ok(started_json(&state, started))
+}
+
+#[derive(Deserialize)]
+struct Unlink {
+    #[serde(rename = "providerId")]
+    provider_id: String,
+}
+
+bounded!(Unlink { provider_id: Name });
+
+/// `POST unlink-account {providerId}`: never the last way to sign in.
+async fn unlink_account(
+    _: TrustedOrigin,
+    state: web::Data<AppState>,
+    SignedIn(info): SignedIn,
+    ApiJson(body): ApiJson<Unlink>,
+) -> Result<HttpResponse, ApiError> {
+    accounts::unlink(&state, &info.user.id, &body.provider_id).await?;
+    Ok(status_ok())
+}
+
+#[derive(Deserialize)]
+struct SetPassword {
+    #[serde(rename = "newPassword")]
+    new_password: String,
+}
+
+bounded!(SetPassword {
+    new_password: Password
+});
+
+/// `POST set-password {newPassword}`: a first password for an account that
+/// has none (a recent sign-in needed).
+async fn set_password(
+    _: TrustedOrigin,
+    state: web::Data<AppState>,
+    SignedIn(info): SignedIn,
+    ApiJson(body): ApiJson<SetPassword>,
+) -> Result<HttpResponse, ApiError> {
+    accounts::require_fresh(&state, &info)?;
+    accounts::set_password(&state, &info.user, &body.new_password).await?;
+    Ok(status_ok())
+}
+
+#[derive(Deserialize)]
+struct MethodsQuery {
+    email: Option<String>,
+}
+
+/// `GET login-methods[?email=…]`: what a sign-in screen may offer.
+async fn login_methods(
+    state: web::Data<AppState>,
+    query: web::Query<MethodsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let providers: Vec<_> = state
+        .upstreams
+        .providers
+        .all()
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "name": p.name,
+                "type": p.kind(),
+                "signInUrl": format!("{}/sign-in/{}", super::api::PREFIX, p.id),
+            })
+        })
+        .collect();
+    let mut body = json!({
+        "password": true,
+        "magicLink": true,
+        "passkey": true,
+        "providers": providers,
+    });
+    body["sso"] = match query.email.as_deref() {
+        Some(email) => match crate::login::sso::route_for(&state, email).await? {
+            Some(route) => json!({
+                "required": true,
+                "domain": route.domain,
+                "providerId": route.provider_id,
+                "signInUrl": format!("{}/sign-in/{}", super::api::PREFIX, route.provider_id),
+            }),
+            None => json!({ "required": false }),
+        },
+        None => json!(false),
+    };
+    Ok(no_store(&mut HttpResponse::Ok()).json(body))
+}
