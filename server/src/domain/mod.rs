@@ -2,6 +2,7 @@
 //! is the ground floor of the crate: it imports nothing else from it, so
 //! `config`, `store`, `oauth` and `login` can all speak these types.
 
+pub mod address;
 pub mod alg;
 pub mod amr;
 pub mod client_origin;

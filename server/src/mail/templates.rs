@@ -40,6 +40,19 @@ pub fn verify_email(to: &str, link: &str) -> Mail {
     )
 }
 
+pub fn sso_domain_proof(to: &str, domain: &str, organisation: &str, link: &str) -> Mail {
+    mail(
+        to,
+        &format!("Confirm single sign-on for {domain}"),
+        &format!(
+            "{organisation} asks that everyone with an address at {domain} sign in through its single sign-on. Confirm only if you administer {domain}. The link works once, for 24 hours."
+        ),
+        "Review the request",
+        link,
+        "If you do not know this organisation, ignore this mail: nothing changes without confirmation.",
+    )
+}
+
 pub fn reset_password(to: &str, link: &str) -> Mail {
     mail(
         to,

@@ -40,6 +40,8 @@ pub enum Slot<'a> {
     ServerSecret(&'a str),
     /// `two_factors.secret` of this user.
     TotpSecret(&'a str),
+    /// `sso_connections.client_secret` of this connection.
+    SsoClientSecret(&'a str),
 }
 
 impl Slot<'_> {
@@ -48,6 +50,7 @@ impl Slot<'_> {
             Slot::SigningKey(kid) => format!("portcullis signing_keys.private_key {kid}"),
             Slot::ServerSecret(name) => format!("portcullis server_secrets.secret {name}"),
             Slot::TotpSecret(user) => format!("portcullis two_factors.secret {user}"),
+            Slot::SsoClientSecret(id) => format!("portcullis sso_connections.client_secret {id}"),
         }
     }
 }

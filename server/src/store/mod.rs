@@ -17,6 +17,7 @@ pub mod redeem;
 pub mod sealing;
 pub mod secrets;
 pub mod sessions;
+pub mod sso;
 pub mod two_factors;
 pub mod upstream_logins;
 pub mod users;

@@ -73,3 +73,19 @@ pub async fn find(
 ) -> Result<Option<organizations::Model>, Error> {
     Ok(super::unique(db, organizations::Entity::find_by_id(id.clone())).await?)
 }
+
+/// The role `user_id` holds in `org`, if a member.
+pub async fn role_of(
+    db: &impl ConnectionTrait,
+    org: &OrgId,
+    user_id: &UserId,
+) -> Result<Option<String>, Error> {
+    Ok(super::unique(
+        db,
+        memberships::Entity::find()
+            .filter(memberships::Column::OrganizationId.eq(org))
+            .filter(memberships::Column::UserId.eq(user_id)),
+    )
+    .await?
+    .map(|m| m.role))
+}

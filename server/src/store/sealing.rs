@@ -8,7 +8,7 @@
 //! key: it tells a wrong key from a right one before anything is touched, and
 //! that the database holds sealed secrets at all.
 
-use entities::{server_secrets, signing_keys, two_factors};
+use entities::{server_secrets, signing_keys, sso_connections, two_factors};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
@@ -150,6 +150,21 @@ pub async fn seal_at_rest(
             .col_expr(two_factors::Column::Secret, Expr::value(value))
             .filter(two_factors::Column::UserId.eq(row.user_id.clone()))
             .filter(two_factors::Column::Secret.eq(row.secret.clone()))
+            .exec(&txn)
+            .await?;
+        sealed.values += res.rows_affected;
+    }
+    let stale = sso_connections::Entity::find()
+        .filter(sso_connections::Column::ClientSecret.not_like(format!("{current}%")))
+        .all(&txn)
+        .await?;
+    for row in stale {
+        let slot = Slot::SsoClientSecret(&row.id);
+        let value = kek.seal(slot, &plain(kek, slot, row.client_secret.as_bytes())?)?;
+        let res = sso_connections::Entity::update_many()
+            .col_expr(sso_connections::Column::ClientSecret, Expr::value(value))
+            .filter(sso_connections::Column::Id.eq(row.id.clone()))
+            .filter(sso_connections::Column::ClientSecret.eq(row.client_secret.clone()))
             .exec(&txn)
             .await?;
         sealed.values += res.rows_affected;

@@ -14,6 +14,7 @@ pub mod registration;
 pub mod screens;
 pub mod second_factor;
 pub mod social;
+pub mod sso;
 
 use actix_web::web::{self, ServiceConfig};
 
@@ -42,6 +43,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(api::configure)
             .configure(api_mail::configure)
             .configure(factors::configure)
+            // Before `social`: its `GET sign-in/{provider}` would take
+            // `POST sign-in/sso` and answer 405.
+            .configure(sso::configure_api)
             .configure(social::configure)
             .default_service(web::to(api::not_found)),
     );
@@ -50,4 +54,5 @@ pub fn configure(cfg: &mut ServiceConfig) {
     email_screens::configure(cfg);
     mail_links::configure(cfg);
     connections::configure(cfg);
+    sso::configure(cfg);
 }

@@ -62,12 +62,11 @@ fn binding(req: &HttpRequest, state: &AppState) -> Option<String> {
         .map(|c| c.value().to_string())
 }
 
-fn provider(state: &AppState, id: &str) -> Result<Arc<Provider>, Refusal> {
-    state
-        .upstreams
-        .providers
-        .get(id)
-        .ok_or(Refusal::UnknownProvider)
+/// A configured provider or a proved SSO connection.
+async fn provider(state: &AppState, id: &str) -> Result<Arc<Provider>, Failed> {
+    crate::login::sso::any_provider(state, id)
+        .await?
+        .ok_or(Failed::Refused(Refusal::UnknownProvider))
 }
 
 /// 303 to the upstream, binding the attempt to this browser.
@@ -99,7 +98,9 @@ async fn sign_in(
     query: web::Query<SignInQuery>,
 ) -> Result<HttpResponse, PageError> {
     let back = query.callback_url.as_deref();
-    let p = provider(&state, &path).map_err(|r| refusal_page("this provider", r.into(), back))?;
+    let p = provider(&state, &path)
+        .await
+        .map_err(|f| refusal_page("this provider", f, back))?;
     let started = flow::start(
         &state,
         &p,
@@ -128,7 +129,9 @@ async fn sign_in_social(
     state: web::Data<AppState>,
     ApiJson(body): ApiJson<SocialBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let p = provider(&state, &body.provider).map_err(|r| refusal_json(r.into()))?;
+    let p = provider(&state, &body.provider)
+        .await
+        .map_err(refusal_json)?;
     let started = flow::start(
         &state,
         &p,
@@ -154,7 +157,9 @@ async fn callback(
     path: web::Path<String>,
     query: web::Query<Callback>,
 ) -> Result<HttpResponse, PageError> {
-    let p = provider(&state, &path).map_err(|r| refusal_page("this provider", r.into(), None))?;
+    let p = provider(&state, &path)
+        .await
+        .map_err(|f| refusal_page("this provider", f, None))?;
     let landed = flow::finish(&state, &p, &query, binding(&req, &state).as_deref())
         .await
         .map_err(|f| refusal_page(&p.name, f, None))?;
@@ -236,7 +241,9 @@ async fn link_social(
     ApiJson(body): ApiJson<SocialBody>,
 ) -> Result<HttpResponse, ApiError> {
     accounts::require_fresh(&state, &info)?;
-    let p = provider(&state, &body.provider).map_err(|r| refusal_json(r.into()))?;
+    let p = provider(&state, &body.provider)
+        .await
+        .map_err(refusal_json)?;
     let started = flow::start(
         &state,
         &p,

@@ -167,7 +167,7 @@ pub async fn finish(
         return Err(Refusal::BadState.into());
     };
     let redirect = redirect_uri(state, provider);
-    let identity = match &provider.protocol {
+    let identity: UpstreamIdentity = match &provider.protocol {
         Protocol::Github { .. } => {
             github::redeem(
                 &state.upstreams,
@@ -201,9 +201,33 @@ pub async fn finish(
             .await?
         }
     };
+    let identity = within_sso_domain(provider, identity)?;
     Ok(Landed {
         identity,
         return_to: row.return_to,
         link_user: row.link_user_id,
     })
+}
+
+/// An SSO connection speaks for addresses in its proved domain, and only
+/// those: outside it, it vouches for nothing and signs nobody in.
+fn within_sso_domain(
+    provider: &Provider,
+    mut identity: UpstreamIdentity,
+) -> Result<UpstreamIdentity, Refusal> {
+    let Some(domain) = &provider.sso_domain else {
+        return Ok(identity);
+    };
+    let in_domain = identity
+        .email
+        .as_deref()
+        .and_then(|e| e.rsplit_once('@'))
+        .is_some_and(|(_, d)| d == domain);
+    if !in_domain {
+        return Err(Refusal::Rejected(format!(
+            "the address is outside {domain}"
+        )));
+    }
+    identity.email_verified = true;
+    Ok(identity)
 }

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::http::{Auth, UpstreamError};
+use super::http::{Auth, Reach, UpstreamError};
 use super::providers::{Protocol, Provider, Upstreams};
 use super::{Refusal, UpstreamIdentity};
 use crate::login::email::Email;
@@ -90,8 +90,10 @@ pub async fn redeem(
         ("redirect_uri", redirect_uri),
         ("code_verifier", verifier),
     ];
-    let (status, answer): (u16, TokenAnswer) =
-        up.http.post_form(e.token_url, &form, Auth::None).await?;
+    let (status, answer): (u16, TokenAnswer) = up
+        .http
+        .post_form(e.token_url, Reach::Configured, &form, Auth::None)
+        .await?;
     let token = match answer {
         TokenAnswer {
             access_token: Some(t),
@@ -107,12 +109,18 @@ pub async fn redeem(
     };
     let user: User = up
         .http
-        .get_json(&format!("{}/user", e.api_url), Auth::Bearer(&token), ACCEPT)
+        .get_json(
+            &format!("{}/user", e.api_url),
+            Reach::Configured,
+            Auth::Bearer(&token),
+            ACCEPT,
+        )
         .await?;
     let emails: Vec<EmailEntry> = up
         .http
         .get_json(
             &format!("{}/user/emails", e.api_url),
+            Reach::Configured,
             Auth::Bearer(&token),
             ACCEPT,
         )

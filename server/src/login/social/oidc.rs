@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use super::http::{Auth, UpstreamError};
+use super::http::{Auth, Reach, UpstreamError};
 use super::microsoft::{self, Tenant};
 use super::providers::{Protocol, Provider, Upstreams};
 use super::{Refusal, UpstreamIdentity};
@@ -72,7 +72,8 @@ pub async fn discover(
     if !refresh && let Some(found) = up.discovered.get(issuer).await {
         return Ok(found);
     }
-    let found = Arc::new(fetch_discovery(up, issuer, tenant).await?);
+    let reach = provider.reach(up.allow_loopback);
+    let found = Arc::new(fetch_discovery(up, issuer, tenant, reach).await?);
     up.discovered
         .insert(issuer.to_string(), found.clone())
         .await;
@@ -83,6 +84,7 @@ async fn fetch_discovery(
     up: &Upstreams,
     issuer: &str,
     tenant: Option<&Tenant>,
+    reach: Reach,
 ) -> Result<Discovered, Refusal> {
     let url = format!(
         "{}/.well-known/openid-configuration",
@@ -90,7 +92,7 @@ async fn fetch_discovery(
     );
     let raw: Value = up
         .http
-        .get_json(&url, Auth::None, "application/json")
+        .get_json(&url, reach, Auth::None, "application/json")
         .await?;
     let published = raw
         .get("issuer")
@@ -124,6 +126,7 @@ async fn fetch_discovery(
         .http
         .get_json(
             metadata.jwks_uri().url().as_str(),
+            reach,
             Auth::None,
             "application/json",
         )
@@ -198,7 +201,9 @@ pub async fn redeem(
         form.push(("client_secret", &provider.client_secret));
         Auth::None
     };
-    let (status, answer): (u16, TokenAnswer) = up.http.post_form(&token_url, &form, auth).await?;
+    let reach = provider.reach(up.allow_loopback);
+    let (status, answer): (u16, TokenAnswer) =
+        up.http.post_form(&token_url, reach, &form, auth).await?;
     let raw = match (status, answer) {
         (
             200,
@@ -284,7 +289,10 @@ fn verify(
     Ok(UpstreamIdentity {
         provider: provider.id.clone(),
         subject: claims.subject().as_str().to_string(),
-        email: claims.email().map(|e| e.as_str().to_string()),
+        email: claims
+            .email()
+            .and_then(|e| crate::login::email::Email::parse(e.as_str()))
+            .map(|e| e.as_str().to_string()),
         email_verified,
         name: claims
             .name()

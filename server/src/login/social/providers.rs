@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::config::providers::credential;
 use crate::error::Error;
 
-use super::http::UpstreamHttp;
+use super::http::{Reach, UpstreamHttp};
 use super::microsoft::Tenant;
 use super::oidc::Discovered;
 
@@ -57,6 +57,16 @@ impl std::fmt::Debug for Provider {
 }
 
 impl Provider {
+    /// Which addresses calls for this provider may reach: anywhere for
+    /// configured providers, public only for organisations' connections.
+    pub fn reach(&self, allow_loopback: bool) -> Reach {
+        if self.sso_domain.is_some() {
+            Reach::Public { allow_loopback }
+        } else {
+            Reach::Configured
+        }
+    }
+
     /// `oauth` (GitHub) or `oidc`, as login-methods reports it.
     pub fn kind(&self) -> &'static str {
         match self.protocol {
