@@ -40,6 +40,8 @@ pub enum Family {
     DocumentFetchTotal,
     /// Fetches of metadata documents caused by one client address.
     DocumentFetchAddress,
+    /// Sign-ins started at an upstream provider (each stores a row).
+    Upstream,
 }
 
 #[derive(Debug)]
@@ -92,6 +94,7 @@ impl RateLimiter {
             Family::DocumentFetch => l.document_fetch,
             Family::DocumentFetchTotal => l.document_fetch_total,
             Family::DocumentFetchAddress => l.document_fetch_address,
+            Family::Upstream => l.upstream,
         }
     }
 

@@ -56,6 +56,7 @@ mail = 10
 magic_link = 5
 second_factor = 5
 passkey = 30
+upstream = 30
 email_code = 10
 document_fetch = 4
 document_fetch_total = 60

@@ -274,6 +274,13 @@ pub struct RateLimitSettings {
     pub document_fetch_total: f64,
     /// Fetches of metadata documents caused by one client address.
     pub document_fetch_address: f64,
+    /// Sign-ins started at an upstream provider, per address.
+    #[serde(default = "default_upstream_rate")]
+    pub upstream: f64,
+}
+
+fn default_upstream_rate() -> f64 {
+    30.0
 }
 
 impl Default for RateLimitSettings {
@@ -293,6 +300,7 @@ impl Default for RateLimitSettings {
             document_fetch: 4.0,
             document_fetch_total: 60.0,
             document_fetch_address: 10.0,
+            upstream: default_upstream_rate(),
         }
     }
 }

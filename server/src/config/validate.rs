@@ -164,6 +164,7 @@ impl Settings {
             ("rate_limit.magic_link", r.magic_link),
             ("rate_limit.second_factor", r.second_factor),
             ("rate_limit.passkey", r.passkey),
+            ("rate_limit.upstream", r.upstream),
             ("rate_limit.device_authorization", r.device_authorization),
             (
                 "rate_limit.device_authorization_client",

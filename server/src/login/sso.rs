@@ -262,3 +262,32 @@ pub async fn any_provider(state: &AppState, id: &str) -> Result<Option<Arc<Provi
         None => provider(state, id).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_domain;
+
+    #[test]
+    fn domains_are_names_of_two_labels_or_more() {
+        assert_eq!(
+            normalise_domain(" Acme.TEST. ").as_deref(),
+            Some("acme.test")
+        );
+        assert_eq!(
+            normalise_domain("mail.acme.co.uk").as_deref(),
+            Some("mail.acme.co.uk")
+        );
+        for bad in [
+            "acme",
+            "10.0.0.1",
+            "-acme.test",
+            "acme..test",
+            "acme.test/x",
+            "a@acme.test",
+            "",
+            "acme.123",
+        ] {
+            assert_eq!(normalise_domain(bad), None, "{bad}");
+        }
+    }
+}

@@ -50,6 +50,7 @@ async fn link(
     if !accounts::is_fresh(&state, &info) {
         return Ok(pages::see_other("/login?prompt=login&return_to=%2F"));
     }
+    crate::http::routes::social::limit_starts(&req, &state)?;
     let provider = state
         .upstreams
         .providers

@@ -13,13 +13,16 @@ use serde_json::json;
 use crate::error::{ApiError, PageError};
 use crate::http::api_json::status_ok;
 use crate::http::cache_control::no_store;
-use crate::http::extract::{ApiJson, SignedIn, TrustedOrigin, client_info};
+use crate::http::extract::{
+    ApiJson, CurrentSession, SignedIn, TrustedOrigin, client_info, client_ip,
+};
 use crate::http::fields::bounded;
 use crate::http::{cookies, pages};
 use crate::login::session;
 use crate::login::social::accounts::{self, Landing};
 use crate::login::social::flow::{self, Callback, Purpose, Started};
 use crate::login::social::{Failed, Provider, Refusal};
+use crate::ratelimit::{Family, RetryAfter, ip_key};
 use crate::state::AppState;
 use crate::store;
 
@@ -69,6 +72,11 @@ async fn provider(state: &AppState, id: &str) -> Result<Arc<Provider>, Failed> {
         .ok_or(Failed::Refused(Refusal::UnknownProvider))
 }
 
+/// Each start stores a row: bounded per client address.
+pub fn limit_starts(req: &HttpRequest, state: &AppState) -> Result<(), RetryAfter> {
+    state.limit(Family::Upstream, &[ip_key(&client_ip(req))])
+}
+
 /// 303 to the upstream, binding the attempt to this browser.
 fn to_upstream(state: &AppState, started: Started) -> HttpResponse {
     let mut res = pages::see_other(&started.url);
@@ -98,6 +106,7 @@ async fn sign_in(
     query: web::Query<SignInQuery>,
 ) -> Result<HttpResponse, PageError> {
     let back = query.callback_url.as_deref();
+    limit_starts(&req, &state)?;
     let p = provider(&state, &path)
         .await
         .map_err(|f| refusal_page("this provider", f, back))?;
@@ -129,6 +138,7 @@ async fn sign_in_social(
     state: web::Data<AppState>,
     ApiJson(body): ApiJson<SocialBody>,
 ) -> Result<HttpResponse, ApiError> {
+    limit_starts(&req, &state)?;
     let p = provider(&state, &body.provider)
         .await
         .map_err(refusal_json)?;
@@ -154,6 +164,7 @@ fn started_json(state: &AppState, started: Started) -> HttpResponse {
 async fn callback(
     req: HttpRequest,
     state: web::Data<AppState>,
+    current: CurrentSession,
     path: web::Path<String>,
     query: web::Query<Callback>,
 ) -> Result<HttpResponse, PageError> {
@@ -164,6 +175,12 @@ async fn callback(
         .await
         .map_err(|f| refusal_page(&p.name, f, None))?;
     let back = landed.return_to.as_deref();
+    // A link finishes only in the session that asked for it.
+    if let Some(asker) = &landed.link_user
+        && current.0.as_ref().is_none_or(|s| s.user.id != *asker)
+    {
+        return Err(refusal_page(&p.name, Refusal::BadState.into(), back));
+    }
     let landing = accounts::land(&state, &landed.identity, landed.link_user.as_ref())
         .await
         .map_err(|f| refusal_page(&p.name, f, back))?;
@@ -241,6 +258,7 @@ async fn link_social(
     ApiJson(body): ApiJson<SocialBody>,
 ) -> Result<HttpResponse, ApiError> {
     accounts::require_fresh(&state, &info)?;
+    limit_starts(&req, &state)?;
     let p = provider(&state, &body.provider)
         .await
         .map_err(refusal_json)?;

@@ -255,3 +255,14 @@ pub async fn set_password(
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::mask;
+
+    #[test]
+    fn a_masked_address_keeps_its_first_letter_and_domain() {
+        assert_eq!(mask("ada@example.com"), "a…@example.com");
+        assert_eq!(mask("nonsense"), "…");
+    }
+}
