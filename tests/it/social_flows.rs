@@ -1,0 +1,98 @@
+//! Signing in through a provider on the way to something: the sign-in
+//! screen of an authorization request or of a device approval offers the
+//! provider's button, and the round trip through the provider ends back at
+//! the consent or approval screen.
+
+use url::Url;
+
+use crate::flow::{self, ClientKind, Consent, param};
+use crate::github_fake::{CODE, Failure, GithubFake, GithubUser, callback};
+use crate::harness::{TestServer, get_text};
+
+/// The "Continue with GitHub" link of a sign-in page.
+fn github_button(html: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse("a[data-provider=github]").unwrap();
+    let a = doc.select(&sel).next().expect("a GitHub button");
+    assert!(
+        a.text()
+            .collect::<String>()
+            .contains("Continue with GitHub")
+    );
+    a.value().attr("href").unwrap().to_string()
+}
+
+/// From a sign-in page's location (`/login?return_to=…`), through the
+/// GitHub button and GitHub, to where the callback sends the browser.
+async fn through_github(s: &TestServer, b: &reqwest::Client, login: &str) -> String {
+    let html = get_text(b, s.url(login)).await;
+    let href = github_button(&html);
+    let res = b.get(s.url(&href)).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let to = Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let state = param(&to, "state").unwrap();
+    let res = callback(s, b, &[("code", CODE), ("state", &state)]).await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    res.headers()["location"].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_authorization_request_continues_to_consent_after_github() {
+    let fake = GithubFake::start(&GithubUser::verified("octo@example.com"), Failure::None).await;
+    let s = fake.server(vec![]).await;
+    let c = flow::client(
+        &s,
+        ClientKind::Public,
+        Consent::Asked,
+        &["authorization_code"],
+        Some("openid profile"),
+    )
+    .await;
+    let authorize = flow::authorize_url(
+        &s,
+        &c,
+        &[("scope", "openid profile"), ("state", "xyz")],
+        Some(flow::VERIFIER),
+    );
+    let b = s.new_browser();
+    let res = b.get(&authorize).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let login = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        login.starts_with("/login?return_to=%2Foauth2%2Fauthorize"),
+        "{login}"
+    );
+    let back = through_github(&s, &b, &login).await;
+    assert!(back.starts_with("/oauth2/authorize?"), "{back}");
+    let consent = get_text(&b, s.url(&back)).await;
+    assert!(consent.contains("action=\"/oauth2/consent\""), "{consent}");
+    assert!(
+        consent.contains("octo@example.com"),
+        "the consent names the account"
+    );
+}
+
+#[tokio::test]
+async fn a_device_approval_continues_after_github() {
+    let fake = GithubFake::start(&GithubUser::verified("tv@example.com"), Failure::None).await;
+    let s = fake.server(vec![]).await;
+    let c = crate::device::device_client(&s).await;
+    let d = crate::device::start(&s, &c).await;
+    let complete = d["verification_uri_complete"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&s.base)
+        .unwrap()
+        .to_string();
+    let b = s.new_browser();
+    let res = b.get(s.url(&complete)).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let login = res.headers()["location"].to_str().unwrap().to_string();
+    let back = through_github(&s, &b, &login).await;
+    assert_eq!(back, complete, "back to the approval screen");
+    let page = get_text(&b, s.url(&back)).await;
+    assert!(
+        page.contains("action=\"/device\"") && page.contains("value=\"allow\""),
+        "{page}"
+    );
+}
