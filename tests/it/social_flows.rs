@@ -96,3 +96,67 @@ async fn a_device_approval_continues_after_github() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn one_upstream_sign_in_is_used_once_under_parallel_callbacks() {
+    let fake = GithubFake::start(&GithubUser::verified("race@example.com"), Failure::None).await;
+    let s = fake.server(vec![]).await;
+    let b = s.new_browser();
+    let html = get_text(&b, s.url("/login")).await;
+    let res = b.get(s.url(&github_button(&html))).send().await.unwrap();
+    let to = Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let state = param(&to, "state").unwrap();
+    let calls = (0..200).map(|_| {
+        let (b, url) = (b.clone(), crate::github_fake::callback_url(&s, "github"));
+        let state = state.clone();
+        tokio::spawn(async move {
+            let res = b
+                .get(url)
+                .query(&[("code", CODE), ("state", state.as_str())])
+                .send()
+                .await
+                .unwrap();
+            res.status().as_u16()
+        })
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|&&c| c == 303).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&c| c == 400).count(),
+        199,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        fake.requests_to("/login/oauth/access_token").await.len(),
+        1,
+        "one code redemption"
+    );
+}
+
+#[tokio::test]
+async fn a_callback_from_another_browser_does_not_spoil_the_sign_in() {
+    let fake = GithubFake::start(&GithubUser::verified("mine@example.com"), Failure::None).await;
+    let s = fake.server(vec![]).await;
+    let b = s.new_browser();
+    let html = get_text(&b, s.url("/login")).await;
+    let res = b.get(s.url(&github_button(&html))).send().await.unwrap();
+    let to = Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let state = param(&to, "state").unwrap();
+    let other = s.new_browser();
+    let res = callback(&s, &other, &[("code", CODE), ("state", &state)]).await;
+    assert_eq!(res.status(), 400, "another browser is refused");
+    let res = callback(&s, &b, &[("code", CODE), ("state", &state)]).await;
+    assert_eq!(
+        res.status(),
+        303,
+        "the browser that started it still finishes"
+    );
+}

@@ -9,15 +9,25 @@ pub async fn insert(db: &impl ConnectionTrait, row: ul::Model) -> Result<(), Err
     Ok(super::insert(db, row).await?)
 }
 
-/// Takes the row for a `state` hash: of parallel callbacks with the same
-/// state, exactly one gets it. Expired rows are taken too (and refused by the
-/// caller), so a late callback ends the attempt for good.
-pub async fn take(db: &impl ConnectionTrait, state_hash: &str) -> Result<Option<ul::Model>, Error> {
-    let Some(row) = super::unique(db, ul::Entity::find_by_id(state_hash.to_string())).await? else {
+/// Takes the row for a `state` hash started by the browser whose binding
+/// hashes to `binding_hash`: of parallel callbacks with the same state,
+/// exactly one gets it, and a callback from another browser takes nothing
+/// (it cannot spoil the rightful one). Expired rows are taken too (and
+/// refused by the caller), so a late callback ends the attempt for good.
+pub async fn take(
+    db: &impl ConnectionTrait,
+    state_hash: &str,
+    binding_hash: &str,
+) -> Result<Option<ul::Model>, Error> {
+    let Some(row) = super::unique(db, ul::Entity::find_by_id(state_hash.to_string()))
+        .await?
+        .filter(|r| r.binding_hash == binding_hash)
+    else {
         return Ok(None);
     };
     let deleted = ul::Entity::delete_many()
         .filter(ul::Column::StateHash.eq(state_hash))
+        .filter(ul::Column::BindingHash.eq(binding_hash))
         .exec(db)
         .await?;
     Ok((deleted.rows_affected == 1).then_some(row))

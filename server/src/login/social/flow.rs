@@ -132,16 +132,20 @@ async fn take_attempt(
     else {
         return Ok(Err(Refusal::BadState));
     };
-    let Some(row) =
-        store::upstream_logins::take(&state.db, &opaque::hash_secret(state_param)).await?
-    else {
+    // Hashes compared by the database: the binding is 256 random bits, so
+    // equality on its hash leaks nothing usable through timing.
+    let Some(binding) = usable_binding(binding) else {
         return Ok(Err(Refusal::BadState));
     };
-    let bound = binding
-        .is_some_and(|b| opaque::constant_time_eq(&opaque::hash_secret(b), &row.binding_hash));
-    if row.provider != provider.id || !bound {
+    let taken = store::upstream_logins::take(
+        &state.db,
+        &opaque::hash_secret(state_param),
+        &opaque::hash_secret(binding),
+    )
+    .await?;
+    let Some(row) = taken.filter(|r| r.provider == provider.id) else {
         return Ok(Err(Refusal::BadState));
-    }
+    };
     if row.expires_at <= state.now() {
         return Ok(Err(Refusal::Expired));
     }
