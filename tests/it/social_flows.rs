@@ -160,3 +160,23 @@ async fn a_callback_from_another_browser_does_not_spoil_the_sign_in() {
         "the browser that started it still finishes"
     );
 }
+
+#[tokio::test]
+async fn the_providers_list_names_each_enabled_provider_and_its_callback() {
+    let fake = GithubFake::start(&GithubUser::verified("list@example.com"), Failure::None).await;
+    let s = fake.server(vec![]).await;
+    let list: serde_json::Value =
+        crate::harness::get_json(&s.http, s.url("/.auth/api/v1/auth/providers")).await;
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["github", "passkey"], "{list}");
+    assert_eq!(
+        list[0]["callbackUrl"],
+        crate::github_fake::callback_url(&s, "github")
+    );
+    assert_eq!(list[0]["name"], "GitHub");
+}

@@ -34,7 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/link-social", web::post().to(link_social))
         .route("/unlink-account", web::post().to(unlink_account))
         .route("/set-password", web::post().to(set_password))
-        .route("/login-methods", web::get().to(login_methods));
+        .route("/login-methods", web::get().to(login_methods))
+        .route("/providers", web::get().to(providers));
 }
 
 /// The sign-in screen, leading back to `return_to`.
@@ -321,12 +322,9 @@ struct MethodsQuery {
     email: Option<String>,
 }
 
-/// `GET login-methods[?email=…]`: what a sign-in screen may offer.
-async fn login_methods(
-    state: web::Data<AppState>,
-    query: web::Query<MethodsQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let providers: Vec<_> = state
+/// The enabled upstream providers, as a sign-in screen or SDK needs them.
+fn provider_list(state: &AppState) -> Vec<serde_json::Value> {
+    state
         .upstreams
         .providers
         .all()
@@ -336,10 +334,28 @@ async fn login_methods(
                 "id": p.id,
                 "name": p.name,
                 "type": p.kind(),
+                "enabled": true,
                 "signInUrl": format!("{}/sign-in/{}", super::api::PREFIX, p.id),
+                "callbackUrl": flow::redirect_uri(state, p),
             })
         })
-        .collect();
+        .collect()
+}
+
+/// `GET providers` (seed 004): the sign-in providers, upstream ones and
+/// passkeys; only enabled ones are listed.
+async fn providers(state: web::Data<AppState>) -> HttpResponse {
+    let mut list = provider_list(&state);
+    list.push(json!({ "id": "passkey", "name": "Passkey", "type": "passkey", "enabled": true }));
+    no_store(&mut HttpResponse::Ok()).json(list)
+}
+
+/// `GET login-methods[?email=…]`: what a sign-in screen may offer.
+async fn login_methods(
+    state: web::Data<AppState>,
+    query: web::Query<MethodsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let providers = provider_list(&state);
     let mut body = json!({
         "password": true,
         "magicLink": true,
