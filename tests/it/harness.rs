@@ -93,9 +93,16 @@ impl TestServer {
 
     /// Starts with extra configuration variables (`("PORTCULLIS_X", "v")`).
     pub async fn start_with(extra: Vec<(&str, &str)>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        Self::start_on(listener, extra).await
+    }
+
+    /// As [`TestServer::start_with`], on a listener bound beforehand: for a
+    /// test that must know the server's address (its issuer) before it
+    /// starts, e.g. to register it as a client elsewhere.
+    pub async fn start_on(listener: TcpListener, extra: Vec<(&str, &str)>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (database_url, pg) = fresh_database(dir.path()).await;
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://localhost:{}", addr.port());
         let mut env: Vec<(String, String)> = vec![
@@ -138,6 +145,12 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// Stops serving: connections are refused from now on (an upstream
+    /// going down under a test).
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
     }
 
     /// A second browser with its own cookie jar.
