@@ -87,6 +87,16 @@ pub fn add_factor(amr: &[Amr], method: Amr) -> Vec<Amr> {
     out
 }
 
+/// The `amr` of a sign-in through an upstream: `fed`, and `mfa` when the
+/// upstream reported more than one factor and is trusted to (`trust_mfa`).
+pub fn federated(upstream_mfa: bool) -> Vec<Amr> {
+    if upstream_mfa {
+        vec![Amr::Fed, MFA]
+    } else {
+        vec![Amr::Fed]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,15 +122,5 @@ mod tests {
         assert!(!wants_multi_factor(Some("1 phr")));
         assert_eq!(add_factor(&v(&["otp"]), OTP), v(&["otp", "mfa"]));
         assert_eq!(add_factor(&v(&["pwd"]), OTP), v(&["pwd", "otp", "mfa"]));
-    }
-}
-
-/// The `amr` of a sign-in through an upstream: `fed`, and `mfa` when the
-/// upstream reported more than one factor and is trusted to (`trust_mfa`).
-pub fn federated(upstream_mfa: bool) -> Vec<Amr> {
-    if upstream_mfa {
-        vec![Amr::Fed, MFA]
-    } else {
-        vec![Amr::Fed]
     }
 }
