@@ -64,6 +64,10 @@ pub async fn run_once(state: &AppState) {
         crate::store::upstream_logins::delete_expired(db, now).await,
     );
     report(
+        "unproved SSO connections",
+        crate::store::sso::delete_unproved(db, now - crate::login::sso::PROOF_TTL).await,
+    );
+    report(
         "expired identity transfers",
         crate::store::identities::delete_expired_transfers(db, now).await,
     );

@@ -180,3 +180,47 @@ async fn the_providers_list_names_each_enabled_provider_and_its_callback() {
     );
     assert_eq!(list[0]["name"], "GitHub");
 }
+
+#[tokio::test]
+async fn a_sign_in_started_from_another_site_stops_at_a_page_of_ours() {
+    let fake = GithubFake::start(&GithubUser::verified("csrf@example.com"), Failure::None).await;
+    let s = fake.server(vec![]).await;
+    let b = s.new_browser();
+    let start = s.url("/.auth/api/v1/auth/sign-in/github?callbackURL=%2Fwelcome");
+    let res = b
+        .get(&start)
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "no redirect to the provider");
+    let page = res.text().await.unwrap();
+    let doc = scraper::Html::parse_document(&page);
+    let sel = scraper::Selector::parse("a.button").unwrap();
+    let href = doc
+        .select(&sel)
+        .next()
+        .unwrap()
+        .value()
+        .attr("href")
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        href,
+        "/.auth/api/v1/auth/sign-in/github?callbackURL=%2Fwelcome"
+    );
+    let res = b
+        .get(s.url(&href))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "a click on our page goes on");
+    let typed = b
+        .get(&start)
+        .header("sec-fetch-site", "none")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(typed.status(), 303, "a typed address goes on");
+}

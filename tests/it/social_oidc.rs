@@ -275,3 +275,27 @@ async fn the_upstreams_second_factor_counts_only_when_trusted() {
     assert_eq!(amr_after_upstream_mfa(true).await, ["fed", "mfa"]);
     assert_eq!(amr_after_upstream_mfa(false).await, ["fed"]);
 }
+
+/// A provider that promises `iss` in every response (RFC 9207 §3) and a
+/// response without it: refused, the code not redeemed.
+#[tokio::test]
+async fn a_callback_without_the_promised_issuer_is_refused() {
+    let f = federation(Setup::new(Configured::Toml, "noiss@example.com")).await;
+    let b = f.down.new_browser();
+    let to = start(&f, &b, None).await;
+    let back = at_upstream(&f, &to).await;
+    let mut stripped = back.clone();
+    let kept: Vec<(String, String)> = back
+        .query_pairs()
+        .filter(|(k, _)| k != "iss")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    stripped.query_pairs_mut().clear().extend_pairs(kept);
+    refused(b.get(stripped).send().await.unwrap(), 400).await;
+    assert_eq!(
+        codes_redeemed(&f.up).await,
+        0,
+        "the code was not sent anywhere"
+    );
+    assert_eq!(get_session(&f.down, &b).await, Value::Null);
+}

@@ -174,14 +174,22 @@ impl Settings {
                 url_ok(&format!("{key}.issuer"), issuer)?;
             }
         }
+        // By name only the three multi-tenant endpoints: a tenant given by
+        // its domain publishes its GUID issuer, which we would not match.
         if let Some(tenant) = &self.microsoft.tenant
-            && (tenant.is_empty()
-                || !tenant
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-.".contains(c)))
+            && !["common", "organizations", "consumers"]
+                .contains(&tenant.to_ascii_lowercase().as_str())
+            && !(tenant.len() == 36
+                && tenant.chars().enumerate().all(|(i, c)| {
+                    if [8, 13, 18, 23].contains(&i) {
+                        c == '-'
+                    } else {
+                        c.is_ascii_hexdigit()
+                    }
+                }))
         {
             return Err(ConfigError(format!(
-                "invalid {}: {tenant:?} is not a tenant name or id",
+                "invalid {}: {tenant:?} is not common, organizations, consumers or a tenant id (a GUID)",
                 env_name("microsoft.tenant")
             )));
         }

@@ -68,6 +68,43 @@ fn bad(code: &'static str, message: &str) -> ApiError {
     ApiError::new(400, code, message)
 }
 
+/// Mail services whose users are not the domain's organisation: their
+/// administrator mailboxes prove nothing about who may speak for their
+/// users, and some such services have let users register them.
+const SHARED_MAIL_DOMAINS: [&str; 24] = [
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "yahoo.com",
+    "ymail.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "aol.com",
+    "proton.me",
+    "protonmail.com",
+    "pm.me",
+    "gmx.com",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "mail.ru",
+    "yandex.ru",
+    "yandex.com",
+    "qq.com",
+    "163.com",
+];
+
+/// Whether a domain belongs to a shared mail service (or a subdomain of one).
+pub fn is_shared_mail(domain: &str) -> bool {
+    SHARED_MAIL_DOMAINS
+        .iter()
+        .any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
+}
+
 /// A DNS name of at least two labels, lowercase, without a trailing dot.
 pub fn normalise_domain(raw: &str) -> Option<String> {
     let d = raw.trim().trim_end_matches('.').to_ascii_lowercase();
@@ -103,6 +140,12 @@ pub async fn register(
     }
     let domain =
         normalise_domain(&reg.domain).ok_or_else(|| bad("INVALID_DOMAIN", "Not a domain name."))?;
+    if is_shared_mail(&domain) {
+        return Err(bad(
+            "INVALID_DOMAIN",
+            "A shared mail service's domain cannot be bound to one organisation.",
+        ));
+    }
     if !ADMIN_MAILBOXES.contains(&reg.mailbox.as_str()) {
         return Err(bad(
             "INVALID_MAILBOX",

@@ -53,6 +53,34 @@ pub fn sso_domain_proof(to: &str, domain: &str, organisation: &str, link: &str) 
     )
 }
 
+pub fn identity_linked(to: &str, provider: &str, link: &str) -> Mail {
+    mail(
+        to,
+        &format!("{provider} can now sign in to your account"),
+        &format!(
+            "Someone signed in with a {provider} account that has this address, so it was connected to your account and can sign in to it."
+        ),
+        "Review your connected accounts",
+        link,
+        &format!("If this was not you, disconnect {provider} there and change your password."),
+    )
+}
+
+pub fn identity_moved(to: &str, provider: &str, link: &str) -> Mail {
+    mail(
+        to,
+        &format!("{provider} no longer signs in to your account"),
+        &format!(
+            "Someone who signed in with your connected {provider} account moved it to another account here. It no longer signs in to yours."
+        ),
+        "Review your connected accounts",
+        link,
+        &format!(
+            "If this was not you, secure your {provider} account and sign in here another way."
+        ),
+    )
+}
+
 pub fn reset_password(to: &str, link: &str) -> Mail {
     mail(
         to,

@@ -126,16 +126,9 @@ pub async fn unlink(
     provider: &str,
 ) -> Result<Option<bool>, Error> {
     let txn = db.begin().await?;
-    // Locks the user's row first, so two unlinks of the user's last two
-    // methods are serialised and the second sees the first's effect.
-    users::Entity::update_many()
-        .col_expr(
-            users::Column::UpdatedAt,
-            Expr::col(users::Column::UpdatedAt),
-        )
-        .filter(users::Column::Id.eq(user_id))
-        .exec(&txn)
-        .await?;
+    // The user's row first, so two unlinks of the user's last two methods
+    // are serialised and the second sees the first's effect.
+    lock_user(&txn, user_id).await?;
     let Some(identity) = super::unique(
         &txn,
         li::Entity::find()
@@ -186,17 +179,18 @@ pub async fn find_transfer(
 /// Carries out a transfer once, in one transaction: the request is used up,
 /// and the identity moves only if it still belongs to the user it was asked
 /// from, that user keeps another way to sign in, and the receiver has no
-/// identity of that provider. `false` when any of that no longer holds.
+/// identity of that provider. The request when it moved; `None` when any of
+/// that no longer holds.
 pub async fn transfer(
     db: &(impl ConnectionTrait + TransactionTrait),
     token_hash: &str,
     to: &UserId,
     now: i64,
-) -> Result<bool, Error> {
+) -> Result<Option<it::Model>, Error> {
     let txn = db.begin().await?;
     let Some(request) = find_transfer(&txn, token_hash, to, now).await? else {
         txn.rollback().await?;
-        return Ok(false);
+        return Ok(None);
     };
     let used = it::Entity::delete_many()
         .filter(it::Column::TokenHash.eq(token_hash))
@@ -204,11 +198,14 @@ pub async fn transfer(
         .await?;
     if used.rows_affected != 1 {
         txn.rollback().await?;
-        return Ok(false);
+        return Ok(None);
     }
+    // As in `unlink`: the giving user's row first, so a parallel unlink of
+    // their other method and this transfer cannot both leave them nothing.
+    lock_user(&txn, &request.from_user_id).await?;
     if other_sign_in_methods(&txn, &request.from_user_id, &request.identity_id).await? == 0 {
         txn.commit().await?;
-        return Ok(false);
+        return Ok(None);
     }
     let moved = li::Entity::update_many()
         .col_expr(li::Column::UserId, Expr::value(to.clone()))
@@ -218,21 +215,32 @@ pub async fn transfer(
         .exec(&txn)
         .await;
     match moved {
-        Ok(r) if r.rows_affected == 1 => {
+        Ok(r) => {
             txn.commit().await?;
-            Ok(true)
-        }
-        Ok(_) => {
-            txn.commit().await?;
-            Ok(false)
+            Ok((r.rows_affected == 1).then_some(request))
         }
         // The receiver linked that provider meanwhile.
         Err(e) if is_unique_violation(&e) => {
             txn.rollback().await?;
-            Ok(false)
+            Ok(None)
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Takes the user's row lock (PostgreSQL; SQLite runs one writer anyway) so
+/// that checks of "another way to sign in" and the change that follows them
+/// are serialised per user.
+async fn lock_user(db: &impl ConnectionTrait, user_id: &UserId) -> Result<(), Error> {
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::UpdatedAt,
+            Expr::col(users::Column::UpdatedAt),
+        )
+        .filter(users::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Drops expired transfer requests (housekeeping).

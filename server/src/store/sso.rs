@@ -88,3 +88,14 @@ pub async fn prove(
         Err(e) => Err(e.into()),
     }
 }
+
+/// Drops connections whose domain was not proved before `before`
+/// (housekeeping): an unproved claim routes nobody and should not linger.
+pub async fn delete_unproved(db: &impl ConnectionTrait, before: i64) -> Result<u64, Error> {
+    Ok(sc::Entity::delete_many()
+        .filter(sc::Column::VerifiedAt.is_null())
+        .filter(sc::Column::CreatedAt.lte(before))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

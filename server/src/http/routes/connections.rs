@@ -51,10 +51,8 @@ async fn link(
         return Ok(pages::see_other("/login?prompt=login&return_to=%2F"));
     }
     crate::http::routes::social::limit_starts(&req, &state)?;
-    let provider = state
-        .upstreams
-        .providers
-        .get(&form.provider)
+    let provider = crate::login::sso::any_provider(&state, &form.provider)
+        .await?
         .ok_or_else(|| PageError::bad_request("There is no such provider here.").with_back("/"))?;
     let binding = req
         .cookie(&cookies::upstream_name(&state.settings))

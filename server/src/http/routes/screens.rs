@@ -75,7 +75,8 @@ async fn home(
         .await?
         .len();
     let two_factor = store::two_factors::is_enabled(&state.db, &info.user.id).await?;
-    let (connections, connectable) = connections_of(&state, &info.user.id).await?;
+    let (connections, connectable) =
+        connections_of(&state, &info.user.id, &info.user.email).await?;
     Ok(pages::form(&req, &state, 200, |csrf| {
         pages::render(&pages::Home {
             name: &info.user.name,
@@ -95,14 +96,21 @@ async fn home(
 async fn connections_of(
     state: &AppState,
     user_id: &crate::domain::ids::UserId,
+    email: &str,
 ) -> Result<(Vec<pages::Connection>, Vec<pages::ProviderLink>), crate::error::Error> {
     let linked = store::identities::for_user(&state.db, user_id).await?;
     let providers = state.upstreams.providers.all();
     let name_of = |id: &str| {
-        providers
-            .iter()
-            .find(|p| p.id == id)
-            .map_or_else(|| id.to_string(), |p| p.name.clone())
+        providers.iter().find(|p| p.id == id).map_or_else(
+            || {
+                if id.starts_with(crate::login::sso::PREFIX) {
+                    "Single sign-on".to_string()
+                } else {
+                    id.to_string()
+                }
+            },
+            |p| p.name.clone(),
+        )
     };
     let connections = linked
         .iter()
@@ -112,15 +120,24 @@ async fn connections_of(
             email: l.email.clone().unwrap_or_default(),
         })
         .collect();
-    let connectable = providers
+    let mut connectable: Vec<pages::ProviderLink> = providers
         .iter()
-        .filter(|p| !linked.iter().any(|l| l.provider == p.id))
         .map(|p| pages::ProviderLink {
             id: p.id.clone(),
             name: p.name.clone(),
             href: String::new(),
         })
         .collect();
+    // The organisation's SSO of the account's domain, connected only by
+    // its owner, signed in (it links no existing account by address).
+    if let Some(route) = crate::login::sso::route_for(state, email).await? {
+        connectable.push(pages::ProviderLink {
+            id: route.provider_id,
+            name: format!("{} single sign-on", route.domain),
+            href: String::new(),
+        });
+    }
+    connectable.retain(|p| !linked.iter().any(|l| l.provider == p.id));
     Ok((connections, connectable))
 }
 

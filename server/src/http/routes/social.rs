@@ -111,6 +111,9 @@ async fn sign_in(
     let p = provider(&state, &path)
         .await
         .map_err(|f| refusal_page("this provider", f, back))?;
+    if !started_here(&req) {
+        return Ok(confirm_start(&req, &p.name));
+    }
     let started = flow::start(
         &state,
         &p,
@@ -121,6 +124,34 @@ async fn sign_in(
     .await
     .map_err(|f| refusal_page(&p.name, f, back))?;
     Ok(to_upstream(&state, started))
+}
+
+/// Whether this navigation began on our own pages (or was typed): a link
+/// on another site must not sign the browser in unasked (login CSRF: an
+/// upstream that approves at once would sign the victim in as whoever that
+/// site chose). Browsers without Fetch Metadata are let through.
+fn started_here(req: &HttpRequest) -> bool {
+    match req
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+    {
+        None => true,
+        Some(site) => site == "same-origin" || site == "none",
+    }
+}
+
+/// The page a sign-in started from elsewhere stops at: the person clicks on
+/// (a same-origin navigation) or leaves.
+fn confirm_start(req: &HttpRequest, provider: &str) -> HttpResponse {
+    let href = req.uri().to_string();
+    let body = pages::render(&pages::Continue {
+        title: &format!("Sign in with {provider}"),
+        message: &format!("Continue to sign in here with your {provider} account."),
+        href: &href,
+        label: &format!("Continue with {provider}"),
+    });
+    pages::html(200, body, None)
 }
 
 #[derive(Deserialize)]
@@ -182,9 +213,14 @@ async fn callback(
     {
         return Err(refusal_page(&p.name, Refusal::BadState.into(), back));
     }
-    let landing = accounts::land(&state, &landed.identity, landed.link_user.as_ref())
-        .await
-        .map_err(|f| refusal_page(&p.name, f, back))?;
+    let landing = accounts::land(
+        &state,
+        &landed.identity,
+        landed.link_user.as_ref(),
+        p.sso_domain.is_some(),
+    )
+    .await
+    .map_err(|f| refusal_page(&p.name, f, back))?;
     match landing {
         Landing::SignIn(user) => {
             let amr = crate::login::assurance::federated(landed.identity.mfa);

@@ -10,11 +10,12 @@ use crate::domain::ids::OrgId;
 use crate::error::{ApiError, PageError};
 use crate::http::api_json::iso;
 use crate::http::cache_control::no_store;
-use crate::http::extract::{ApiJson, CsrfForm, SignedIn, TrustedOrigin, screen_form};
+use crate::http::extract::{ApiJson, CsrfForm, SignedIn, TrustedOrigin, client_ip, screen_form};
 use crate::http::fields::bounded;
 use crate::http::pages;
 use crate::login::social::accounts;
 use crate::login::sso::{self, Registration};
+use crate::ratelimit::{Family, account_key, ip_key};
 use crate::state::AppState;
 use crate::store;
 
@@ -70,11 +71,17 @@ fn connection_json(c: &entities::sso_connections::Model) -> serde_json::Value {
 /// `POST sso/register`: stores the connection and mails the domain proof.
 async fn register(
     _: TrustedOrigin,
+    req: HttpRequest,
     state: web::Data<AppState>,
     SignedIn(info): SignedIn,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
     accounts::require_fresh(&state, &info)?;
+    // Each call mails a domain's administrator and fetches from the issuer.
+    state.limit(
+        Family::Mail,
+        &[account_key(&info.user.email), ip_key(&client_ip(&req))],
+    )?;
     let organization_id = body
         .organization_id
         .map(OrgId::from)

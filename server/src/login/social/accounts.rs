@@ -48,6 +48,7 @@ pub async fn land(
     state: &AppState,
     identity: &UpstreamIdentity,
     link_user: Option<&UserId>,
+    sso: bool,
 ) -> Result<Landing, Failed> {
     let now = state.now();
     let linked = store::identities::find(&state.db, &identity.provider, &identity.subject).await?;
@@ -71,20 +72,29 @@ pub async fn land(
     }
     match store::users::find_with_password(&state.db, email.as_str()).await? {
         // Both sides vouch for the address: it is the same person.
-        Some((user, _)) if user.email_verified => {
+        // Both sides vouch for the address: it is the same person. Not for
+        // an organisation's SSO connection: an account that existed before
+        // it is its owner's to connect, signed in (a connection must not
+        // capture the accounts of its domain).
+        Some((user, _)) if user.email_verified && !sso => {
             match store::identities::insert(&state.db, identity_row(identity, &user.id, now)).await
             {
                 Ok(()) | Err(LinkError::Taken) => {}
                 Err(LinkError::Other(e)) => return Err(e.into()),
             }
-            // A parallel callback may have linked it: whoever holds it now signs in.
-            let holder = store::identities::find(&state.db, &identity.provider, &identity.subject)
-                .await?
-                .ok_or_else(|| Error::internal("identity vanished"))?;
-            if holder.user_id != user.id {
-                return Err(Refusal::SignInFirst.into());
+            // A parallel callback may have linked it: whoever holds it now
+            // signs in. Nobody: the account has another identity of this
+            // provider (the unique index on user and provider).
+            let holder =
+                store::identities::find(&state.db, &identity.provider, &identity.subject).await?;
+            match holder {
+                Some(h) if h.user_id == user.id => {
+                    crate::login::social::notices::linked(state, &user, &identity.provider);
+                    Ok(Landing::SignIn(user))
+                }
+                Some(_) => Err(Refusal::SignInFirst.into()),
+                None => Err(Refusal::ProviderAlreadyLinked.into()),
             }
-            Ok(Landing::SignIn(user))
         }
         Some(_) => Err(Refusal::SignInFirst.into()),
         None => create(state, identity, &email, now).await,
@@ -225,7 +235,15 @@ pub fn mask(email: &str) -> String {
 
 /// Moves the identity of a confirmed transfer to `to`.
 pub async fn confirm_transfer(state: &AppState, token: &str, to: &UserId) -> Result<(), ApiError> {
-    if store::identities::transfer(&state.db, &opaque::hash_secret(token), to, state.now()).await? {
+    let moved =
+        store::identities::transfer(&state.db, &opaque::hash_secret(token), to, state.now())
+            .await?;
+    if let Some(request) = moved {
+        let identity = store::identities::find_by_id(&state.db, &request.identity_id).await?;
+        let from = store::users::find(&state.db, &request.from_user_id).await?;
+        if let (Some(identity), Some(from)) = (identity, from) {
+            crate::login::social::notices::moved_away(state, &from, &identity.provider);
+        }
         Ok(())
     } else {
         Err(ApiError::new(
@@ -244,16 +262,24 @@ pub async fn set_password(
     password: &str,
 ) -> Result<(), ApiError> {
     crate::login::password::check_policy(password, &user.email)?;
+    // Refused before the costly hash; the insert below still decides races.
+    if let Some((_, Some(_))) = store::users::find_with_password(&state.db, &user.email).await? {
+        return Err(already_set());
+    }
     let hash = state.passwords.hash(password.to_string()).await?;
     if store::users::add_password(&state.db, &user.id, hash, state.now()).await? {
         Ok(())
     } else {
-        Err(ApiError::new(
-            400,
-            "PASSWORD_ALREADY_SET",
-            "This account has a password; change it instead.",
-        ))
+        Err(already_set())
     }
+}
+
+fn already_set() -> ApiError {
+    ApiError::new(
+        400,
+        "PASSWORD_ALREADY_SET",
+        "This account has a password; change it instead.",
+    )
 }
 
 #[cfg(test)]

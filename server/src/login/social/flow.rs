@@ -183,15 +183,14 @@ pub async fn finish(
             .await?
         }
         Protocol::Oidc { .. } => {
-            // RFC 9207: an `iss` in the response must be this provider's
-            // (a mix-up attack sends another provider's code here).
-            if let Some(iss) = &callback.iss {
-                let found = oidc::discover(&state.upstreams, provider, false).await?;
-                if *iss != found.issuer && !found.issuer.contains("{tenantid}") {
-                    return Err(
-                        Refusal::Rejected("the response's iss is another issuer's".into()).into(),
-                    );
-                }
+            // RFC 9207: an `iss` in the response must be this provider's (a
+            // mix-up attack sends another provider's code here), and one
+            // that promises `iss` must send it.
+            let found = oidc::discover(&state.upstreams, provider, false).await?;
+            if !oidc::response_issuer_ok(&found, provider, callback.iss.as_deref()) {
+                return Err(
+                    Refusal::Rejected("the response's iss is not this provider's".into()).into(),
+                );
             }
             oidc::redeem(
                 &state.upstreams,
@@ -217,7 +216,7 @@ pub async fn finish(
 /// those: outside it, it vouches for nothing and signs nobody in.
 fn within_sso_domain(
     provider: &Provider,
-    mut identity: UpstreamIdentity,
+    identity: UpstreamIdentity,
 ) -> Result<UpstreamIdentity, Refusal> {
     let Some(domain) = &provider.sso_domain else {
         return Ok(identity);
@@ -232,6 +231,5 @@ fn within_sso_domain(
             "the address is outside {domain}"
         )));
     }
-    identity.email_verified = true;
     Ok(identity)
 }

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use super::http::{Auth, Reach, UpstreamError};
 use super::providers::{Protocol, Provider, Upstreams};
 use super::{Refusal, UpstreamIdentity};
-use crate::login::email::Email;
 
 /// `read:user` for the profile, `user:email` for the private addresses.
 const SCOPE: &str = "read:user user:email";
@@ -127,10 +126,7 @@ pub async fn redeem(
         .await?;
     let primary = emails.into_iter().find(|m| m.primary);
     let (email, email_verified) = match primary {
-        Some(m) => (
-            Email::parse(&m.email).map(|e| e.as_str().to_string()),
-            m.verified,
-        ),
+        Some(m) => (super::upstream_email(&m.email), m.verified),
         None => (None, false),
     };
     Ok(UpstreamIdentity {

@@ -93,7 +93,9 @@ impl UpstreamHttp {
         }
         builder()
             .and_then(|b| {
-                b.resolve(&host, addrs[0])
+                // A proxy would resolve the name itself, past the pinning.
+                b.no_proxy()
+                    .resolve(&host, addrs[0])
                     .build()
                     .map_err(|e| e.to_string())
             })

@@ -85,8 +85,18 @@ impl Tenant {
     }
 }
 
+/// Whether `iss` is the template with some tenant id in it.
+pub fn fills_template(published: &str, iss: &str) -> bool {
+    let Some((before, after)) = published.split_once(TEMPLATE) else {
+        return false;
+    };
+    iss.strip_prefix(before)
+        .and_then(|rest| rest.strip_suffix(after))
+        .is_some_and(is_tenant_id)
+}
+
 /// A tenant id is a GUID.
-fn is_tenant_id(s: &str) -> bool {
+pub fn is_tenant_id(s: &str) -> bool {
     s.len() == 36
         && s.chars().enumerate().all(|(i, c)| match i {
             8 | 13 | 18 | 23 => c == '-',

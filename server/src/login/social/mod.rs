@@ -21,10 +21,21 @@ pub mod flow;
 pub mod github;
 pub mod http;
 pub mod microsoft;
+pub mod notices;
 pub mod oidc;
 pub mod providers;
 
 pub use providers::{Provider, Providers, Upstreams};
+
+/// An address from an upstream, normalised; only ASCII ones are taken:
+/// lowercasing folds some non-ASCII letters into ASCII ones (KELVIN SIGN into
+/// `k`), which would match an upstream's address to another person's here.
+pub fn upstream_email(raw: &str) -> Option<String> {
+    if !raw.is_ascii() {
+        return None;
+    }
+    crate::login::email::Email::parse(raw).map(|e| e.as_str().to_string())
+}
 
 /// Who the upstream says signed in.
 #[derive(Debug, Clone)]

@@ -29,6 +29,9 @@ pub struct Discovered {
     pub jwks: CoreJsonWebKeySet,
     /// The published `issuer`, verbatim.
     pub issuer: String,
+    /// RFC 9207 `authorization_response_iss_parameter_supported`: every
+    /// response then carries `iss`, and one without it is refused.
+    pub iss_in_response: bool,
 }
 
 /// Claims beyond OIDC Core's that the checks read.
@@ -69,14 +72,15 @@ pub async fn discover(
     refresh: bool,
 ) -> Result<Arc<Discovered>, Refusal> {
     let (issuer, _, tenant) = oidc_parts(provider)?;
-    if !refresh && let Some(found) = up.discovered.get(issuer).await {
+    // Per provider: providers sharing an issuer may differ in reach and
+    // tenant rules, and SSO connections must not evict configured ones.
+    let key = format!("{} {issuer}", provider.id);
+    if !refresh && let Some(found) = up.discovered.get(&key).await {
         return Ok(found);
     }
     let reach = provider.reach(up.allow_loopback);
     let found = Arc::new(fetch_discovery(up, issuer, tenant, reach).await?);
-    up.discovered
-        .insert(issuer.to_string(), found.clone())
-        .await;
+    up.discovered.insert(key, found.clone()).await;
     Ok(found)
 }
 
@@ -94,6 +98,10 @@ async fn fetch_discovery(
         .http
         .get_json(&url, reach, Auth::None, "application/json")
         .await?;
+    let iss_in_response = raw
+        .get("authorization_response_iss_parameter_supported")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let published = raw
         .get("issuer")
         .and_then(Value::as_str)
@@ -135,6 +143,7 @@ async fn fetch_discovery(
         metadata,
         jwks,
         issuer: published,
+        iss_in_response,
     })
 }
 
@@ -279,9 +288,13 @@ fn verify(
             "ID token: issuer does not match its tenant".into(),
         ));
     }
-    let email_verified = match tenant {
-        Some(_) => microsoft::email_verified(extra.xms_edov.as_ref()),
-        None => claims.email_verified() == Some(true),
+    let email_verified = match (tenant, &provider.sso_domain) {
+        (Some(_), _) => microsoft::email_verified(extra.xms_edov.as_ref()),
+        // An organisation's provider speaks for its proved domain (checked
+        // in `flow`), unless it says itself that the address is unconfirmed
+        // (a self-registered account at that provider).
+        (None, Some(_)) => claims.email_verified() != Some(false),
+        (None, None) => claims.email_verified() == Some(true),
     };
     let mfa = claims
         .auth_method_refs()
@@ -291,8 +304,7 @@ fn verify(
         subject: claims.subject().as_str().to_string(),
         email: claims
             .email()
-            .and_then(|e| crate::login::email::Email::parse(e.as_str()))
-            .map(|e| e.as_str().to_string()),
+            .and_then(|e| super::upstream_email(e.as_str())),
         email_verified,
         name: claims
             .name()
@@ -313,3 +325,20 @@ const ACCEPTED_ALGS: [CoreJwsSigningAlgorithm; 7] = [
     CoreJwsSigningAlgorithm::EcdsaP384Sha384,
     CoreJwsSigningAlgorithm::EdDsa,
 ];
+
+/// RFC 9207: whether an authorization response's `iss` (or its absence) fits
+/// the provider. On Microsoft's multi-tenant endpoints the issuer is the
+/// published template with some tenant's id.
+pub fn response_issuer_ok(found: &Discovered, provider: &Provider, iss: Option<&str>) -> bool {
+    let tenant = match &provider.protocol {
+        Protocol::Oidc { tenant, .. } => tenant.as_ref(),
+        Protocol::Github { .. } => None,
+    };
+    match iss {
+        None => !found.iss_in_response,
+        Some(iss) if tenant.is_some() && Tenant::templated(&found.issuer) => {
+            microsoft::fills_template(&found.issuer, iss)
+        }
+        Some(iss) => iss == found.issuer,
+    }
+}
