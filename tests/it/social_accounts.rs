@@ -100,6 +100,20 @@ async fn a_verified_account_is_linked_when_github_verified_the_address_too() {
     assert_eq!(providers(&list), ["credential", "github"]);
     assert_eq!(list[1].1, "123", "GitHub's id");
     assert_eq!(account(&s, EMAIL).await.unwrap().1, hash, "password kept");
+    let mut told = false;
+    for _ in 0..200 {
+        told = crate::mail::outbox(&s, EMAIL)
+            .iter()
+            .any(|m| m.contains("GitHub can now sign in to your account"));
+        if told {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        told,
+        "the owner is told a provider was connected by address"
+    );
 }
 
 /// Signed in with a password, a person connects an upstream account with
