@@ -195,46 +195,49 @@ impl Settings {
         }
         let mut seen: Vec<&str> = Vec::new();
         for p in &self.oidc_providers {
-            let bad =
-                |why: String| ConfigError(format!("invalid [[oidc_providers]] {:?}: {why}", p.id));
-            let id_ok = !p.id.is_empty()
-                && p.id.len() <= 32
-                && p.id
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !id_ok {
-                return Err(bad("id must be 1 to 32 of a-z, 0-9 and -".into()));
-            }
-            if RESERVED_IDS.contains(&p.id.as_str())
-                || p.id.starts_with("sso-")
-                || seen.contains(&p.id.as_str())
-            {
-                return Err(bad(
-                    "id is taken (built-in providers, sso-…, or declared twice)".into(),
-                ));
-            }
+            check_oidc_provider(p, &seen, loopback)?;
             seen.push(&p.id);
-            if p.name.trim().is_empty()
-                || p.client_id.trim().is_empty()
-                || p.client_secret.is_empty()
-            {
-                return Err(bad("name, client_id and client_secret are required".into()));
-            }
-            if !p.scopes.iter().any(|s| s == "openid") {
-                return Err(bad("scopes must include openid".into()));
-            }
-            let url = Url::parse(&p.issuer)
-                .map_err(|_| bad(format!("issuer {:?} is not a URL", p.issuer)))?;
-            if !upstream_url_allowed(&url, loopback)
-                || url.query().is_some()
-                || url.fragment().is_some()
-            {
-                return Err(bad(format!(
-                    "issuer {:?} must be https (http only on loopback, with PORTCULLIS_CLIENT_METADATA__ALLOW_LOOPBACK=true)",
-                    p.issuer
-                )));
-            }
         }
         Ok(())
     }
+}
+
+/// One `[[oidc_providers]]` entry; `seen` holds the ids before it.
+fn check_oidc_provider(
+    p: &OidcProviderSettings,
+    seen: &[&str],
+    loopback: bool,
+) -> Result<(), ConfigError> {
+    let bad = |why: String| ConfigError(format!("invalid [[oidc_providers]] {:?}: {why}", p.id));
+    let id_ok = !p.id.is_empty()
+        && p.id.len() <= 32
+        && p.id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !id_ok {
+        return Err(bad("id must be 1 to 32 of a-z, 0-9 and -".into()));
+    }
+    if RESERVED_IDS.contains(&p.id.as_str())
+        || p.id.starts_with("sso-")
+        || seen.contains(&p.id.as_str())
+    {
+        return Err(bad(
+            "id is taken (built-in providers, sso-…, or declared twice)".into(),
+        ));
+    }
+    if p.name.trim().is_empty() || p.client_id.trim().is_empty() || p.client_secret.is_empty() {
+        return Err(bad("name, client_id and client_secret are required".into()));
+    }
+    if !p.scopes.iter().any(|s| s == "openid") {
+        return Err(bad("scopes must include openid".into()));
+    }
+    let url =
+        Url::parse(&p.issuer).map_err(|_| bad(format!("issuer {:?} is not a URL", p.issuer)))?;
+    if !upstream_url_allowed(&url, loopback) || url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(format!(
+            "issuer {:?} must be https (http only on loopback, with PORTCULLIS_CLIENT_METADATA__ALLOW_LOOPBACK=true)",
+            p.issuer
+        )));
+    }
+    Ok(())
 }

@@ -123,21 +123,8 @@ pub fn normalise_domain(raw: &str) -> Option<String> {
         .then_some(d)
 }
 
-/// Checks a registration, stores the connection unproved, and mails the
-/// proof to the domain's administrator mailbox. Returns the connection and
-/// where the proof went.
-pub async fn register(
-    state: &AppState,
-    owner: &users::Model,
-    reg: Registration,
-) -> Result<(sso_connections::Model, String), ApiError> {
-    let role = store::orgs::role_of(&state.db, &reg.organization_id, &owner.id).await?;
-    if role.as_deref() != Some("owner") {
-        return Err(ApiError::forbidden(
-            "FORBIDDEN",
-            "Only an owner of the organisation can set up single sign-on.",
-        ));
-    }
+/// A registration's domain and scopes, once everything in it is acceptable.
+fn checked(state: &AppState, reg: &Registration) -> Result<(String, Vec<String>), ApiError> {
     let domain =
         normalise_domain(&reg.domain).ok_or_else(|| bad("INVALID_DOMAIN", "Not a domain name."))?;
     if is_shared_mail(&domain) {
@@ -166,7 +153,7 @@ pub async fn register(
     let scopes = if reg.scopes.is_empty() {
         crate::config::providers::default_scopes()
     } else {
-        reg.scopes
+        reg.scopes.clone()
     };
     if !scopes.iter().any(|s| s == "openid")
         || scopes
@@ -175,6 +162,25 @@ pub async fn register(
     {
         return Err(bad("INVALID_SCOPE", "Scopes must include openid."));
     }
+    Ok((domain, scopes))
+}
+
+/// Checks a registration, stores the connection unproved, and mails the
+/// proof to the domain's administrator mailbox. Returns the connection and
+/// where the proof went.
+pub async fn register(
+    state: &AppState,
+    owner: &users::Model,
+    reg: Registration,
+) -> Result<(sso_connections::Model, String), ApiError> {
+    let role = store::orgs::role_of(&state.db, &reg.organization_id, &owner.id).await?;
+    if role.as_deref() != Some("owner") {
+        return Err(ApiError::forbidden(
+            "FORBIDDEN",
+            "Only an owner of the organisation can set up single sign-on.",
+        ));
+    }
+    let (domain, scopes) = checked(state, &reg)?;
     let id = opaque::new_id();
     let token = opaque::new_secret();
     let row = sso_connections::Model {

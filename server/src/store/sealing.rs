@@ -154,9 +154,22 @@ pub async fn seal_at_rest(
             .await?;
         sealed.values += res.rows_affected;
     }
+    sealed.values += reseal_sso_secrets(&txn, kek, &current).await?;
+    txn.commit().await?;
+    Ok(sealed)
+}
+
+/// Seals the SSO connections' client secrets not sealed under the current
+/// key (part of [`seal_at_rest`]).
+async fn reseal_sso_secrets(
+    txn: &impl ConnectionTrait,
+    kek: &Kek,
+    current: &str,
+) -> Result<u64, SealError> {
+    let mut values = 0;
     let stale = sso_connections::Entity::find()
         .filter(sso_connections::Column::ClientSecret.not_like(format!("{current}%")))
-        .all(&txn)
+        .all(txn)
         .await?;
     for row in stale {
         let slot = Slot::SsoClientSecret(&row.id);
@@ -165,10 +178,9 @@ pub async fn seal_at_rest(
             .col_expr(sso_connections::Column::ClientSecret, Expr::value(value))
             .filter(sso_connections::Column::Id.eq(row.id.clone()))
             .filter(sso_connections::Column::ClientSecret.eq(row.client_secret.clone()))
-            .exec(&txn)
+            .exec(txn)
             .await?;
-        sealed.values += res.rows_affected;
+        values += res.rows_affected;
     }
-    txn.commit().await?;
-    Ok(sealed)
+    Ok(values)
 }

@@ -6,7 +6,6 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use crate::domain::ids::UserId;
 use crate::error::PageError;
 use crate::http::extract::{CsrfForm, CurrentSession, screen_form};
 use crate::http::{cookies, pages};
@@ -105,31 +104,6 @@ struct TransferForm {
 screen_form!(TransferForm {
     transfer_token: Token
 });
-
-/// The confirm page of an offered transfer (shown by the callback).
-pub async fn transfer_page(
-    req: &HttpRequest,
-    state: &AppState,
-    provider_name: &str,
-    token: &str,
-    to: Option<&UserId>,
-) -> Result<HttpResponse, PageError> {
-    let described = match to {
-        Some(to) => accounts::describe_transfer(state, token, to).await?,
-        None => None,
-    };
-    let Some((_, other)) = described else {
-        return Err(PageError::bad_request("This transfer is no longer possible.").with_back("/"));
-    };
-    Ok(pages::form(req, state, 200, |csrf_token| {
-        pages::render(&pages::Transfer {
-            provider: provider_name,
-            other_account: &other,
-            transfer_token: token,
-            csrf_token,
-        })
-    }))
-}
 
 async fn transfer(
     state: web::Data<AppState>,

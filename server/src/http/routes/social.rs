@@ -10,6 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::domain::ids::UserId;
 use crate::error::{ApiError, PageError};
 use crate::http::api_json::status_ok;
 use crate::http::cache_control::no_store;
@@ -238,14 +239,7 @@ async fn callback(
         }
         Landing::Linked => Ok(no_store_response(pages::see_other(back.unwrap_or("/")))),
         Landing::TransferOffered { token } => {
-            crate::http::routes::connections::transfer_page(
-                &req,
-                &state,
-                &p.name,
-                &token,
-                landed.link_user.as_ref(),
-            )
-            .await
+            transfer_page(&req, &state, &p.name, &token, landed.link_user.as_ref()).await
         }
     }
 }
@@ -411,4 +405,29 @@ async fn login_methods(
         None => json!(false),
     };
     Ok(no_store(&mut HttpResponse::Ok()).json(body))
+}
+
+/// The confirm page of an offered transfer (shown by the callback).
+pub async fn transfer_page(
+    req: &HttpRequest,
+    state: &AppState,
+    provider_name: &str,
+    token: &str,
+    to: Option<&UserId>,
+) -> Result<HttpResponse, PageError> {
+    let described = match to {
+        Some(to) => accounts::describe_transfer(state, token, to).await?,
+        None => None,
+    };
+    let Some((_, other)) = described else {
+        return Err(PageError::bad_request("This transfer is no longer possible.").with_back("/"));
+    };
+    Ok(pages::form(req, state, 200, |csrf_token| {
+        pages::render(&pages::Transfer {
+            provider: provider_name,
+            other_account: &other,
+            transfer_token: token,
+            csrf_token,
+        })
+    }))
 }

@@ -19,20 +19,9 @@ use url::Url;
 
 use super::http::{Auth, Reach, UpstreamError};
 use super::microsoft::{self, Tenant};
-use super::providers::{Protocol, Provider, Upstreams};
+use super::providers::{Discovered, Protocol, Provider, Upstreams};
 use super::{Refusal, UpstreamIdentity};
 use crate::config::providers::upstream_url_allowed;
-
-/// What discovery found: the metadata and the signing keys.
-pub struct Discovered {
-    pub metadata: CoreProviderMetadata,
-    pub jwks: CoreJsonWebKeySet,
-    /// The published `issuer`, verbatim.
-    pub issuer: String,
-    /// RFC 9207 `authorization_response_iss_parameter_supported`: every
-    /// response then carries `iss`, and one without it is refused.
-    pub iss_in_response: bool,
-}
 
 /// Claims beyond OIDC Core's that the checks read.
 #[derive(Debug, Clone, Serialize, Deserialize)]

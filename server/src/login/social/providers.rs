@@ -11,7 +11,7 @@ use crate::error::Error;
 
 use super::http::{Reach, UpstreamHttp};
 use super::microsoft::Tenant;
-use super::oidc::Discovered;
+use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
 
 /// How a provider is spoken to.
 #[derive(Debug, Clone)]
@@ -162,6 +162,17 @@ impl Providers {
     pub fn all(&self) -> &[Arc<Provider>] {
         &self.0
     }
+}
+
+/// What discovery found (`oidc`): the metadata and the signing keys.
+pub struct Discovered {
+    pub metadata: CoreProviderMetadata,
+    pub jwks: CoreJsonWebKeySet,
+    /// The published `issuer`, verbatim.
+    pub issuer: String,
+    /// RFC 9207 `authorization_response_iss_parameter_supported`: every
+    /// response then carries `iss`, and one without it is refused.
+    pub iss_in_response: bool,
 }
 
 /// How long a discovered provider (metadata and keys) is reused before it is
