@@ -150,13 +150,7 @@ fn provider_links(state: &AppState, return_to: &str) -> Vec<pages::ProviderLink>
         .all()
         .iter()
         .map(|p| {
-            let mut href = format!("{}/sign-in/{}", crate::http::routes::api::PREFIX, p.id);
-            if !return_to.is_empty() {
-                href.push('?');
-                href.push_str(
-                    &serde_urlencoded::to_string([("callbackURL", return_to)]).unwrap_or_default(),
-                );
-            }
+            let href = crate::http::routes::social::sign_in_path(&p.id, Some(return_to));
             pages::ProviderLink {
                 id: p.id.clone(),
                 name: p.name.clone(),
@@ -278,17 +272,7 @@ async fn login_submit(
 /// The page that sends an address whose domain signs in through its
 /// organisation's SSO on there (a link: the upstream is another site).
 fn sso_hand_off(route: &crate::login::sso::SsoRoute, return_to: &str) -> HttpResponse {
-    let mut href = format!(
-        "{}/sign-in/{}",
-        crate::http::routes::api::PREFIX,
-        route.provider_id
-    );
-    if !return_to.is_empty() {
-        href.push('?');
-        href.push_str(
-            &serde_urlencoded::to_string([("callbackURL", return_to)]).unwrap_or_default(),
-        );
-    }
+    let href = crate::http::routes::social::sign_in_path(&route.provider_id, Some(return_to));
     let body = pages::render(&pages::Continue {
         title: "Single sign-on",
         message: &format!(

@@ -74,6 +74,17 @@ async fn provider(state: &AppState, id: &str) -> Result<Arc<Provider>, Failed> {
         .ok_or(Failed::Refused(Refusal::UnknownProvider))
 }
 
+/// `sign-in/<id>[?callbackURL=…]`: where a button or hand-off sends the
+/// browser to sign in through provider `id`, back to `return_to` after.
+pub fn sign_in_path(id: &str, return_to: Option<&str>) -> String {
+    let mut href = format!("{}/sign-in/{id}", super::api::PREFIX);
+    if let Some(to) = return_to.filter(|t| !t.is_empty()) {
+        href.push('?');
+        href.push_str(&serde_urlencoded::to_string([("callbackURL", to)]).unwrap_or_default());
+    }
+    href
+}
+
 /// Each start stores a row: bounded per client address.
 pub fn limit_starts(req: &HttpRequest, state: &AppState) -> Result<(), RetryAfter> {
     state.limit(Family::Upstream, &[ip_key(&client_ip(req))])
@@ -171,20 +182,31 @@ async fn sign_in_social(
     state: web::Data<AppState>,
     ApiJson(body): ApiJson<SocialBody>,
 ) -> Result<HttpResponse, ApiError> {
-    limit_starts(&req, &state)?;
-    let p = provider(&state, &body.provider)
+    start_json(&req, &state, &body, Purpose::SignIn).await
+}
+
+/// Starts a round trip for the API: the URL to send the browser to.
+async fn start_json(
+    req: &HttpRequest,
+    state: &AppState,
+    body: &SocialBody,
+    purpose: Purpose,
+) -> Result<HttpResponse, ApiError> {
+    limit_starts(req, state)?;
+    let p = provider(state, &body.provider)
         .await
         .map_err(refusal_json)?;
+    let binding = binding(req, state);
     let started = flow::start(
-        &state,
+        state,
         &p,
         body.callback_url.as_deref(),
-        Purpose::SignIn,
-        binding(&req, &state).as_deref(),
+        purpose,
+        binding.as_deref(),
     )
     .await
     .map_err(refusal_json)?;
-    Ok(started_json(&state, started))
+    Ok(started_json(state, started))
 }
 
 fn started_json(state: &AppState, started: Started) -> HttpResponse {
@@ -289,20 +311,7 @@ async fn link_social(
     ApiJson(body): ApiJson<SocialBody>,
 ) -> Result<HttpResponse, ApiError> {
     accounts::require_fresh(&state, &info)?;
-    limit_starts(&req, &state)?;
-    let p = provider(&state, &body.provider)
-        .await
-        .map_err(refusal_json)?;
-    let started = flow::start(
-        &state,
-        &p,
-        body.callback_url.as_deref(),
-        Purpose::Link(info.user.id.clone()),
-        binding(&req, &state).as_deref(),
-    )
-    .await
-    .map_err(refusal_json)?;
-    Ok(started_json(&state, started))
+    start_json(&req, &state, &body, Purpose::Link(info.user.id.clone())).await
 }
 
 #[derive(Deserialize)]
@@ -365,7 +374,7 @@ fn provider_list(state: &AppState) -> Vec<serde_json::Value> {
                 "name": p.name,
                 "type": p.kind(),
                 "enabled": true,
-                "signInUrl": format!("{}/sign-in/{}", super::api::PREFIX, p.id),
+                "signInUrl": sign_in_path(&p.id, None),
                 "callbackUrl": flow::redirect_uri(state, p),
             })
         })
@@ -398,7 +407,7 @@ async fn login_methods(
                 "required": true,
                 "domain": route.domain,
                 "providerId": route.provider_id,
-                "signInUrl": format!("{}/sign-in/{}", super::api::PREFIX, route.provider_id),
+                "signInUrl": sign_in_path(&route.provider_id, None),
             }),
             None => json!({ "required": false }),
         },

@@ -161,11 +161,8 @@ async fn sign_in_sso(
             "This address's domain has no single sign-on here.",
         ));
     };
-    let mut url = format!("{}/sign-in/{}", super::api::PREFIX, route.provider_id);
-    if let Some(cb) = crate::domain::return_to::safe_return_to(body.callback_url.as_deref()) {
-        url.push('?');
-        url.push_str(&serde_urlencoded::to_string([("callbackURL", cb)]).unwrap_or_default());
-    }
+    let back = crate::domain::return_to::safe_return_to(body.callback_url.as_deref());
+    let url = super::social::sign_in_path(&route.provider_id, back.as_deref());
     Ok(no_store(&mut HttpResponse::Ok())
         .json(json!({ "url": url, "redirect": true, "domain": route.domain })))
 }
