@@ -127,6 +127,9 @@ page!(Continue = "continue.html" {
     message: &'a str,
     href: &'a str,
     label: &'a str,
+    /// The other way out.
+    back_href: &'a str,
+    back_label: &'a str,
 });
 
 page!(Transfer = "transfer.html" {

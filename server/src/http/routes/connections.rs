@@ -73,6 +73,8 @@ async fn link(
         ),
         href: &started.url,
         label: &format!("Continue to {}", provider.name),
+        back_href: "/",
+        back_label: "Back to your account",
     });
     Ok(pages::html(
         200,

@@ -276,11 +276,13 @@ fn sso_hand_off(route: &crate::login::sso::SsoRoute, return_to: &str) -> HttpRes
     let body = pages::render(&pages::Continue {
         title: "Single sign-on",
         message: &format!(
-            "{} signs in through its organisation's single sign-on.",
+            "Addresses at {} sign in through their organisation's single sign-on.",
             route.domain
         ),
         href: &href,
         label: "Continue to single sign-on",
+        back_href: "/login",
+        back_label: "Use another address",
     });
     pages::html(200, body, None)
 }

@@ -162,6 +162,8 @@ fn confirm_start(req: &HttpRequest, provider: &str) -> HttpResponse {
         message: &format!("Continue to sign in here with your {provider} account."),
         href: &href,
         label: &format!("Continue with {provider}"),
+        back_href: "/login",
+        back_label: "Sign in another way",
     });
     pages::html(200, body, None)
 }
