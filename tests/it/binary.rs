@@ -9,6 +9,15 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{Served, browser, drop_database, fresh_database};
 
+/// The binary to run: `PORTCULLIS_TEST_BINARY` (CI points it at the release
+/// build), else the one cargo built for these tests.
+pub fn binary() -> String {
+    std::env::var("PORTCULLIS_TEST_BINARY")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_portcullis").to_string())
+}
+
 pub struct BinaryServer {
     pub base: String,
     pub addr: SocketAddr,
@@ -31,7 +40,7 @@ impl BinaryServer {
             .expect("a free port");
         let base = format!("http://localhost:{}", addr.port());
         let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        let mut command = Command::new(binary());
         command
             .arg("serve")
             .env_clear()
