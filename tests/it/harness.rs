@@ -52,6 +52,13 @@ pub async fn fresh_database(dir: &std::path::Path) -> (String, Option<(String, S
             conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await
                 .expect("create database");
+            // A test database is thrown away: commits need not wait for the
+            // disk (what each transaction sees is unchanged).
+            conn.execute_unprepared(&format!(
+                "ALTER DATABASE {name} SET synchronous_commit TO off"
+            ))
+            .await
+            .expect("alter database");
             conn.close().await.ok();
             let mut url = url::Url::parse(&admin).expect("postgres url");
             url.set_path(&format!("/{name}"));
