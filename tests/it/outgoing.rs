@@ -117,17 +117,17 @@ async fn the_metadata_fetcher_never_goes_through_a_configured_proxy() {
 }
 
 /// A TLS record of type handshake (22) carrying a ClientHello (1).
-fn is_client_hello(bytes: &[u8]) -> bool {
+pub fn is_client_hello(bytes: &[u8]) -> bool {
     bytes.len() > 5 && bytes[0] == 22 && bytes[5] == 1
 }
 
-#[tokio::test]
-async fn the_metadata_fetcher_speaks_tls_to_an_https_document() {
-    // No certificate here: the handshake cannot finish, but the binary must
-    // get as far as a ClientHello (the crash was in building this client).
+/// A listener on a free port that answers nothing and reports the first
+/// bytes of every connection (no certificate: a TLS client gets as far as
+/// its ClientHello).
+pub async fn first_bytes_listener() -> (u16, tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let (tx, mut first_bytes) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, first_bytes) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
             let mut buf = vec![0u8; 4096];
@@ -135,6 +135,14 @@ async fn the_metadata_fetcher_speaks_tls_to_an_https_document() {
             let _ = tx.send(buf[..n].to_vec());
         }
     });
+    (port, first_bytes)
+}
+
+#[tokio::test]
+async fn the_metadata_fetcher_speaks_tls_to_an_https_document() {
+    // No certificate here: the handshake cannot finish, but the binary must
+    // get as far as a ClientHello (the crash was in building this client).
+    let (port, mut first_bytes) = first_bytes_listener().await;
     let mut s = BinaryServer::start_with(vec![ALLOW_LOOPBACK]).await;
     let client = flow::TestClient {
         id: format!("https://127.0.0.1:{port}/client.json"),

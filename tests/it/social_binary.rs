@@ -2,7 +2,6 @@
 //! process with a cleared environment): the upstream HTTP client is built,
 //! and speaks TLS, without anything the test process installs.
 
-use tokio::io::AsyncReadExt;
 use url::Url;
 
 use crate::api::API;
@@ -10,6 +9,7 @@ use crate::binary::BinaryServer;
 use crate::flow::param;
 use crate::github_fake::{CODE, Failure, GithubFake, GithubUser};
 use crate::harness::Served;
+use crate::outgoing::{first_bytes_listener, is_client_hello};
 
 /// Starts a GitHub sign-in on the binary; GitHub's authorize URL it sent
 /// the browser to.
@@ -57,16 +57,7 @@ async fn the_shipped_binary_signs_a_person_in_with_github() {
 async fn the_shipped_binary_speaks_tls_to_an_https_upstream() {
     // No certificate here: the handshake cannot finish, but the binary must
     // get as far as a ClientHello, and answer with a page, not a crash.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, mut first_bytes) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let mut buf = vec![0u8; 4096];
-            let n = sock.read(&mut buf).await.unwrap_or(0);
-            let _ = tx.send(buf[..n].to_vec());
-        }
-    });
+    let (port, mut first_bytes) = first_bytes_listener().await;
     let https = format!("https://127.0.0.1:{port}");
     let mut s = BinaryServer::start_with(vec![
         ("GITHUB_CLIENT_ID", "id"),
@@ -97,9 +88,6 @@ async fn the_shipped_binary_speaks_tls_to_an_https_upstream() {
     let hello = first_bytes
         .try_recv()
         .expect("a connection to the token endpoint");
-    assert!(
-        hello.len() > 5 && hello[0] == 22 && hello[5] == 1,
-        "not a ClientHello: {hello:?}"
-    );
+    assert!(is_client_hello(&hello), "not a ClientHello: {hello:?}");
     assert!(s.running() && !s.log().contains("panicked"), "{}", s.log());
 }

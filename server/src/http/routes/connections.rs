@@ -53,9 +53,7 @@ async fn link(
     let provider = crate::login::sso::any_provider(&state, &form.provider)
         .await?
         .ok_or_else(|| PageError::bad_request("There is no such provider here.").with_back("/"))?;
-    let binding = req
-        .cookie(&cookies::upstream_name(&state.settings))
-        .map(|c| c.value().to_string());
+    let binding = crate::http::routes::social::binding(&req, &state);
     let started = flow::start(
         &state,
         &provider,

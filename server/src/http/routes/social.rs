@@ -62,7 +62,8 @@ fn refusal_json(failed: Failed) -> ApiError {
     }
 }
 
-fn binding(req: &HttpRequest, state: &AppState) -> Option<String> {
+/// The browser's upstream binding cookie, if it has one.
+pub fn binding(req: &HttpRequest, state: &AppState) -> Option<String> {
     req.cookie(&cookies::upstream_name(&state.settings))
         .map(|c| c.value().to_string())
 }

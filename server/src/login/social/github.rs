@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use super::http::{Auth, Reach, UpstreamError};
-use super::providers::{Protocol, Provider, Upstreams};
+use super::providers::{Protocol, Provider, Upstreams, authorization_request};
 use super::{Refusal, UpstreamIdentity};
 
 /// `read:user` for the profile, `user:email` for the private addresses.
@@ -41,15 +41,9 @@ pub fn authorize_url(
     challenge: &str,
 ) -> Result<String, Refusal> {
     let e = endpoints(provider)?;
-    let mut url = url::Url::parse(e.authorize_url)
+    let endpoint = url::Url::parse(e.authorize_url)
         .map_err(|_| Refusal::Rejected("GitHub authorize URL".into()))?;
-    url.query_pairs_mut()
-        .append_pair("client_id", &provider.client_id)
-        .append_pair("redirect_uri", redirect_uri)
-        .append_pair("scope", SCOPE)
-        .append_pair("state", state)
-        .append_pair("code_challenge", challenge)
-        .append_pair("code_challenge_method", "S256");
+    let url = authorization_request(endpoint, provider, redirect_uri, SCOPE, state, challenge);
     Ok(url.to_string())
 }
 

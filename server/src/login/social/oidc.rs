@@ -19,7 +19,7 @@ use url::Url;
 
 use super::http::{Auth, Reach, UpstreamError};
 use super::microsoft::{self, Tenant};
-use super::providers::{Discovered, Protocol, Provider, Upstreams};
+use super::providers::{Discovered, Protocol, Provider, Upstreams, authorization_request};
 use super::{Refusal, UpstreamIdentity};
 use crate::config::providers::upstream_url_allowed;
 
@@ -146,16 +146,18 @@ pub fn authorize_url(
     challenge: &str,
 ) -> Result<String, Refusal> {
     let (_, scopes, _) = oidc_parts(provider)?;
-    let mut url = found.metadata.authorization_endpoint().url().clone();
+    let endpoint = found.metadata.authorization_endpoint().url().clone();
+    let mut url = authorization_request(
+        endpoint,
+        provider,
+        redirect_uri,
+        &scopes.join(" "),
+        state,
+        challenge,
+    );
     url.query_pairs_mut()
         .append_pair("response_type", "code")
-        .append_pair("client_id", &provider.client_id)
-        .append_pair("redirect_uri", redirect_uri)
-        .append_pair("scope", &scopes.join(" "))
-        .append_pair("state", state)
-        .append_pair("nonce", nonce)
-        .append_pair("code_challenge", challenge)
-        .append_pair("code_challenge_method", "S256");
+        .append_pair("nonce", nonce);
     Ok(url.to_string())
 }
 

@@ -76,6 +76,27 @@ impl Provider {
     }
 }
 
+/// The parameters every upstream authorization request carries (RFC 6749
+/// §4.1.1 with PKCE S256, RFC 7636 §4.3); callers append their own.
+pub fn authorization_request(
+    mut endpoint: url::Url,
+    provider: &Provider,
+    redirect_uri: &str,
+    scope: &str,
+    state: &str,
+    challenge: &str,
+) -> url::Url {
+    endpoint
+        .query_pairs_mut()
+        .append_pair("client_id", &provider.client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("scope", scope)
+        .append_pair("state", state)
+        .append_pair("code_challenge", challenge)
+        .append_pair("code_challenge_method", "S256");
+    endpoint
+}
+
 /// The configured providers, in the order the buttons show them.
 #[derive(Debug, Clone, Default)]
 pub struct Providers(Vec<Arc<Provider>>);
